@@ -1,0 +1,293 @@
+"""Resolve a whole table of postcodes or coordinates, keeping every row.
+
+A bad row never stops the batch: it gets ``status = "error"`` and a one-line ``error``, and the
+rest resolve. Inputs and outputs are CSV or XLSX; text cells that a spreadsheet would run as a
+formula are neutralised on the way out.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import numpy as np
+import pandas as pd
+
+from geo import forces
+from geo.coords import wgs84_to_bng_many
+from geo.errors import InputError
+from geo.lookup import Lookup
+
+CHUNK = 20_000
+OUTPUT_COLUMNS = [
+    "force_code",
+    "force_name",
+    "district_code",
+    "district_name",
+    "bcu_code",
+    "ward_code",
+    "distance_to_boundary_m",
+    "nearest_other_force_code",
+    "near_boundary",
+    "method",
+    "boundary_set",
+    "status",
+    "error",
+]
+_ERRORS = {
+    "malformed": "not a UK postcode",
+    "unknown": "postcode not in the postcode directory",
+    "no_coordinates": "postcode has no location in the postcode directory",
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """Counts for the closing line of a batch."""
+
+    rows: int
+    resolved: int
+    near_boundary: int
+    errors: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rows} rows: {self.resolved} resolved, {self.near_boundary} near a boundary, "
+            f"{self.errors} errors"
+        )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The input table with the resolution columns added, and its summary."""
+
+    table: pd.DataFrame
+    summary: BatchSummary
+
+
+def _columns(table: pd.DataFrame) -> dict[str, str]:
+    return {str(c).strip().lower(): str(c) for c in table.columns}
+
+
+def input_kind(table: pd.DataFrame) -> str:
+    """Return which location columns a table has: ``postcode``, ``bng`` or ``latlon``.
+
+    Raises
+    ------
+    InputError
+        The table has none of the recognised location columns.
+    """
+    cols = _columns(table)
+    if "postcode" in cols:
+        return "postcode"
+    if "easting" in cols and "northing" in cols:
+        return "bng"
+    if ("lat" in cols or "latitude" in cols) and ("lon" in cols or "longitude" in cols):
+        return "latlon"
+    raise InputError(
+        "The file needs a 'postcode' column, or 'easting' and 'northing', or 'lat' and 'lon'"
+    )
+
+
+def _floats(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+
+
+def resolve_table(
+    table: pd.DataFrame,
+    lookup: Lookup,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> BatchResult:
+    """Resolve every row of ``table``; other columns are kept as they are.
+
+    Parameters
+    ----------
+    table
+        Input rows with a ``postcode`` column, or ``easting``/``northing``, or ``lat``/``lon``.
+    lookup
+        The lookup (resolver and postcode directory) to use.
+    progress
+        Called as ``progress(done, total)`` after each chunk of rows.
+
+    Returns
+    -------
+    BatchResult
+    """
+    kind = input_kind(table)
+    cols = _columns(table)
+    n = len(table)
+    easting = np.full(n, np.nan)
+    northing = np.full(n, np.nan)
+    error = np.full(n, None, dtype=object)
+    directory_district = np.full(n, None, dtype=object)
+    postcodes = None
+    if kind == "postcode":
+        if lookup.directory is None:
+            raise InputError("Postcode lookup is unavailable: the postcode directory is not loaded")
+        found = lookup.directory.get_many(table[cols["postcode"]].astype(str).tolist())
+        easting = found["easting"].to_numpy(dtype=float)
+        northing = found["northing"].to_numpy(dtype=float)
+        directory_district = found["district_code"].to_numpy(dtype=object)
+        postcodes = found["postcode"].to_numpy(dtype=object)
+        for i, code in enumerate(found["error"].to_numpy(dtype=object)):
+            if code is not None:
+                error[i] = _ERRORS.get(str(code), str(code))
+    elif kind == "bng":
+        easting = _floats(table[cols["easting"]])
+        northing = _floats(table[cols["northing"]])
+        bad = ~(np.isfinite(easting) & np.isfinite(northing))
+        error[bad] = "easting/northing missing or not a number"
+    else:
+        lat = _floats(table[cols.get("lat", cols.get("latitude", ""))])
+        lon = _floats(table[cols.get("lon", cols.get("longitude", ""))])
+        ok = np.isfinite(lat) & np.isfinite(lon)
+        easting[ok], northing[ok] = wgs84_to_bng_many(lat[ok], lon[ok])
+        error[~ok] = "lat/lon missing or not a number"
+        error[ok & ~np.isfinite(easting)] = "lat/lon outside the area British National Grid covers"
+
+    out = pd.DataFrame(index=table.index, columns=OUTPUT_COLUMNS, dtype=object)
+    valid = np.flatnonzero(np.isfinite(easting) & np.isfinite(northing) & (error == None))  # noqa: E711
+    done = 0
+    if progress is not None:
+        progress(0, n)
+    for start in range(0, len(valid), CHUNK):
+        rows = valid[start : start + CHUNK]
+        res = lookup.resolver.resolve(easting[rows], northing[rows], detail=True)
+        for name in (
+            "force_code",
+            "district_code",
+            "bcu_code",
+            "ward_code",
+            "distance_to_boundary_m",
+            "nearest_other_force_code",
+            "near_boundary",
+            "method",
+        ):
+            out.iloc[rows, out.columns.get_loc(name)] = res[name].to_numpy(dtype=object)
+        done += len(rows)
+        if progress is not None:
+            progress(done, n)
+    if progress is not None and done < n:
+        progress(n, n)
+
+    _reconcile_with_directory(out, lookup, directory_district, postcodes)
+    out["force_name"] = [forces.force_name(c).name if c else None for c in out["force_code"]]
+    out["district_name"] = [lookup.district_name(c) if c else None for c in out["district_code"]]
+    out["boundary_set"] = lookup.resolver.boundary_set
+    out["distance_to_boundary_m"] = [
+        None if d is None or pd.isna(d) else round(float(d), 1)
+        for d in out["distance_to_boundary_m"]
+    ]
+    out["error"] = error
+    status = np.where(error != None, "error", "resolved").astype(object)  # noqa: E711
+    status[(status == "resolved") & (out["method"] == "outside").to_numpy()] = "outside"
+    no_force = (status == "resolved") & out["force_code"].isna().to_numpy()
+    status[no_force] = "needs national pack"
+    out["status"] = status
+    out["near_boundary"] = [bool(v) if v is not None else None for v in out["near_boundary"]]
+
+    kept = table.copy()
+    clashes = {c: f"{c}_input" for c in kept.columns if str(c) in OUTPUT_COLUMNS}
+    kept = kept.rename(columns=clashes)
+    result = pd.concat([kept, out], axis=1)
+    summary = BatchSummary(
+        rows=n,
+        resolved=int((status == "resolved").sum()),
+        near_boundary=int(sum(bool(v) for v in out["near_boundary"])),
+        errors=int((status == "error").sum()),
+    )
+    return BatchResult(result, summary)
+
+
+def _reconcile_with_directory(
+    out: pd.DataFrame,
+    lookup: Lookup,
+    directory_district: np.ndarray,
+    postcodes: np.ndarray | None,
+) -> None:
+    """Give postcode rows the directory's official district, as the single lookup does."""
+    if postcodes is None:
+        return
+    for i, district in enumerate(directory_district):
+        if not district:
+            continue
+        polygon_force = out.iat[i, out.columns.get_loc("force_code")]
+        polygon_district = out.iat[i, out.columns.get_loc("district_code")]
+        if polygon_district == district:
+            continue
+        force = lookup.force_for_district(str(district), postcodes[i])
+        out.iat[i, out.columns.get_loc("district_code")] = district
+        out.iat[i, out.columns.get_loc("force_code")] = force
+        out.iat[i, out.columns.get_loc("ward_code")] = None
+        bcu = forces.MET_BCUS.get(str(district))
+        out.iat[i, out.columns.get_loc("bcu_code")] = bcu[0] if bcu else None
+        if force is None:
+            out.iat[i, out.columns.get_loc("method")] = "directory"
+        elif forces.is_outside_england_and_wales(force):
+            out.iat[i, out.columns.get_loc("method")] = "directory"
+            out.iat[i, out.columns.get_loc("distance_to_boundary_m")] = None
+            out.iat[i, out.columns.get_loc("near_boundary")] = False
+        elif polygon_force != force:
+            # The two sources disagree about the force: the answer is uncertain.
+            out.iat[i, out.columns.get_loc("near_boundary")] = True
+
+
+def read_table(data: bytes, filename: str) -> pd.DataFrame:
+    """Read an uploaded CSV or XLSX file into text columns.
+
+    Raises
+    ------
+    InputError
+        Not a CSV/XLSX file, unreadable, or empty.
+    """
+    suffix = PurePath(filename).suffix.lower()
+    try:
+        if suffix == ".csv":
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("cp1252")
+            table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        elif suffix == ".xlsx":
+            table = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl").fillna("")
+        else:
+            raise InputError(
+                f"{PurePath(filename).name}: only .csv and .xlsx files can be resolved"
+            )
+    except InputError:
+        raise
+    except (ValueError, UnicodeDecodeError, OSError, KeyError) as exc:
+        kind = "CSV" if suffix == ".csv" else "Excel (.xlsx)"
+        raise InputError(f"{PurePath(filename).name} could not be read as {kind}") from exc
+    if table.empty:
+        raise InputError(f"{PurePath(filename).name} has no rows")
+    input_kind(table)
+    return table
+
+
+def neutralise(value: object) -> object:
+    """Stop a text cell from running as a spreadsheet formula; numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def write_table(table: pd.DataFrame, fmt: str) -> bytes:
+    """Write a resolved table as ``csv`` or ``xlsx`` bytes, formula-safe."""
+    safe = table.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    if fmt == "csv":
+        return safe.to_csv(index=False).encode("utf-8")
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        safe.to_excel(buffer, index=False, engine="openpyxl")
+        return buffer.getvalue()
+    raise InputError(f"Unknown output format {fmt!r}: use csv or xlsx")

@@ -1,0 +1,319 @@
+"""Boundary lookup for one query: a postcode, ``lat,lon`` or ``easting,northing``.
+
+A postcode is answered from two sources. The postcode directory gives the district ONS assigned to
+the postcode's centroid against the full-resolution statutory boundaries; the resolver gives the
+polygon answer for the same centroid against the active boundary set. Force areas are whole
+districts, so the directory's district decides the force when the set knows that district's force:
+it is the official assignment. The polygon answer supplies the distance to the boundary, the BCU and
+the ward. When the two disagree, or the centroid is near a boundary, the result says so and carries
+both answers, because the addresses of one postcode can lie on both sides of a line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from geo import forces
+from geo.coords import bng_to_wgs84
+from geo.errors import PostcodeWithoutCoordinatesError
+from geo.postcodes import PostcodeDirectory, PostcodeRecord
+from geo.query import ParsedQuery, parse_query
+from geo.resolver import Resolution, Resolver
+
+
+@dataclass(frozen=True)
+class Named:
+    """A code with its display name."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ForceRef:
+    """A force by ONS code, with the name people use and the ONS name."""
+
+    code: str
+    name: str
+    ons_name: str
+
+
+@dataclass
+class LookupResult:
+    """The answer to one lookup; ``to_dict`` is the JSON of ``crossforce lookup --json``."""
+
+    query: str
+    kind: str
+    postcode: str | None
+    easting: float
+    northing: float
+    lat: float | None
+    lon: float | None
+    force: ForceRef | None
+    district: Named | None
+    bcu: Named | None
+    ward: Named | None
+    distance_to_boundary_m: float | None
+    nearest_other_force: Named | None
+    near_boundary: bool
+    method: str
+    boundary_set: str
+    approximate: bool
+    warnings: list[str] = field(default_factory=list)
+    directory: dict[str, Any] | None = None
+    polygon: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as plain JSON-ready data (keys fixed by the CLI contract)."""
+        data = asdict(self)
+        if data["distance_to_boundary_m"] is not None:
+            data["distance_to_boundary_m"] = round(float(data["distance_to_boundary_m"]), 1)
+        return data
+
+
+def _named(code: str | None, name: str | None) -> Named | None:
+    if not code:
+        return None
+    return Named(code, name or code)
+
+
+def _force_ref(code: str | None, ons_names: Mapping[str, str]) -> ForceRef | None:
+    if not code:
+        return None
+    known = forces.force_name(code)
+    return ForceRef(code, known.name, ons_names.get(code, known.ons_name))
+
+
+class Lookup:
+    """Answer lookups against one resolver and the postcode directory.
+
+    Parameters
+    ----------
+    resolver
+        The resolver of the active boundary set.
+    directory
+        The postcode directory, or ``None`` when postcodes are not available.
+    """
+
+    def __init__(self, resolver: Resolver, directory: PostcodeDirectory | None) -> None:
+        self.resolver = resolver
+        self.directory = directory
+        layers = resolver.layers
+        self._district_force: dict[str, str] = dict(
+            zip(layers.districts["code"], layers.districts["force_code"], strict=True)
+        )
+        self._district_name: dict[str, str] = dict(forces.LONDON_DISTRICTS)
+        self._district_name.update(
+            dict(zip(layers.districts["code"], layers.districts["name"], strict=True))
+        )
+        self._force_ons: dict[str, str] = dict(
+            zip(layers.forces["code"], layers.forces["ons_name"], strict=True)
+        )
+        self._bcu: dict[str, tuple[str, str]] = {
+            row.district_code: (row.bcu_code, row.bcu_name)
+            for row in layers.bcus.itertuples(index=False)
+        } or dict(forces.MET_BCUS)
+
+    # -- public -----------------------------------------------------------------------------
+
+    def lookup(self, text: str, *, bng: bool = False) -> LookupResult:
+        """Look up a postcode or coordinates typed by a person.
+
+        Parameters
+        ----------
+        text
+            A postcode (any case or spacing), ``lat,lon``, or ``easting,northing``.
+        bng
+            Read two numbers as British National Grid even when they could be lat/lon.
+
+        Returns
+        -------
+        LookupResult
+
+        Raises
+        ------
+        InputError
+            Malformed input, an unknown postcode, or a postcode with no location.
+        """
+        parsed = parse_query(text, bng=bng)
+        if parsed.kind == "postcode":
+            return self._postcode(parsed)
+        assert parsed.easting is not None and parsed.northing is not None
+        return self.lookup_point(
+            parsed.easting, parsed.northing, query=parsed.text, kind=parsed.kind
+        )
+
+    def force_for_district(self, district_code: str, postcode: str | None = None) -> str | None:
+        """Return the force of a district from the boundary set, else by law, else ``None``."""
+        return self._district_force.get(district_code) or forces.force_for_district_by_law(
+            district_code, postcode
+        )
+
+    def district_name(self, district_code: str) -> str:
+        """Return a district's name, or its code when the set does not know it."""
+        return self._district_name.get(district_code, district_code)
+
+    def lookup_point(
+        self, easting: float, northing: float, *, query: str | None = None, kind: str = "bng"
+    ) -> LookupResult:
+        """Look up a point in British National Grid metres."""
+        res = self.resolver.resolve_point(easting, northing)
+        result = self._from_resolution(
+            res, query=query or f"{easting:.0f},{northing:.0f}", kind=kind
+        )
+        if res.method == "outside":
+            result.warnings.append(
+                "This point is outside the boundaries of the active set "
+                f"({res.boundary_set}). {self.resolver.layers.coverage_note}".strip()
+            )
+        return result
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _from_resolution(self, res: Resolution, *, query: str, kind: str) -> LookupResult:
+        lat, lon = _latlon(res.easting, res.northing)
+        result = LookupResult(
+            query=query,
+            kind=kind,
+            postcode=None,
+            easting=round(res.easting, 3),
+            northing=round(res.northing, 3),
+            lat=lat,
+            lon=lon,
+            force=_force_ref(res.force_code, self._force_ons),
+            district=_named(res.district_code, res.district_name),
+            bcu=_named(res.bcu_code, res.bcu_name),
+            ward=_named(res.ward_code, res.ward_name),
+            distance_to_boundary_m=res.distance_to_boundary_m,
+            nearest_other_force=_named(res.nearest_other_force_code, res.nearest_other_force_name),
+            near_boundary=bool(res.near_boundary),
+            method=res.method,
+            boundary_set=res.boundary_set,
+            approximate=res.approximate,
+        )
+        if res.approximate and res.method != "outside":
+            result.warnings.append(
+                "Approximate boundaries (built from postcode centroids, no reference pack "
+                "loaded): load the national pack for official lines."
+            )
+        if res.method == "nearest":
+            result.warnings.append(
+                f"This point is in no district polygon (river, coast or a gap between lines); "
+                f"the nearest district is {res.distance_to_area_m:.0f} m away."
+            )
+        if res.near_boundary and res.method != "outside":
+            other = (
+                forces.force_name(res.nearest_other_force_code).name
+                if res.nearest_other_force_code
+                else "the edge of the area this boundary set covers"
+            )
+            distance = res.distance_to_boundary_m or 0.0
+            result.warnings.append(
+                f"Near a force boundary: {distance:.0f} m from {other}. Verify the address "
+                "before relying on this answer."
+            )
+        return result
+
+    def _postcode(self, parsed: ParsedQuery) -> LookupResult:
+        if self.directory is None:
+            raise PostcodeWithoutCoordinatesError(
+                "Postcode lookup is unavailable: the postcode directory is not loaded"
+            )
+        assert parsed.postcode is not None
+        record = self.directory.get(parsed.postcode)
+        if record.easting is None or record.northing is None:
+            raise PostcodeWithoutCoordinatesError(self._no_location_message(record))
+        res = self.resolver.resolve_point(float(record.easting), float(record.northing))
+        result = self._from_resolution(res, query=parsed.text, kind="postcode")
+        result.postcode = record.postcode
+        self._reconcile(result, res, record)
+        return result
+
+    def _no_location_message(self, record: PostcodeRecord) -> str:
+        message = f"{record.postcode} exists but the postcode directory gives it no location"
+        if record.district_code:
+            force_code = self.force_for_district(record.district_code, record.postcode)
+            force = forces.force_name(force_code).name if force_code else "force unknown"
+            message += f" (district {self.district_name(record.district_code)}: {force})"
+        return message + "; check the address"
+
+    def _reconcile(self, result: LookupResult, res: Resolution, record: PostcodeRecord) -> None:
+        """Put the directory's official district first and flag any disagreement."""
+        district_code = record.district_code
+        if not district_code:
+            result.warnings.append(
+                f"The postcode directory gives {record.postcode} no district; the answer is "
+                "from the boundary map only."
+            )
+            return
+        force_code = self.force_for_district(district_code, record.postcode)
+        dir_force = _force_ref(force_code, self._force_ons)
+        dir_district = Named(district_code, self.district_name(district_code))
+        result.directory = {
+            "district": asdict(dir_district),
+            "force": asdict(dir_force) if dir_force else None,
+        }
+        if dir_force is None:
+            # Outside the set's coverage (England outside London, with the London default).
+            result.force = None
+            result.district = dir_district
+            result.bcu = None
+            result.ward = None
+            result.method = "directory"
+            result.warnings.append(
+                f"{record.postcode} is in {dir_district.name} ({district_code}). Its force "
+                "needs the national reference pack: run `crossforce data fetch DIR` and "
+                "`crossforce data load DIR`, or set CROSSFORCE_REFERENCE_DIR."
+            )
+            return
+        if forces.is_outside_england_and_wales(dir_force.code):
+            result.force = dir_force
+            result.district = dir_district
+            result.bcu = result.ward = result.nearest_other_force = None
+            result.distance_to_boundary_m = None
+            result.near_boundary = False
+            result.method = "directory"
+            result.warnings = [
+                f"Outside England and Wales: {dir_force.name} is responsible. A move here is a "
+                "handoff to that force."
+            ]
+            return
+        same_district = res.district_code == district_code
+        if same_district:
+            return
+        result.polygon = {
+            "district": asdict(result.district) if result.district else None,
+            "force": asdict(result.force) if result.force else None,
+            "method": res.method,
+        }
+        if res.force_code != dir_force.code:
+            polygon_force = result.force.name if result.force else "no force"
+            result.warnings.append(
+                f"The two sources disagree: the postcode directory puts {record.postcode} in "
+                f"{dir_district.name} ({dir_force.name}), but its centroid falls in "
+                f"{result.district.name if result.district else 'no district'} ({polygon_force}) "
+                "on the boundary map. Addresses in this postcode may lie on both sides: verify "
+                "the address."
+            )
+            result.near_boundary = True
+        else:
+            result.warnings.append(
+                f"The postcode directory puts {record.postcode} in {dir_district.name}; its "
+                f"centroid falls in {result.district.name if result.district else 'no district'} "
+                "on the boundary map (same force)."
+            )
+        result.force = dir_force
+        result.district = dir_district
+        bcu = self._bcu.get(district_code)
+        result.bcu = Named(*bcu) if bcu else None
+        result.ward = None
+
+
+def _latlon(easting: float, northing: float) -> tuple[float | None, float | None]:
+    try:
+        lat, lon = bng_to_wgs84(easting, northing)
+    except ValueError:
+        return None, None
+    return round(lat, 6), round(lon, 6)
