@@ -120,3 +120,151 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A temporary SQLite database initialised as `crossforce init` would, for the pages.
+
+    With ``CROSSFORCE_REFERENCE_DIR`` set it holds the national pack, otherwise the approximate
+    London default; either answers London postcodes. The data directory (and so the shared
+    caches) stays the default.
+    """
+    from coordination.settings import Settings
+    from coordination.setup import initialise
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'crossforce.db'}"
+    initialise(settings=Settings(database_url=url), actor="pytest")
+    return url
+
+
+@pytest.fixture
+def app_env(app_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Point the process (and any child process) at the initialised app database.
+
+    Yields the environment to give a ``streamlit run`` subprocess; the variable and the
+    settings cache are restored afterwards.
+    """
+    from coordination.settings import reset_settings_cache
+
+    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", app_database_url)
+    reset_settings_cache()
+    try:
+        yield dict(os.environ)
+    finally:
+        monkeypatch.delenv("CROSSFORCE_DATABASE_URL", raising=False)
+        reset_settings_cache()
+
+
+# --- storage fixtures (coordination) ------------------------------------------------------------
+
+
+def make_tiny_layers(name: str = "tiny", *, approximate: bool = False):
+    """Two 1 km squares side by side: the City (E09000001) and a Met borough (E09000002).
+
+    Each district has one ward; the Met borough is in BCU ``EA``. Plain function (not only a
+    fixture) so a test can make several differently named sets.
+    """
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo.layers import BNG, BoundaryLayers
+
+    city = box(530000, 180000, 531000, 181000)
+    met = box(531000, 180000, 532000, 181000)
+    districts = gpd.GeoDataFrame(
+        {
+            "code": ["E09000001", "E09000002"],
+            "name": ["City of London", "Barking and Dagenham"],
+            "force_code": ["E23000034", "E23000001"],
+        },
+        geometry=[city, met],
+        crs=BNG,
+    )
+    forces = gpd.GeoDataFrame(
+        {
+            "code": ["E23000001", "E23000034"],
+            "ons_name": ["Metropolitan Police", "London, City of"],
+        },
+        geometry=[met, city],
+        crs=BNG,
+    )
+    wards = gpd.GeoDataFrame(
+        {
+            "code": ["E05009288", "E05014053"],
+            "name": ["Aldgate", "Abbey"],
+            "district_code": ["E09000001", "E09000002"],
+        },
+        geometry=[city, met],
+        crs=BNG,
+    )
+    bcus = pd.DataFrame({"district_code": ["E09000002"], "bcu_code": ["EA"], "bcu_name": ["East"]})
+    return BoundaryLayers(
+        name=name,
+        source="tests",
+        vintage="PFA24 LAD25 WD25",
+        districts=districts,
+        forces=forces,
+        wards=wards,
+        bcus=bcus,
+        approximate=approximate,
+        coverage_note="two squares only",
+    )
+
+
+@pytest.fixture
+def tiny_layers():
+    """A two-district boundary set built inline (see ``make_tiny_layers``)."""
+    return make_tiny_layers()
+
+
+@pytest.fixture
+def tiny_pack(tmp_path: Path) -> Path:
+    """A tiny pack directory: a lad_to_pfa-style CSV and a districts gpkg with two squares."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    pack = tmp_path / "tiny_pack"
+    pack.mkdir()
+    codes = {"LAD25CD": ["E09000001", "E09000002"], "LAD25NM": ["City of London", "Barking"]}
+    gpd.GeoDataFrame(
+        {**codes, "PFA24CD": ["E23000034", "E23000001"]},
+        geometry=[box(530000, 180000, 531000, 181000), box(531000, 180000, 532000, 181000)],
+        crs="EPSG:27700",
+    ).to_file(pack / "districts.gpkg", layer="districts")
+    pd.DataFrame(
+        {
+            **codes,
+            "PFA24CD": ["E23000034", "E23000001"],
+            "PFA24NM": ["London, City of", "Metropolitan Police"],
+        }
+    ).to_csv(pack / "lad_to_pfa.csv", index=False)
+    return pack
+
+
+@pytest.fixture(scope="session")
+def initialised_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment of an initialised installation on a temporary SQLite database.
+
+    Uses the national pack when ``CROSSFORCE_REFERENCE_DIR`` is set, else the London default.
+    Yields the environment variables to give a subprocess (the app, the console script); the
+    current process has them set for the whole session, and they are restored afterwards.
+    """
+    from coordination.settings import get_settings, reset_settings_cache
+    from coordination.setup import initialise
+
+    db = tmp_path_factory.mktemp("app") / "crossforce.db"
+    env = {"CROSSFORCE_DATABASE_URL": f"sqlite:///{db}", "CROSSFORCE_ENV": "test"}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    reset_settings_cache()
+    try:
+        initialise(settings=get_settings(), actor="test-setup")
+        yield {**os.environ, **env}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_settings_cache()

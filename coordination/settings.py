@@ -1,0 +1,106 @@
+"""Typed settings, read from ``CROSSFORCE_*`` environment variables.
+
+One ``Settings`` object describes where data lives and how the resolver behaves. The app, the CLI
+and the tests all get it from :func:`get_settings`, so a value is read and validated in one place.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Development only: a production start with this key is refused, so it can be public.
+DEVELOPMENT_SECRET_KEY = "crossforce-development-key-not-for-production"
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Crossforce settings; every field can be set as ``CROSSFORCE_<FIELD>`` in the environment.
+
+    Attributes
+    ----------
+    env
+        ``development`` (default), ``test`` or ``production``. Production refuses the development
+        secret key.
+    database_url
+        SQLAlchemy URL of the database, e.g. ``postgresql+psycopg://user:pw@host/db``. Unset means a
+        SQLite file ``<data_dir>/crossforce.db``; see :attr:`database_url_effective`.
+    reference_dir
+        A national reference pack (directory of ONS files) that ``crossforce init`` loads. Unset
+        means the approximate London default built from the postcode directory.
+    data_dir
+        Where run-time files live (the default database, caches). Defaults to ``<repo>/data``.
+    near_boundary_m
+        A point within this many metres of another force's area is flagged ``near_boundary``.
+    nearest_max_m
+        A point in no area is given the nearest district within this many metres, else none.
+    secret_key
+        Key for signing sessions; the default works only outside production.
+    user
+        The acting user of the CLI (``CROSSFORCE_USER``); written to the audit log.
+    map_tile_url
+        Optional XYZ tile URL for map backgrounds. None by default so maps work offline.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CROSSFORCE_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str | None = None
+    reference_dir: Path | None = None
+    data_dir: Path = REPO_ROOT / "data"
+    near_boundary_m: float = Field(default=100.0, gt=0)
+    nearest_max_m: float = Field(default=2000.0, ge=0)
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    user: str | None = None
+    map_tile_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_weak_production_key(self) -> Settings:
+        if self.env != "production":
+            return self
+        key = self.secret_key.get_secret_value()
+        if key == DEVELOPMENT_SECRET_KEY:
+            raise ValueError(
+                "CROSSFORCE_SECRET_KEY must be set in production: the development key is public"
+            )
+        if len(key.strip()) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ValueError(
+                "CROSSFORCE_SECRET_KEY is too short for production: use at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} random characters"
+            )
+        return self
+
+    @property
+    def database_url_effective(self) -> str:
+        """The database URL to connect to: ``database_url``, else the SQLite file in data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'crossforce.db'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Directory of derived caches (postcode directory, prepared resolvers)."""
+        return self.data_dir / "cache"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment once.
+
+    Returns
+    -------
+    Settings
+        Validated settings; a bad value raises ``pydantic.ValidationError`` naming the field.
+    """
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings so the next :func:`get_settings` re-reads the environment."""
+    get_settings.cache_clear()
