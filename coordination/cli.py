@@ -127,9 +127,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
     from coordination.settings import get_settings
     from coordination.setup import initialise
 
-    report = initialise(settings=get_settings(), actor=_actor(args), progress=_progress)
-    for line in report.lines:
-        _say(line)
+    # Lines are printed as they happen (building the London default takes a while), not again.
+    initialise(settings=get_settings(), actor=_actor(args), progress=lambda line: _say(line))
     return EXIT_OK
 
 

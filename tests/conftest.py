@@ -33,7 +33,7 @@ def reference_dir() -> Path:
     """The national reference pack, or skip."""
     value = os.environ.get("CROSSFORCE_REFERENCE_DIR")
     if not value:
-        pytest.skip("CROSSFORCE_REFERENCE_DIR is not set: no national reference pack to test against")
+        pytest.skip("CROSSFORCE_REFERENCE_DIR is not set: no national reference pack to test")
     path = Path(value)
     if not path.is_dir():
         pytest.skip(f"CROSSFORCE_REFERENCE_DIR={value} is not a directory")
