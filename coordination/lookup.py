@@ -19,10 +19,31 @@ from coordination.db import get_engine, session_scope
 from coordination.models import BoundarySetPublic
 from coordination.settings import Settings, get_settings
 from geo import batch
+from geo.batch import BatchResult, read_table, write_table
 from geo.coords import bng_to_wgs84, wgs84_to_bng
 from geo.errors import NotFoundError
 from geo.lookup import Lookup, LookupResult
 from geo.postcodes import PostcodeDirectory
+
+# What the pages and the CLI need from geo, re-exported so that the UI imports coordination only.
+__all__ = [
+    "ATTRIBUTION",
+    "BatchResult",
+    "LookupResult",
+    "LookupService",
+    "MapData",
+    "ReferenceOverview",
+    "attribution",
+    "get_service",
+    "lookup",
+    "lookup_latlon",
+    "map_data",
+    "postcode_directory",
+    "read_table",
+    "reference_overview",
+    "resolve_table",
+    "write_table",
+]
 
 ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
@@ -117,7 +138,7 @@ def resolve_table(
     *,
     settings: Settings | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> batch.BatchResult:
+) -> BatchResult:
     """Resolve every row of an uploaded table; bad rows are reported, never fatal."""
     return batch.resolve_table(table, get_service(settings).lookup, progress=progress)
 
@@ -135,15 +156,34 @@ class MapData:
     attribution: str
 
 
-def _to_lonlat(lines: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
-    out = []
-    for line in lines:
-        converted = []
-        for x, y in line:
-            lat, lon = bng_to_wgs84(x, y)
-            converted.append((round(lon, 6), round(lat, 6)))
-        out.append(converted)
-    return out
+class _LocalLonLat:
+    """BNG → (lon, lat) over a few kilometres by an affine fit to exact OSTN15 conversions.
+
+    Exact conversion costs tens of microseconds a point; a map needs thousands of vertices. Over
+    a box a few kilometres wide the projection is affine to well under a centimetre, so three
+    exact conversions define the fit and the rest is arithmetic.
+    """
+
+    def __init__(self, easting: float, northing: float, radius_m: float) -> None:
+        anchors = [
+            (easting, northing),
+            (easting + radius_m, northing),
+            (easting, northing + radius_m),
+        ]
+        (lat0, lon0), (lat1, lon1), (lat2, lon2) = (bng_to_wgs84(x, y) for x, y in anchors)
+        self.e0, self.n0 = easting, northing
+        self.lat0, self.lon0 = lat0, lon0
+        self.dlat_de, self.dlon_de = (lat1 - lat0) / radius_m, (lon1 - lon0) / radius_m
+        self.dlat_dn, self.dlon_dn = (lat2 - lat0) / radius_m, (lon2 - lon0) / radius_m
+
+    def __call__(self, x: float, y: float) -> tuple[float, float]:
+        de, dn = x - self.e0, y - self.n0
+        lon = self.lon0 + self.dlon_de * de + self.dlon_dn * dn
+        lat = self.lat0 + self.dlat_de * de + self.dlat_dn * dn
+        return round(lon, 7), round(lat, 7)
+
+    def lines(self, lines: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
+        return [[self(x, y) for x, y in line] for line in lines]
 
 
 def map_data(
@@ -160,6 +200,7 @@ def map_data(
     """
     service = get_service(settings)
     lines = service.lookup.resolver.boundary_lines(result.easting, result.northing, radius_m)
+    to_lonlat = _LocalLonLat(result.easting, result.northing, radius_m)
     cells: list[dict[str, object]] = []
     steps = int(radius_m // click_cell_m)
     half = click_cell_m / 2
@@ -167,22 +208,22 @@ def map_data(
         for j in range(-steps, steps):
             x0 = result.easting + i * click_cell_m
             y0 = result.northing + j * click_cell_m
-            corners = [
-                (x0, y0),
-                (x0 + click_cell_m, y0),
-                (x0 + click_cell_m, y0 + click_cell_m),
-                (x0, y0 + click_cell_m),
-            ]
-            polygon = _to_lonlat([corners])[0]
-            lat, lon = bng_to_wgs84(x0 + half, y0 + half)
-            cells.append({"polygon": polygon, "lat": round(lat, 6), "lon": round(lon, 6)})
-    lat, lon = bng_to_wgs84(result.easting, result.northing)
+            x1, y1 = x0 + click_cell_m, y0 + click_cell_m
+            lon, lat = to_lonlat(x0 + half, y0 + half)
+            cells.append(
+                {
+                    "polygon": to_lonlat.lines([[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]])[0],
+                    "lat": lat,
+                    "lon": lon,
+                }
+            )
+    lon, lat = to_lonlat(result.easting, result.northing)
     return MapData(
         lat=lat,
         lon=lon,
-        force_lines=_to_lonlat(lines.get("force", [])),
-        district_lines=_to_lonlat(lines.get("district", [])),
-        ward_lines=_to_lonlat(lines.get("ward", [])),
+        force_lines=to_lonlat.lines(lines.get("force", [])),
+        district_lines=to_lonlat.lines(lines.get("district", [])),
+        ward_lines=to_lonlat.lines(lines.get("ward", [])),
         click_cells=cells,
         attribution=attribution(service.boundary_set),
     )

@@ -290,6 +290,11 @@ class Lookup:
         }
         if res.force_code != dir_force.code:
             polygon_force = result.force.name if result.force else "no force"
+            # The centroid lies across the line from the official answer: the other side is
+            # the polygon's force, at no distance.
+            if result.force is not None:
+                result.nearest_other_force = Named(result.force.code, result.force.name)
+                result.distance_to_boundary_m = 0.0
             result.warnings.append(
                 f"The two sources disagree: the postcode directory puts {record.postcode} in "
                 f"{dir_district.name} ({dir_force.name}), but its centroid falls in "

@@ -1,0 +1,1 @@
+"""Streamlit pages of crossforce; ``app.py`` builds the navigation over them."""
