@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -192,6 +193,8 @@ def resolve_table(
     out["status"] = status
     out["near_boundary"] = [bool(v) if v is not None else None for v in out["near_boundary"]]
 
+    # Empty cells are None, not NaN, so that a missing answer reads the same in every column.
+    out = out.astype(object).where(out.notna(), None)
     kept = table.copy()
     clashes = {c: f"{c}_input" for c in kept.columns if str(c) in OUTPUT_COLUMNS}
     kept = kept.rename(columns=clashes)
@@ -262,7 +265,7 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
             )
     except InputError:
         raise
-    except (ValueError, UnicodeDecodeError, OSError, KeyError) as exc:
+    except (ValueError, UnicodeDecodeError, OSError, KeyError, zipfile.BadZipFile) as exc:
         kind = "CSV" if suffix == ".csv" else "Excel (.xlsx)"
         raise InputError(f"{PurePath(filename).name} could not be read as {kind}") from exc
     if table.empty:

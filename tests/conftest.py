@@ -241,30 +241,3 @@ def tiny_pack(tmp_path: Path) -> Path:
     ).to_csv(pack / "lad_to_pfa.csv", index=False)
     return pack
 
-
-@pytest.fixture(scope="session")
-def initialised_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Environment of an initialised installation on a temporary SQLite database.
-
-    Uses the national pack when ``CROSSFORCE_REFERENCE_DIR`` is set, else the London default.
-    Yields the environment variables to give a subprocess (the app, the console script); the
-    current process has them set for the whole session, and they are restored afterwards.
-    """
-    from coordination.settings import get_settings, reset_settings_cache
-    from coordination.setup import initialise
-
-    db = tmp_path_factory.mktemp("app") / "crossforce.db"
-    env = {"CROSSFORCE_DATABASE_URL": f"sqlite:///{db}", "CROSSFORCE_ENV": "test"}
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    reset_settings_cache()
-    try:
-        initialise(settings=get_settings(), actor="test-setup")
-        yield {**os.environ, **env}
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_settings_cache()
