@@ -152,7 +152,7 @@ def resolve_table(
         error[~ok] = "lat/lon missing or not a number"
         error[ok & ~np.isfinite(easting)] = "lat/lon outside the area British National Grid covers"
 
-    out = pd.DataFrame(index=table.index, columns=OUTPUT_COLUMNS, dtype=object)
+    out: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in OUTPUT_COLUMNS}
     valid = np.flatnonzero(np.isfinite(easting) & np.isfinite(northing) & (error == None))  # noqa: E711
     done = 0
     if progress is not None:
@@ -160,85 +160,88 @@ def resolve_table(
     for start in range(0, len(valid), CHUNK):
         rows = valid[start : start + CHUNK]
         res = lookup.resolver.resolve(easting[rows], northing[rows], detail=True)
-        for name in (
-            "force_code",
-            "district_code",
-            "bcu_code",
-            "ward_code",
-            "distance_to_boundary_m",
-            "nearest_other_force_code",
-            "near_boundary",
-            "method",
-        ):
-            out.iloc[rows, out.columns.get_loc(name)] = res[name].to_numpy(dtype=object)
+        for name in _RESOLVER_COLUMNS:
+            values = res[name].to_numpy(dtype=object)
+            values[pd.isna(values)] = None
+            out[name][rows] = values
         done += len(rows)
         if progress is not None:
             progress(done, n)
     if progress is not None and done < n:
         progress(n, n)
 
-    _reconcile_with_directory(out, lookup, directory_district, postcodes)
-    out["force_name"] = [forces.force_name(c).name if c else None for c in out["force_code"]]
-    out["district_name"] = [lookup.district_name(c) if c else None for c in out["district_code"]]
-    out["boundary_set"] = lookup.resolver.boundary_set
-    out["distance_to_boundary_m"] = [
-        None if d is None or pd.isna(d) else round(float(d), 1)
-        for d in out["distance_to_boundary_m"]
-    ]
+    if postcodes is not None:
+        _reconcile_with_directory(out, lookup, directory_district, postcodes)
+    out["force_name"] = np.array(
+        [forces.force_name(c).name if c else None for c in out["force_code"]], dtype=object
+    )
+    out["district_name"] = np.array(
+        [lookup.district_name(c) if c else None for c in out["district_code"]], dtype=object
+    )
+    out["boundary_set"][:] = lookup.resolver.boundary_set
+    out["distance_to_boundary_m"] = np.array(
+        [None if d is None else round(float(d), 1) for d in out["distance_to_boundary_m"]],
+        dtype=object,
+    )
+    out["near_boundary"] = np.array(
+        [None if v is None else bool(v) for v in out["near_boundary"]], dtype=object
+    )
     out["error"] = error
     status = np.where(error != None, "error", "resolved").astype(object)  # noqa: E711
-    status[(status == "resolved") & (out["method"] == "outside").to_numpy()] = "outside"
-    no_force = (status == "resolved") & out["force_code"].isna().to_numpy()
-    status[no_force] = "needs national pack"
+    status[(status == "resolved") & (out["method"] == "outside")] = "outside"
+    status[(status == "resolved") & (out["force_code"] == None)] = "needs national pack"  # noqa: E711
     out["status"] = status
-    out["near_boundary"] = [bool(v) if v is not None else None for v in out["near_boundary"]]
 
-    # Empty cells are None, not NaN, so that a missing answer reads the same in every column.
-    out = out.astype(object).where(out.notna(), None)
-    kept = table.copy()
-    clashes = {c: f"{c}_input" for c in kept.columns if str(c) in OUTPUT_COLUMNS}
-    kept = kept.rename(columns=clashes)
-    result = pd.concat([kept, out], axis=1)
+    kept = table.rename(columns={c: f"{c}_input" for c in table.columns if c in OUTPUT_COLUMNS})
+    added = pd.DataFrame(out, index=table.index, dtype=object)
     summary = BatchSummary(
         rows=n,
         resolved=int((status == "resolved").sum()),
-        near_boundary=int(sum(bool(v) for v in out["near_boundary"])),
+        near_boundary=int(sum(v is True for v in out["near_boundary"])),
         errors=int((status == "error").sum()),
     )
-    return BatchResult(result, summary)
+    return BatchResult(pd.concat([kept, added], axis=1), summary)
+
+
+_RESOLVER_COLUMNS = (
+    "force_code",
+    "district_code",
+    "bcu_code",
+    "ward_code",
+    "distance_to_boundary_m",
+    "nearest_other_force_code",
+    "near_boundary",
+    "method",
+)
 
 
 def _reconcile_with_directory(
-    out: pd.DataFrame,
+    out: dict[str, np.ndarray],
     lookup: Lookup,
     directory_district: np.ndarray,
-    postcodes: np.ndarray | None,
+    postcodes: np.ndarray,
 ) -> None:
     """Give postcode rows the directory's official district, as the single lookup does."""
-    if postcodes is None:
-        return
     for i, district in enumerate(directory_district):
-        if not district:
+        if not district or out["district_code"][i] == district:
             continue
-        polygon_force = out.iat[i, out.columns.get_loc("force_code")]
-        polygon_district = out.iat[i, out.columns.get_loc("district_code")]
-        if polygon_district == district:
-            continue
+        polygon_force = out["force_code"][i]
         force = lookup.force_for_district(str(district), postcodes[i])
-        out.iat[i, out.columns.get_loc("district_code")] = district
-        out.iat[i, out.columns.get_loc("force_code")] = force
-        out.iat[i, out.columns.get_loc("ward_code")] = None
-        bcu = forces.MET_BCUS.get(str(district))
-        out.iat[i, out.columns.get_loc("bcu_code")] = bcu[0] if bcu else None
-        if force is None:
-            out.iat[i, out.columns.get_loc("method")] = "directory"
-        elif forces.is_outside_england_and_wales(force):
-            out.iat[i, out.columns.get_loc("method")] = "directory"
-            out.iat[i, out.columns.get_loc("distance_to_boundary_m")] = None
-            out.iat[i, out.columns.get_loc("near_boundary")] = False
+        bcu = lookup.bcu_for_district(str(district))
+        out["district_code"][i] = district
+        out["force_code"][i] = force
+        out["ward_code"][i] = None
+        out["bcu_code"][i] = bcu.code if bcu else None
+        if force is None or forces.is_outside_england_and_wales(force):
+            out["method"][i] = "directory"
+            out["distance_to_boundary_m"][i] = None
+            out["nearest_other_force_code"][i] = None
+            out["near_boundary"][i] = None if force is None else False
         elif polygon_force != force:
-            # The two sources disagree about the force: the answer is uncertain.
-            out.iat[i, out.columns.get_loc("near_boundary")] = True
+            # The centroid lies across the line from the official answer: uncertain.
+            out["near_boundary"][i] = True
+            out["distance_to_boundary_m"][i] = 0.0
+            out["nearest_other_force_code"][i] = polygon_force
 
 
 def read_table(data: bytes, filename: str) -> pd.DataFrame:

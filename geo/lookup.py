@@ -111,10 +111,16 @@ class Lookup:
         self._force_ons: dict[str, str] = dict(
             zip(layers.forces["code"], layers.forces["ons_name"], strict=True)
         )
-        self._bcu: dict[str, tuple[str, str]] = {
-            row.district_code: (row.bcu_code, row.bcu_name)
-            for row in layers.bcus.itertuples(index=False)
-        } or dict(forces.MET_BCUS)
+        pack_bcus = zip(
+            layers.bcus["district_code"].astype(str),
+            zip(
+                layers.bcus["bcu_code"].astype(str),
+                layers.bcus["bcu_name"].astype(str),
+                strict=True,
+            ),
+            strict=True,
+        )
+        self._bcu: dict[str, tuple[str, str]] = dict(pack_bcus) or dict(forces.MET_BCUS)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -150,6 +156,11 @@ class Lookup:
         return self._district_force.get(district_code) or forces.force_for_district_by_law(
             district_code, postcode
         )
+
+    def bcu_for_district(self, district_code: str) -> Named | None:
+        """Return the Met BCU a district belongs to, or ``None`` outside the Met."""
+        bcu = self._bcu.get(district_code)
+        return Named(*bcu) if bcu else None
 
     def district_name(self, district_code: str) -> str:
         """Return a district's name, or its code when the set does not know it."""
@@ -311,8 +322,7 @@ class Lookup:
             )
         result.force = dir_force
         result.district = dir_district
-        bcu = self._bcu.get(district_code)
-        result.bcu = Named(*bcu) if bcu else None
+        result.bcu = self.bcu_for_district(district_code)
         result.ward = None
 
 
