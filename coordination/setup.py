@@ -177,7 +177,6 @@ def _ensure_default(
         return
 
     from geo.london_default import build_london_default
-
     from geo.postcodes import PostcodeDirectory
 
     say(
