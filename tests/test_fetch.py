@@ -380,3 +380,40 @@ def test_default_sources_and_query_urls() -> None:
     assert query_url(layer) == expected
     assert query_url(layer + "/") == expected
     assert query_url(f"{layer}/query?where=1%3D1&f=geojson") == expected
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_fetch_then_load_and_activate(
+    arcgis: FakeArcGIS,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from coordination.cli import main
+    from coordination.settings import reset_settings_cache
+
+    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    reset_settings_cache()
+    try:
+        dest = tmp_path / "ons-pack"
+        overrides = [f"--source={key}={url}" for key, url in arcgis.sources().items()]
+        assert main(["data", "fetch", str(dest), *overrides]) == 0
+        out = capsys.readouterr().out
+        assert f"crossforce data load {dest.resolve()}" in out
+
+        assert main(["--as", "analyst1", "data", "load", str(dest), "--name", "ons-test"]) == 0
+        assert "inactive" in capsys.readouterr().out
+        assert main(["data", "activate", "ons-test"]) == 0
+        assert "Active boundary set: ons-test" in capsys.readouterr().out
+        assert main(["data", "status", "--json"]) == 0
+        sets = json.loads(capsys.readouterr().out)
+        assert [(s["name"], s["active"], s["loaded_by"]) for s in sets] == [
+            ("ons-test", True, "analyst1")
+        ]
+
+        assert main(["data", "fetch", str(tmp_path / "x"), "--source", "nonsense=http://a"]) == 2
+        assert "KEY=URL" in capsys.readouterr().err
+    finally:
+        reset_settings_cache()
