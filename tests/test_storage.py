@@ -53,7 +53,7 @@ def test_upgrade_creates_exactly_the_models(database_url: str) -> None:
     engine = get_engine(database_url)
     assert current_revision(engine) is None
     upgrade(database_url)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
@@ -61,7 +61,7 @@ def test_upgrade_creates_exactly_the_models(database_url: str) -> None:
 
 def test_upgrade_twice_is_harmless(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
 
 
 def test_get_engine_is_cached_per_url(database_url: str) -> None:
