@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import json
 import logging
 import os
@@ -20,6 +21,12 @@ from typing import Any, NoReturn, TextIO
 from geo.errors import CrossforceError, InputError, ReferenceDataError
 
 log = logging.getLogger("crossforce")
+
+_PLUGINS: tuple[str, ...] = (
+    "coordination._cli_register",
+    "coordination._cli_handoffs",
+    "coordination._cli_caseload",
+)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -82,7 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     users_list = users.add_parser("list", help="list users")
     users_list.add_argument("--json", action="store_true", help="print JSON")
+
+    # Command groups of the register, handoffs and caseload live beside their services; each
+    # module's register() adds its sub-commands with set_defaults(handler=...).
+    for module in _PLUGINS:
+        importlib.import_module(module).register(sub, _Parser)
     return parser
+
+
+def actor(args: argparse.Namespace) -> str:
+    """Return the acting user: ``--as``, else ``CROSSFORCE_USER``, else ``cli:<login>``."""
+    return _actor(args)
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -306,8 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``crossforce`` command line and return its exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("CROSSFORCE_LOG_LEVEL", "WARNING"))
+    handler: Callable[[argparse.Namespace], int] = (
+        getattr(args, "handler", None) or _COMMANDS[args.command]
+    )
     try:
-        return _COMMANDS[args.command](args)
+        return handler(args)
     except ReferenceDataError as exc:
         print(f"crossforce: {exc}", file=sys.stderr)
         for problem in exc.problems:
