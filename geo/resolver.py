@@ -27,9 +27,12 @@ Semantics
 Speed
 -----
 A :class:`~geo._gridindex.GridIndex` answers most points by array lookup and tests the rest
-exactly with ``shapely.intersects_xy`` (one call per candidate district per batch). Distances use
-one STRtree per force over short pieces of the *other* forces' boundaries near it, so a nearest
-query never has to skip the point's own force.
+exactly with ``shapely.intersects_xy`` (one call per candidate district per batch). Distances
+for many points come from :class:`~geo._distance.OtherForceIndex` (k-d trees over densified
+boundary vertices, then GEOS's point-segment arithmetic on the few segments in reach), which is
+bit-for-bit the answer of the exact path and says which points it cannot certify. Those points,
+and single lookups, use one STRtree per force over short pieces of the *other* forces'
+boundaries near it, so a nearest query never has to skip the point's own force.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from geo._distance import OtherForceIndex
 from geo._gridindex import GridIndex
 from geo.errors import ReferenceDataError
 from geo.forces import force_name
@@ -57,7 +61,8 @@ from geo.layers import BoundaryLayers
 
 __all__ = ["Resolution", "Resolver"]
 
-_CHUNK_POINTS = 250_000
+# Small enough that the last chunks keep both workers busy.
+_CHUNK_POINTS = 125_000
 # Below this many points threads cost more than they save. GEOS and NumPy release the GIL, so
 # chunks run in parallel threads.
 _PARALLEL_MIN = 100_000
@@ -68,7 +73,11 @@ _NEAREST_SEGMENTS = 32  # segments per piece for the nearest-district fallback
 _DRAW_SEGMENTS = 64  # segments per piece in the drawing trees
 _UNKNOWN = -1  # label of the outer edge of an approximate set
 _METHODS = ["polygon", "nearest", "outside"]
-_PICKLE_FORMAT = "crossforce-resolver-1"
+# Search vertices along boundary segments, and vertices fetched per k-d tree query, for the fast
+# distance path (geo/_distance.py); any spacing and k give exact answers, these give speed.
+_SEARCH_SPACING_M = 100.0
+_SEARCH_K = 8
+_PICKLE_FORMAT = "crossforce-resolver-2"
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
@@ -368,6 +377,16 @@ class Resolver:
                 & (piece_bounds[:, 3] >= y0 - m)
             )
             self.force_piece_sets.append(np.flatnonzero(sel))
+        # The same segments, in the same directions, for the fast exact distance path.
+        coords, idx = shapely.get_coordinates(self.force_pieces, return_index=True)
+        same = np.flatnonzero(idx[1:] == idx[:-1])
+        self.other_force_index = OtherForceIndex.build(
+            np.hstack([coords[same], coords[same + 1]]),
+            self.force_piece_label[idx[same]],
+            len(self.force_codes),
+            spacing=_SEARCH_SPACING_M,
+            k=_SEARCH_K,
+        )
 
         bcu = {}
         if layers.bcus is not None and len(layers.bcus):
@@ -630,12 +649,10 @@ class Resolver:
         cross[on_line] = (od >= 0) & (fo != force[on_line])
         dist_b[cross] = 0.0
         other[cross] = self.district_force[other_district[cross]]
-        todo = (force >= 0) & ~cross
-        for f in np.unique(force[todo]):
-            sel = np.flatnonzero(todo & (force == f))
-            dd, oo = self._distance_other(int(f), x[sel], y[sel])
-            dist_b[sel] = dd
-            other[sel] = oo
+        todo = np.flatnonzero((force >= 0) & ~cross)
+        dd, oo = self._distance_other(force[todo], x[todo], y[todo])
+        dist_b[todo] = dd
+        other[todo] = oo
         result["dist_boundary"] = dist_b
         result["other_force"] = np.where(other >= 0, other, -1).astype(np.int32)
         result["near"] = ((dist_b <= self.near_boundary_m) | on_line) & (force >= 0)
@@ -660,8 +677,25 @@ class Resolver:
             best[qi[first]] = dist[first]
         return idx, best
 
-    def _distance_other(self, f: int, x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray]:
-        """Distance to the nearest other force's area for points of force ``f``."""
+    def _distance_other(
+        self, force: IntArray, x: FloatArray, y: FloatArray
+    ) -> tuple[FloatArray, IntArray]:
+        """Distance to the nearest other force's area for points of the given forces."""
+        dist, other, ok = self.other_force_index.nearest(x, y, force)
+        # The exact tree path sees only pieces within a force's margin, and beyond the margin
+        # adds whole polygons: leave those points, and any the index could not certify, to it.
+        slow = ~ok | (dist > self.force_margin[force])
+        for f in np.unique(force[slow]):
+            sel = np.flatnonzero(slow & (force == f))
+            dd, oo = self._distance_other_tree(int(f), x[sel], y[sel])
+            dist[sel] = dd
+            other[sel] = oo
+        return dist, other
+
+    def _distance_other_tree(
+        self, f: int, x: FloatArray, y: FloatArray
+    ) -> tuple[FloatArray, IntArray]:
+        """The exact reference path: nearest queries on force ``f``'s STRtree."""
         n = len(x)
         dist = np.full(n, np.inf)
         other = np.full(n, _UNKNOWN, dtype=np.int32)

@@ -17,6 +17,7 @@ The vertex (1000, 1000) is shared by three districts. Everything left of x=0 and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -344,3 +345,189 @@ def test_boundary_lines_clipped_to_box(resolver: Resolver) -> None:
     district_geom = [shapely.linestrings(line) for line in lines["district"]]
     assert sum(g.length for g in district_geom) == pytest.approx(600.0)
     assert resolver.boundary_lines(50_000, 50_000, 100) == {"force": [], "district": [], "ward": []}
+
+
+# --- the fast exact distance path (geo/_distance.py) against brute force ----------------------
+
+C = "E23000003"
+
+
+def _three_forces(*, approximate: bool = False) -> BoundaryLayers:
+    """Force A (bottom left) meets B (bottom right) and C (top); B has an island across water.
+
+    The point (500, 500) of A is 500 m from both B and C: a tie the lowest code must win.
+    """
+    districts = gpd.GeoDataFrame(
+        {
+            "code": ["E06000011", "E06000012", "E06000013", "E06000014"],
+            "name": ["A1", "B1", "C1", "B2"],
+            "force_code": [A, B, C, B],
+        },
+        geometry=[
+            shapely.Polygon([(0, 0), (1000, 0), (1000, 1000), (0, 1000)]),
+            shapely.Polygon([(1000, 0), (2000, 0), (2000, 1000), (1000, 1000)]),
+            shapely.Polygon([(0, 1000), (1000, 1000), (2000, 1000), (2000, 2000), (0, 2000)]),
+            shapely.box(-900, -900, -300, -300),  # B's island, across the sea from A
+        ],
+        crs=BNG,
+    )
+    return BoundaryLayers(
+        name="three",
+        source="inline",
+        vintage="test",
+        districts=districts,
+        forces=districts.dissolve(by="force_code")
+        .reset_index()[["force_code", "geometry"]]
+        .rename(columns={"force_code": "code"})
+        .assign(ons_name=lambda d: d["code"]),
+        approximate=approximate,
+    )
+
+
+def _brute_other(r: Resolver, x: float, y: float, f: int) -> tuple[float, int]:
+    """Distance to every other force's boundary (and an approximate set's outer edge)."""
+    pt = shapely.Point(x, y)
+    found = [
+        (float(shapely.distance(pt, shapely.boundary(g))), i)
+        for i, g in enumerate(r.force_geoms)
+        if i != f
+    ]
+    if r.approximate:
+        outer = shapely.boundary(shapely.union_all(r.force_geoms))
+        found.append((float(shapely.distance(pt, outer)), -1))
+    best = min(d for d, _ in found)
+    tied = [i for d, i in found if d == best]
+    real = [i for i in tied if i >= 0]
+    return best, min(real) if real else -1
+
+
+def _special_points(r: Resolver) -> tuple[np.ndarray, np.ndarray]:
+    """Every boundary vertex, the midpoints of edges, and random points around the set."""
+    coords = shapely.get_coordinates(r.force_pieces)
+    mids = (coords[:-1] + coords[1:]) / 2
+    rng = np.random.default_rng(11)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(r.force_geoms)
+    rand = np.column_stack(
+        [rng.uniform(xmin - 200, xmax + 200, 400), rng.uniform(ymin - 200, ymax + 200, 400)]
+    )
+    grid = np.array([(500.0, 500.0), (999.0, 500.0), (500.0, 999.0), (20.0, 120.0)])
+    pts = np.vstack([coords, mids, rand, grid])
+    return pts[:, 0], pts[:, 1]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _layers(),
+        lambda: _layers(approximate=True),
+        lambda: _three_forces(),
+        lambda: _three_forces(approximate=True),
+    ],
+    ids=["coast", "coast-approximate", "three-forces", "three-forces-approximate"],
+)
+@pytest.mark.parametrize("spacing,k", [(100.0, 8), (7.0, 2), (400.0, 3)])
+def test_fast_distance_equals_brute_force(
+    make: Callable[[], BoundaryLayers], spacing: float, k: int
+) -> None:
+    from geo._distance import OtherForceIndex
+
+    r = Resolver.build(make())
+    index = OtherForceIndex.build(
+        r.other_force_index.seg,
+        r.other_force_index.seg_label,
+        len(r.force_codes),
+        spacing=spacing,
+        k=k,
+    )
+    x, y = _special_points(r)
+    for f in range(len(r.force_codes)):
+        force = np.full(len(x), f, dtype=np.int32)
+        dist, other, ok = index.nearest(x, y, force)
+        assert ok.any()
+        for i in np.flatnonzero(ok):
+            expected = _brute_other(r, float(x[i]), float(y[i]), f)
+            assert (float(dist[i]), int(other[i])) == expected, (x[i], y[i], f)
+        # The resolver's combined path (fast where certified, exact tree elsewhere) agrees too.
+        r.other_force_index = index
+        dd, oo = r._distance_other(force, x, y)
+        ed, eo = r._distance_other_tree(f, x, y)
+        np.testing.assert_array_equal(dd, ed)
+        np.testing.assert_array_equal(oo, eo)
+
+
+def test_fast_distance_ties_and_shared_vertex() -> None:
+    r = Resolver.build(_three_forces())
+    fa = r.force_codes.index(A)
+    x = np.array([500.0, 1000.0, 1000.0, 0.0])
+    y = np.array([500.0, 1000.0, 400.0, 0.0])
+    dist, other, ok = r.other_force_index.nearest(x, y, np.full(4, fa, dtype=np.int32))
+    assert ok.all()
+    # Equidistant from B (x = 1000) and C (y = 1000): the lowest code, B.
+    assert dist[0] == 500.0 and r.force_codes[other[0]] == B
+    # On the vertex shared by all three forces: 0 to both others, lowest code.
+    assert dist[1] == 0.0 and r.force_codes[other[1]] == B
+    # On A's edge with B.
+    assert dist[2] == 0.0 and r.force_codes[other[2]] == B
+    # A's corner on the coast: B's island across the water, not A's own coast.
+    assert dist[3] == pytest.approx(math.hypot(300, 300))
+    assert r.force_codes[other[3]] == B
+    # Resolve agrees, and the island point sees A's coast as no boundary.
+    res = r.resolve_point(1.0, 1.0)
+    assert res.distance_to_boundary_m == pytest.approx(math.hypot(301, 301))
+
+
+def test_approximate_outer_edge_in_fast_path() -> None:
+    r = Resolver.build(_three_forces(approximate=True))
+    fa = r.force_codes.index(A)
+    dist, other, ok = r.other_force_index.nearest(
+        np.array([20.0]), np.array([500.0]), np.array([fa], dtype=np.int32)
+    )
+    assert ok.all() and dist[0] == 20.0 and other[0] == -1
+
+
+def test_resolve_point_equals_resolve_on_three_forces() -> None:
+    r = Resolver.build(_three_forces())
+    x, y = _special_points(r)
+    df = r.resolve(x, y)
+    for i in range(0, len(x), 7):
+        single = r.resolve_point(float(x[i]), float(y[i]))
+        assert _same(single.distance_to_boundary_m, df["distance_to_boundary_m"].iloc[i])
+        got = df["nearest_other_force_code"].iloc[i]
+        assert single.nearest_other_force_code == (None if pd.isna(got) else got)
+
+
+def test_old_pickle_format_is_refused(resolver: Resolver, tmp_path: Path) -> None:
+    import pickle
+
+    from geo.errors import ReferenceDataError
+
+    state = resolver.__getstate__()
+    state["_format"] = "crossforce-resolver-1"
+    obj = Resolver.__new__(Resolver)
+    with pytest.raises(ReferenceDataError):
+        obj.__setstate__(state)
+    path = tmp_path / "old.pkl"
+    path.write_bytes(pickle.dumps(resolver))
+    assert isinstance(Resolver.load(path), Resolver)
+
+
+@pytest.mark.pack
+def test_fast_distance_equals_exact_on_national_pack(national_resolver: Resolver) -> None:
+    r = national_resolver
+    rng = np.random.default_rng(20251129)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(r.force_geoms)
+    x = rng.uniform(xmin, xmax, 20_000)
+    y = rng.uniform(ymin, ymax, 20_000)
+    loc = r.grid.locate(x, y)
+    inside = np.flatnonzero(loc.index >= 0)
+    x, y = x[inside], y[inside]
+    force = r.district_force[loc.index[inside]]
+    dist, other = r._distance_other(force, x, y)
+    _, _, ok = r.other_force_index.nearest(x, y, force)
+    assert ok.mean() > 0.99
+    for f in np.unique(force):
+        sel = np.flatnonzero(force == f)
+        ed, eo = r._distance_other_tree(int(f), x[sel], y[sel])
+        np.testing.assert_allclose(dist[sel], ed, rtol=0, atol=1e-6)
+        np.testing.assert_array_equal(other[sel], eo)
+        np.testing.assert_array_equal(dist[sel], ed)
