@@ -345,11 +345,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The traceback goes to the log file only: stderr gets one line.
             crash = logging.getLogger("crossforce.crash")
             crash.propagate = False
-            handler = logging.FileHandler(path)
-            crash.addHandler(handler)
+            file_handler = logging.FileHandler(path)
+            crash.addHandler(file_handler)
             crash.exception("unexpected error in %s", args.command)
-            crash.removeHandler(handler)
-            handler.close()
+            crash.removeHandler(file_handler)
+            file_handler.close()
         where = f"; details in {path}" if path else ""
         print(f"crossforce: unexpected error ({type(exc).__name__}){where}", file=sys.stderr)
         return EXIT_UNEXPECTED

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from coordination import boundaries
+from coordination import boundaries, caseload, rules
 from coordination.db import current_revision, get_engine, session_scope, upgrade
 from coordination.settings import Settings
 
@@ -91,11 +91,16 @@ def initialise(
 
     with session_scope(engine) as session:
         seeded = boundaries.seed_forces(session, actor=actor)
+        seeded_rules = rules.seed_rules(session, actor=actor)
+        seeded_weights = caseload.seed_case_weights(session, actor=actor)
     if seeded:
         report.changed = True
         say(f"Forces: {seeded} added or updated")
     else:
         say("Forces already up to date")
+    if seeded_rules or seeded_weights:
+        report.changed = True
+        say(f"Defaults: {seeded_rules} responsibility rules, {seeded_weights} case weights added")
 
     if settings.reference_dir is not None:
         _ensure_pack(settings, actor, report, say)

@@ -61,6 +61,8 @@ def test_initialise_twice_with_a_tiny_pack(
         actions = [(e.actor, e.action) for e in reversed(list_events(session))]
     assert actions == [
         ("init", "force.seed"),
+        ("init", "responsibility_rule.seed"),
+        ("init", "case_weight.seed"),
         ("init", "boundary_set.load"),
         ("init", "boundary_set.activate"),
     ]
@@ -114,7 +116,7 @@ def test_without_a_pack_existing_sets_are_left_alone(database_url: str, tmp_path
     report = initialise(settings=_settings(database_url, tmp_path, None), actor="init")
     sets, n_events = _state(database_url)
     assert sets == before[0]
-    assert n_events == before[1] + 1  # the forces seeded; nothing else
+    assert n_events == before[1] + 3  # forces, rules and weights seeded; nothing else
     assert report.active_set == "kept"
 
 
