@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Migrate, load reference data (the national pack when CROSSFORCE_REFERENCE_DIR is set, else the
-# approximate London default), then serve the app on http://127.0.0.1:8501.
+# approximate London default), seed the synthetic demo caseload on the first run only, then serve
+# the app on http://127.0.0.1:8501.
 run: $(STAMP)
 	$(BIN)/crossforce init
+	$(BIN)/crossforce demo --if-empty --offenders 2000 --seed 1
 	$(BIN)/streamlit run app.py
 
 test: $(STAMP)

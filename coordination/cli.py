@@ -26,6 +26,8 @@ _PLUGINS: tuple[str, ...] = (
     "coordination._cli_register",
     "coordination._cli_handoffs",
     "coordination._cli_caseload",
+    "coordination._cli_review",
+    "coordination._cli_demo",
 )
 
 EXIT_OK = 0

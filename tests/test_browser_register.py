@@ -1,0 +1,180 @@
+"""A cross-border move in a real browser: Debian's chromium driven by Playwright.
+
+On a small seeded demo, a City-led offender moves to Hackney (E8 1DY) through the Caseload page;
+the handoff appears in the Met's incoming queue on the Handoffs page, is accepted and completed
+there, and the Met becomes the lead force — on the page and in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy
+
+REPO = Path(__file__).resolve().parent.parent
+CITY, MET = "E23000034", "E23000001"
+START_TIMEOUT_S = 90
+STEP_TIMEOUT_MS = 60_000
+SCREENSHOT = Path("/tmp/crossforce-handoff.png")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is not installed (Debian: apt-get install chromium); no browser",
+    ),
+]
+
+
+@pytest.fixture
+def demo_app(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A demo database (init + 30 offenders) served by ``streamlit run app.py``."""
+    pytest.importorskip("playwright.sync_api")
+    url = f"sqlite:///{tmp_path / 'crossforce.db'}"
+    env = {**os.environ, "CROSSFORCE_DATABASE_URL": url, "CROSSFORCE_USER": "pytest"}
+    cli = [sys.executable, "-m", "coordination.cli"]
+    for args in (["init"], ["demo", "--offenders", "30", "--seed", "4"]):
+        subprocess.run([*cli, *args], cwd=REPO, env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = (tmp_path / "streamlit.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", process, START_TIMEOUT_S)
+        yield f"http://127.0.0.1:{port}/", url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        log.close()
+
+
+def _city_case_to_move(url: str) -> tuple[int, str]:
+    """A City-led, non-fraud case with no open handoff: a move to Hackney must hand it off."""
+    from coordination.db import make_engine
+    from coordination.models import OPEN_HANDOFF_STATES, Case, Handoff, Offender
+
+    engine = make_engine(url)
+    with Session(engine) as s:
+        busy = set(
+            s.exec(select(Handoff.case_id).where(col(Handoff.state).in_(OPEN_HANDOFF_STATES)))
+        )
+        rows = s.exec(
+            select(Case, Offender)
+            .join(Offender, col(Offender.id) == Case.offender_id)
+            .where(Case.lead_force_code == CITY, Case.offence_category != "fraud_and_forgery")
+            .order_by(col(Case.id))
+        ).all()
+    engine.dispose()
+    case, offender = next((c, o) for c, o in rows if c.id not in busy)
+    assert case.id is not None
+    return case.id, f"#{case.id} {offender.first_name} {offender.last_name} ({offender.pnc_id})"
+
+
+def _lead(url: str, case_id: int) -> str:
+    from coordination.db import make_engine
+    from coordination.models import Case
+
+    engine = make_engine(url)
+    with Session(engine) as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        lead = case.lead_force_code
+    engine.dispose()
+    return lead
+
+
+def _choose(page: object, label: str, typed: str, option: str | re.Pattern[str]) -> None:
+    """Pick an option of a Streamlit selectbox: type to filter (long lists are virtualised)."""
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.keyboard.type(typed)
+    page.get_by_role("option", name=option).first.click()
+
+
+def test_move_to_hackney_hands_the_case_to_the_met(demo_app: tuple[str, str]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    app_url, db_url = demo_app
+    case_id, case_label = _city_case_to_move(db_url)
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1800})
+            page.set_default_timeout(STEP_TIMEOUT_MS)
+            page.goto(app_url, wait_until="domcontentloaded")
+            page.get_by_role("link", name="Caseload").click()
+            expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+            expect(page.get_by_text("Synthetic demo data").first).to_be_visible()
+
+            # Move the offender to Hackney from the case's "Record a move" tab.
+            _choose(page, "Case", case_label, case_label)
+            page.get_by_role("tab", name="Record a move").click()
+            page.get_by_label("New postcode").fill("E8 1DY")
+            page.get_by_role("button", name="Record move").click()
+            created = re.compile(r"handoff \d+ to Metropolitan Police Service created")
+            expect(page.get_by_text(created)).to_be_visible()
+            assert _lead(db_url, case_id) == CITY  # the sender leads until completion
+
+            # The Met's incoming queue shows it; accept it, then complete it.
+            page.get_by_role("link", name="Handoffs").click()
+            expect(page.get_by_role("heading", name="Handoffs")).to_be_visible()
+            _choose(page, "Force", "Metropolitan", "Metropolitan Police Service (E23000001)")
+            name = case_label.split(" (")[0].split(" ", 1)[1]
+            requested = re.compile(
+                rf"{re.escape(name)}: City of London Police → Metropolitan Police Service "
+                r"\(requested\)"
+            )
+            _choose(page, "Handoff", name, requested)
+            page.get_by_role("button", name="Apply").click()
+            expect(page.get_by_text(re.compile(r"Handoff \d+ is now accepted"))).to_be_visible()
+            _choose(page, "Handoff", name, re.compile(rf"{re.escape(name)}: .*\(accepted\)"))
+            # Once accepted, completing is the first action offered.
+            expect(page.get_by_role("combobox", name="Action")).to_have_value("complete")
+            page.get_by_role("button", name="Apply").click()
+            expect(page.get_by_text(re.compile(r"Handoff \d+ is now completed"))).to_be_visible()
+            expect(
+                page.get_by_text(
+                    f"Metropolitan Police Service (E23000001) now leads case {case_id}"
+                )
+            ).to_be_visible()
+            page.wait_for_timeout(1000)  # let the rerun settle for the screenshot
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert _lead(db_url, case_id) == MET

@@ -1,0 +1,224 @@
+"""The Caseload, Handoffs and Network pages, run headless with AppTest on a small seeded demo.
+
+One temporary SQLite database per test session, set up as `make run` would: ``crossforce init``
+then ``crossforce demo`` (60 offenders). Widgets are found by key or label, and assertions are on
+values, compared with what the services say.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from coordination import caseload, handoffs, network
+from coordination.db import get_engine
+from ui._common import md
+
+UI = Path(__file__).resolve().parent.parent / "ui"
+TIMEOUT = 60
+CITY, MET = "E23000034", "E23000001"
+
+
+@pytest.fixture(scope="session")
+def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An initialised database holding a 60-offender demo, made through the CLI."""
+    from coordination.cli import main
+    from coordination.settings import reset_settings_cache
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'crossforce.db'}"
+    previous = os.environ.get("CROSSFORCE_DATABASE_URL")
+    os.environ["CROSSFORCE_DATABASE_URL"] = url
+    reset_settings_cache()
+    try:
+        assert main(["--as", "pytest", "init"]) == 0
+        assert main(["--as", "pytest", "demo", "--offenders", "60", "--seed", "2"]) == 0
+    finally:
+        if previous is None:
+            os.environ.pop("CROSSFORCE_DATABASE_URL", None)
+        else:
+            os.environ["CROSSFORCE_DATABASE_URL"] = previous
+        reset_settings_cache()
+    return url
+
+
+@pytest.fixture
+def demo_env(demo_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the process at the demo database for one test."""
+    from coordination.settings import reset_settings_cache
+
+    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", demo_database_url)
+    reset_settings_cache()
+    try:
+        yield demo_database_url
+    finally:
+        monkeypatch.delenv("CROSSFORCE_DATABASE_URL", raising=False)
+        reset_settings_cache()
+
+
+def _page(name: str) -> AppTest:
+    at = AppTest.from_file(str(UI / f"{name}.py"), default_timeout=TIMEOUT).run()
+    _ok(at)
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _table(at: Any, *columns: str) -> Any:
+    """The one table (DataFrame) shown with all these columns (dataframes carry no key)."""
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    assert len(found) == 1, (columns, [list(d.value.columns) for d in at.dataframe])
+    return found[0]
+
+
+def _tab(at: AppTest, label: str) -> Any:
+    found = [t for t in at.tabs if t.label == label]
+    assert len(found) == 1, label
+    return found[0]
+
+
+def _button(at: AppTest, label: str) -> Any:
+    found = [b for b in at.button if b.label == label]
+    assert len(found) == 1, label
+    return found[0]
+
+
+def _session(url: str) -> Session:
+    return Session(get_engine(url))
+
+
+def _demo_notice(at: AppTest) -> None:
+    assert any("Synthetic demo data" in i.value for i in at.info)
+
+
+def test_demo_cli_is_idempotent_with_if_empty(demo_env: str, capsys: Any) -> None:
+    from coordination.cli import main
+
+    assert main(["demo", "--if-empty", "--offenders", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"] is True
+    assert main(["demo", "--offenders", "0"]) == 2
+    assert "between 1 and" in capsys.readouterr().err
+
+
+def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
+    at = _page("caseload")
+    _demo_notice(at)
+    assert at.selectbox(key="cl_force").value == CITY
+    with _session(demo_env) as s:
+        expected = caseload.caseload(s, force_code=CITY, status="open", limit=500)
+        loads = caseload.officer_loads(s, force_code=CITY)
+    assert [m.value for m in at.metric if m.label == "Cases"] == [f"{expected.total:,}"]
+    table = _table(at, "PNC ID", "lives in")
+    assert list(table["case"]) == [r.case_id for r in expected.rows]
+    assert set(table["lead force"]) == {"City of London Police"}
+    capacity = _table(at, "available points")
+    assert list(capacity["username"]) == [load.username for load in loads]
+    assert list(capacity["capacity %"]) == [
+        None if load.capacity_pct is None else round(load.capacity_pct, 1) for load in loads
+    ]
+
+    # Filters: risk narrows the table to that risk.
+    at.selectbox(key="cl_risk").set_value("high").run()
+    _ok(at)
+    assert set(_table(at, "PNC ID", "lives in")["risk"]) <= {"high"}
+    at.selectbox(key="cl_risk").set_value(None).run()
+
+    # A case in detail: explanation, addresses on an offline map with attribution, history.
+    row = next(r for r in expected.rows if r.postcode)
+    at.selectbox(key="cl_case").set_value(row.case_id).run()
+    _ok(at)
+    markdown = [m.value for m in at.markdown]
+    assert any(m.startswith("**Why:**") and "rule:" in m for m in markdown)
+    addresses = _table(at, "boundary set")
+    assert row.postcode in list(addresses["address"])
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert "mapProvider" not in deck and {layer["id"] for layer in deck["layers"]} >= {"addresses"}
+    assert any("Office for National Statistics" in c.value or "ONS" in c.value for c in at.caption)
+
+    # Assign to the top suggestion: the page says so and the database agrees.
+    suggestions = _table(at, "capacity % after")
+    target = suggestions["username"].iloc[0]
+    # Form widgets take effect when the form is submitted, so set and submit in one run.
+    at.selectbox(key="cl_assignee").set_value(target)
+    _button(at, "Assign").click().run()
+    _ok(at)
+    assert any(f"assigned to {target}" in s.value for s in at.success), [e.value for e in at.error]
+    with _session(demo_env) as s:
+        history = caseload.assignment_history(s, case_id=row.case_id)
+    assert history[-1].username == target and history[-1].ended_at is None
+
+
+def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
+    at = _page("handoffs")
+    _demo_notice(at)
+    with _session(demo_env) as s:
+        outgoing = handoffs.list_handoffs(s, force_code=CITY, direction="outgoing", state="open")
+        incoming = handoffs.list_handoffs(s, force_code=CITY, direction="incoming", state="open")
+    table = _table(_tab(at, "Outgoing"), "handoff", "due")
+    assert list(table["handoff"]) == [v.id for v in outgoing]
+    assert list(table["overdue"]) == [v.overdue for v in outgoing]
+    assert any(v.overdue for v in outgoing)  # overdue is visible
+    assert any("red" in s for s in table["status"])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Outgoing overdue"] == str(sum(v.overdue for v in outgoing))
+    assert metrics["Incoming open"] == str(len(incoming))
+
+    requested = next(v for v in outgoing if v.state == "requested")
+    at.selectbox(key="ho_pick").set_value(requested.id).run()
+    # Rejecting needs a reason.
+    at.selectbox(key="ho_action").set_value("reject")
+    _button(at, "Apply").click().run()
+    _ok(at)
+    assert any("needs a reason" in e.value for e in at.error), [e.value for e in at.error]
+
+    # Someone else accepts it meanwhile: this user's action is refused, naming them.
+    with _session(demo_env) as s:
+        handoffs.transition(s, actor="someone.else", handoff_id=requested.id, action="accept")
+        s.commit()
+    at.selectbox(key="ho_action").set_value("withdraw")
+    at.text_area(key="ho_note").set_value("moved back")
+    _button(at, "Apply").click().run()
+    _ok(at)
+    refusal = md("was changed by someone.else at")
+    assert any(refusal in e.value and "reload" in e.value for e in at.error), at.error
+
+    # After a reload the user sees it accepted and can complete it.
+    _button(at, "Reload").click().run()
+    at.selectbox(key="ho_pick").set_value(requested.id).run()
+    assert at.selectbox(key="ho_action").options == ["complete", "withdraw"]
+    at.selectbox(key="ho_action").set_value("complete")
+    _button(at, "Apply").click().run()
+    _ok(at)
+    assert any(f"Handoff {requested.id} is now completed" in s.value for s in at.success)
+    with _session(demo_env) as s:
+        view = handoffs.get_handoff_view(s, requested.id)
+    assert view.state == "completed"
+
+
+def test_network_page_draws_and_tabulates(demo_env: str) -> None:
+    at = _page("network")
+    _demo_notice(at)
+    today = date.today()
+    with _session(demo_env) as s:
+        g = network.build_network(s, start=today - timedelta(days=365), end=today)
+    flows = network.largest_flows(g, 15)
+    tables = [d.value for d in at.dataframe if "pending" in d.value.columns]
+    shown = [(list(t["handoffs"]), list(t["to"])) for t in tables]
+    assert ([f.count for f in flows], [f.target_name for f in flows]) in shown
+    worst = network.bottlenecks(g, 15)
+    assert ([f.count for f in worst], [f.target_name for f in worst]) in shown
+    assert worst, "the demo has overdue handoffs, so some flow is a bottleneck"
+    svg = at.get("html")[0].proto.body
+    assert svg.startswith("<svg") and "City of London Police" in svg
+    assert svg.count("marker-end=") == g.number_of_edges()  # one arrow per flow
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert labels == {"Download GraphML", "Download JSON"}

@@ -1,0 +1,101 @@
+"""Network: where the coordination load between forces sits.
+
+A drawing of the handoffs between forces (Met BCUs as their own nodes) over a period, with the
+analytics beside it — the largest flows, the bottlenecks (most overdue), ping-pong cases and
+frequent movers — and the network to download as GraphML or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from ui import _register as ui
+
+st.title("Network")
+ui.demo_notice()
+
+today = date.today()
+cols = st.columns(3)
+start = cols[0].date_input("From", value=today - timedelta(days=365), key="net_start")
+end = cols[1].date_input("To", value=today, key="net_end")
+movers_over = cols[2].number_input(
+    "Frequent movers: more than N transfers a year", min_value=1, value=2, step=1, key="net_n"
+)
+
+overview = ui.run(ui.network_overview, start=start, end=end, movers_over=int(movers_over))
+if overview is not None:
+    g = overview.graph
+    st.caption(
+        f"{g.number_of_edges()} flows between {g.number_of_nodes()} forces and BCUs, "
+        f"handoffs requested {start.isoformat()} to {end.isoformat()}."
+    )
+    drawing, tables = st.columns([3, 2])
+    with drawing:
+        st.html(ui.network_svg(g))
+        st.caption(
+            "Red circle: the City; orange: forces; blue: Met BCUs. Arrow width: handoffs; "
+            "red arrows carry overdue handoffs. Hover for figures."
+        )
+    with tables:
+        st.markdown("**Largest flows**")
+        st.dataframe(ui.flows_table(overview.largest), hide_index=True, key="net_largest")
+        st.markdown("**Bottlenecks (most overdue)**")
+        st.dataframe(ui.flows_table(overview.bottlenecks), hide_index=True, key="net_bottlenecks")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Ping-pong cases** (A → B → A within 90 days)")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "case": p.case_id,
+                        "forces": f"{ui.force_label(p.force_a)} ⇄ {ui.force_label(p.force_b)}",
+                        "handoffs": f"#{p.first_handoff_id}, #{p.second_handoff_id}",
+                        "days apart": round(p.days, 1),
+                    }
+                    for p in overview.ping_pong
+                ],
+                columns=["case", "forces", "handoffs", "days apart"],
+            ),
+            hide_index=True,
+            key="net_pingpong",
+        )
+    with right:
+        st.markdown(f"**Frequent movers** (more than {int(movers_over)} transfers in a year)")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "case": m.case_id,
+                        "transfers": m.transfers,
+                        "first": m.first.date(),
+                        "last": m.last.date(),
+                    }
+                    for m in overview.movers
+                ],
+                columns=["case", "transfers", "first", "last"],
+            ),
+            hide_index=True,
+            key="net_movers",
+        )
+    down = st.columns(2)
+    down[0].download_button(
+        "Download GraphML",
+        data=overview.graphml,
+        file_name=f"handoff-network-{start.isoformat()}-{end.isoformat()}.graphml",
+        mime="application/xml",
+        on_click="ignore",
+        key="net_graphml",
+    )
+    down[1].download_button(
+        "Download JSON",
+        data=json.dumps(overview.graph_json, indent=2, default=str),
+        file_name=f"handoff-network-{start.isoformat()}-{end.isoformat()}.json",
+        mime="application/json",
+        on_click="ignore",
+        key="net_json",
+    )
