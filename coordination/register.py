@@ -629,6 +629,7 @@ def move_offender(
     valid_from: date | None = None,
     near_boundary_m: float = 100.0,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> MoveResult:
     """Record a change of residence and re-decide who is responsible for each open case.
 
@@ -655,6 +656,9 @@ def move_offender(
         Residences this close to another force are flagged for address verification.
     today
         Today's date (default: the real one); tests pin it.
+    now
+        When the move is recorded (default: now), passed to any handoff it creates so that a
+        move recorded late keeps its real request date and deadlines.
 
     Returns
     -------
@@ -746,7 +750,7 @@ def move_offender(
             context=resolved.context,
         )
         handoff, note = _handoff_for(
-            session, actor=actor, case=case, decision=decision, address=address_public
+            session, actor=actor, case=case, decision=decision, address=address_public, now=now
         )
         if handoff is not None:
             created.append(handoff)
@@ -793,7 +797,13 @@ def move_offender(
 
 
 def _handoff_for(
-    session: Session, *, actor: str, case: Case, decision: Decision, address: AddressPublic
+    session: Session,
+    *,
+    actor: str,
+    case: Case,
+    decision: Decision,
+    address: AddressPublic,
+    now: datetime | None = None,
 ) -> tuple[HandoffPublic | None, str]:
     """Create the handoff a decision calls for, if any; return it and a note for people."""
     open_handoff = session.exec(
@@ -831,6 +841,7 @@ def _handoff_for(
         to_bcu_code=address.bcu_code if decision.force_code == METROPOLITAN else None,
         reason=decision.explanation,
         address_id=address.id,
+        now=now,
     )
     return handoff, f"handoff {handoff.id} to {target} created; {lead} leads until it completes"
 
