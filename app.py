@@ -11,6 +11,7 @@ page = st.navigation(
             st.Page("ui/caseload.py", title="Caseload"),
             st.Page("ui/handoffs.py", title="Handoffs"),
             st.Page("ui/network.py", title="Network"),
+            st.Page("ui/joint_review.py", title="Joint review"),
         ],
         "Boundaries": [
             st.Page("ui/boundary_lookup.py", title="Boundary lookup", default=True),

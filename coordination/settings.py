@@ -46,6 +46,22 @@ class Settings(BaseSettings):
         The acting user of the CLI (``CROSSFORCE_USER``); written to the audit log.
     map_tile_url
         Optional XYZ tile URL for map backgrounds. None by default so maps work offline.
+    priority_weight_risk
+        Joint review agenda priority (``coordination.review``): points for very high risk of
+        serious harm; high earns 2/3 of it, medium 1/3, low none.
+    priority_weight_mappa
+        Agenda priority points for MAPPA level 3; level 2 earns 2/3, level 1 1/3, a case outside
+        MAPPA none.
+    priority_weight_ogrs3
+        Agenda priority points for an OGRS3 two-year probability of 100% (the part is this times
+        the probability; none when the score cannot be computed). Bounded at 20, below the
+        default risk and MAPPA weights, because OGRS3 is one input and never decides alone.
+    priority_weight_overdue
+        Agenda priority points per day overdue: the longer of an open handoff past its deadline
+        and a review past its due date.
+    priority_overdue_cap_days
+        Days overdue beyond this add no more points, so one long-forgotten case cannot swamp
+        the agenda.
     """
 
     model_config = SettingsConfigDict(env_prefix="CROSSFORCE_", extra="ignore")
@@ -59,6 +75,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     user: str | None = None
     map_tile_url: str | None = None
+    priority_weight_risk: float = Field(default=30.0, ge=0)
+    priority_weight_mappa: float = Field(default=30.0, ge=0)
+    priority_weight_ogrs3: float = Field(default=20.0, ge=0, le=20)
+    priority_weight_overdue: float = Field(default=1.0, ge=0)
+    priority_overdue_cap_days: int = Field(default=30, ge=0)
 
     @model_validator(mode="after")
     def _refuse_weak_production_key(self) -> Settings:

@@ -1,0 +1,424 @@
+"""Joint review: plan a meeting of forces, work through its agenda, record decisions and actions.
+
+The agenda is generated from what happened since the last meeting of the same forces; every
+item says why it is there and shows its priority score with the parts it is made of (OGRS3 with
+its inputs, never alone). Items can be reordered, added and removed (with a reason). A transfer
+decision creates or advances the handoff. The pack downloads as PDF, XLSX or Markdown once the
+recipients are named: every export is recorded as a disclosure.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+from coordination import review
+from coordination.calendar import london_date
+from coordination.models import DECISION_KINDS
+from coordination.settings import get_settings
+from ui import _register as ui
+from ui import _review as rv
+from ui._common import md
+
+st.title("Joint review")
+ui.demo_notice()
+flash = st.session_state.pop("jr_flash", None)
+if flash:
+    for line in flash:
+        # Lines quote what people typed (titles, names, notes): escaped, never formatting.
+        st.success(md(line))
+
+today = london_date(datetime.now(UTC))
+meetings = ui.run(review.list_meetings) or []
+by_id = {m.id: m for m in meetings}
+names: dict[str, str] = dict(ui.FORCES)
+
+# A meeting just created is selected on the next run (a widget's value cannot change once drawn).
+goto = st.session_state.pop("jr_goto", None)
+if goto is not None:
+    st.session_state["jr_meeting"] = goto
+if st.session_state.get("jr_meeting") not in by_id:
+    st.session_state["jr_meeting"] = None
+
+top = st.columns([3, 2, 2])
+meeting_id = top[0].selectbox(
+    "Meeting",
+    [None, *by_id],
+    key="jr_meeting",
+    format_func=lambda i: "Plan a new meeting…" if i is None else rv.meeting_label(by_id[i]),
+)
+chosen = by_id.get(meeting_id) if meeting_id is not None else None
+# The City first, then the Met: the meeting stores its forces sorted by code.
+my_forces = sorted(
+    chosen.forces if chosen is not None else [ui.CITY, ui.MET],
+    key=lambda c: (c != ui.CITY, c != ui.MET, c),
+)
+if st.session_state.get("jr_force") not in my_forces:
+    st.session_state["jr_force"] = my_forces[0]
+my_force = top[1].selectbox(
+    "Your force", my_forces, key="jr_force", format_func=lambda c: rv.force_label(c, names)
+)
+with top[2]:
+    actor = ui.acting_user(my_force)
+
+
+def done(*lines: str) -> None:
+    """Show what happened after a rerun (so the page reflects the change)."""
+    if chosen is not None:
+        ui.forget_version("meeting", chosen.id)
+    st.session_state["jr_flash"] = list(lines)
+    st.rerun()
+
+
+# --- plan a meeting ------------------------------------------------------------------------------
+
+if chosen is None:
+    st.subheader("Plan a meeting")
+    offered = list(dict.fromkeys([ui.CITY, ui.MET, *(c for m in meetings for c in m.forces)]))
+    with st.form("jr_new"):
+        forces = st.multiselect(
+            "Forces taking part",
+            offered,
+            default=[ui.CITY, ui.MET],
+            key="jr_new_forces",
+            format_func=lambda c: rv.force_label(c, names),
+        )
+        extra = st.text_input(
+            "Other forces (ONS codes, comma-separated)",
+            key="jr_new_extra",
+            placeholder="E23000032",
+            help="Any two or more forces can meet; the City and the Met by default.",
+        )
+        title = st.text_input(
+            "Title", key="jr_new_title", placeholder="Left blank: the forces and the date"
+        )
+        meeting_date = st.date_input("Date", value=today, key="jr_new_date")
+        chair = st.text_input("Chair", key="jr_new_chair")
+        attendees = st.text_area("Attendees (one per line)", key="jr_new_attendees")
+        create = st.form_submit_button("Create the meeting", key="jr_create")
+    if create and actor:
+        codes = list(dict.fromkeys([*forces, *rv.force_codes(extra)]))
+        title = title.strip() or (
+            ui.run(review.default_title, forces=codes, meeting_date=meeting_date) or ""
+        )
+        created = ui.run(
+            review.create_meeting,
+            actor=actor,
+            title=title,
+            meeting_date=meeting_date,
+            chair=chair,
+            attendees=rv.people(attendees),
+            forces=codes,
+        )
+        if created is not None:
+            st.session_state["jr_goto"] = created.id
+            done(f"Meeting {created.id} planned: {created.title}.")
+
+# --- one meeting -----------------------------------------------------------------------------
+
+detail = ui.run(review.get_meeting, meeting_id=chosen.id) if chosen is not None else None
+if detail is not None:
+    meeting = detail.meeting
+    names.update(detail.force_names)
+    seen = ui.seen_version("meeting", meeting.id, meeting.version)
+    writable = meeting.status != "closed"
+
+    st.subheader(meeting.title)
+    st.markdown(
+        f"**Date:** {meeting.meeting_date.isoformat()} · **Status:** {meeting.status} · "
+        f"**Chair:** {md(meeting.chair)}  \n"
+        f"**Forces:** {md(', '.join(rv.force_label(c, names) for c in meeting.forces))}  \n"
+        f"**Attendees:** {md(', '.join(meeting.attendees) or '—')}"
+    )
+    since = (
+        f"since the last meeting of these forces ({detail.previous_meeting_date.isoformat()})"
+        if detail.previous_meeting_date
+        else f"over the last {review.LOOKBACK_DAYS} days (no earlier meeting of these forces)"
+    )
+    st.caption(f"The agenda covers {since}; next meeting {detail.next_meeting_date.isoformat()}.")
+    if not writable:
+        st.info("This meeting is closed: read-only, except that actions can still be closed.")
+
+    buttons = st.columns(3)
+    generate = writable and buttons[0].button(
+        "Refresh the agenda" if detail.items else "Generate the agenda", key="jr_generate"
+    )
+    if generate and actor:
+        agenda_now = ui.run(
+            review.generate_agenda,
+            actor=actor,
+            meeting_id=meeting.id,
+            near_boundary_m=get_settings().near_boundary_m,
+        )
+        if agenda_now is not None:
+            done(f"Agenda generated: {len(agenda_now)} items.")
+    if buttons[2].button(
+        "Reload", key="jr_reload", help="Show the meeting as it is now, with others' changes."
+    ):
+        done()
+    step = rv.next_status(meeting.status)
+    if step is not None and buttons[1].button(step[1], key="jr_status") and actor:
+        moved = ui.run(
+            review.set_meeting_status,
+            actor=actor,
+            meeting_id=meeting.id,
+            status=step[0],
+            expected_version=seen,
+        )
+        if moved is not None:
+            done(f"Meeting {moved.id} is now {moved.status}.")
+
+    # --- the agenda ----------------------------------------------------------------------------
+
+    st.markdown("### Agenda")
+    agenda = detail.agenda
+    if agenda:
+        st.dataframe(rv.agenda_table(agenda, names), hide_index=True, key="jr_agenda")
+        st.caption(
+            "Score = risk + MAPPA + OGRS3 + days overdue, weighted by settings; the OGRS3 part "
+            f"is capped at {review.OGRS3_WEIGHT_CAP:g} points so it never decides alone."
+        )
+    else:
+        st.caption("No items yet: generate the agenda, or add a case by hand.")
+    removed = [i for i in detail.items if i.removed]
+    if removed:
+        with st.expander(f"Removed from the agenda ({len(removed)})"):
+            st.dataframe(rv.removed_table(removed), hide_index=True, key="jr_removed")
+
+    items = {i.id: i for i in agenda}
+    if st.session_state.get("jr_item") not in items:
+        st.session_state["jr_item"] = None
+    item_id = st.selectbox(
+        "Agenda item",
+        [None, *items],
+        key="jr_item",
+        format_func=lambda i: (
+            "Choose an item…"
+            if i is None
+            else f"{items[i].position}. {items[i].offender_name} (case {items[i].case_id})"
+        ),
+    )
+    item = items.get(item_id) if item_id is not None else None
+    if item is not None:
+        st.markdown(f"#### {item.position}. {md(item.offender_name)} · `{item.pnc_id}`")
+        st.markdown(
+            f"**Lead force:** {md(item.lead_force_name)} · **Programme:** {md(item.programme)} · "
+            f"**Risk:** {md(item.risk.replace('_', ' '))} · **MAPPA level:** "
+            f"{item.mappa_level or '—'} · **Next review:** "
+            f"{item.next_review_due.isoformat() if item.next_review_due else '—'}"
+        )
+        st.markdown(
+            "**Why it is on the agenda:**\n"
+            + "\n".join(f"- {md(r.get('text', r.get('code', '')))}" for r in item.reasons)
+        )
+        st.markdown(f"**Score:** {md(rv.score_parts_text(item))}")
+        st.markdown(f"**OGRS3:** {md(rv.ogrs3_text(item))}")
+        if item.decision is not None:
+            decided = rv.decision_text(item.decision, names)
+            note_text = f". Note: {item.decision.note}" if item.decision.note else ""
+            st.success(
+                md(f"Decision: {decided}{note_text} (by {item.decision.decided_by})"), icon="✅"
+            )
+
+        if writable:
+            move = st.columns([1, 1, 1, 2])
+            up = move[0].button("Move up", key="jr_up", disabled=item.position <= 1)
+            down = move[1].button("Move down", key="jr_down", disabled=item.position >= len(agenda))
+            position = move[2].number_input(
+                "Position",
+                min_value=1,
+                max_value=max(len(agenda), 1),
+                value=item.position,
+                step=1,
+                key=f"jr_pos_{item.id}",
+            )
+            to = move[3].button("Move to this position", key="jr_move")
+            wanted = item.position - 1 if up else item.position + 1 if down else int(position)
+            if (up or down or to) and actor:
+                order = ui.run(review.move_item, actor=actor, item_id=item.id, position=wanted)
+                if order is not None:
+                    done(f"{item.offender_name} moved to position {wanted}.")
+
+            with st.form("jr_decision_form"):
+                kind = st.selectbox(
+                    "Decision",
+                    list(DECISION_KINDS),
+                    key="jr_kind",
+                    format_func=lambda k: rv.DECISION_LABELS.get(k, k),
+                )
+                targets = rv.decision_targets(item, meeting.forces)
+                target = st.selectbox(
+                    "Force (required for a transfer)",
+                    targets,
+                    key="jr_target",
+                    format_func=lambda c: "No force" if c is None else rv.force_label(c, names),
+                )
+                note = st.text_area("Note", key="jr_note")
+                decide = st.form_submit_button("Record the decision", key="jr_decide")
+            if decide and actor:
+                decision = ui.run(
+                    review.record_decision,
+                    actor=actor,
+                    item_id=item.id,
+                    kind=kind,
+                    note=note,
+                    target_force_code=None if kind in ("retain", "nfa") else target,
+                    expected_version=seen,
+                )
+                if decision is not None:
+                    lines = [
+                        f"Decision recorded for case {decision.case_id}: "
+                        f"{rv.decision_text(decision, names)}."
+                    ]
+                    if decision.handoff_id is not None:
+                        lines.append(
+                            f"Handoff #{decision.handoff_id} is {decision.handoff_state}: "
+                            "follow it on the Handoffs page."
+                        )
+                    done(*lines)
+
+            with st.form("jr_remove_form"):
+                why_remove = st.text_input("Reason for removing (required)", key="jr_remove_reason")
+                remove = st.form_submit_button("Remove from the agenda", key="jr_remove")
+            if remove and actor:
+                gone = ui.run(review.remove_item, actor=actor, item_id=item.id, reason=why_remove)
+                if gone is not None:
+                    done(f"{gone.offender_name} (case {gone.case_id}) removed from the agenda.")
+
+    if writable:
+        with st.expander("Add a case to the agenda"):
+            with st.form("jr_add_form"):
+                case_id = st.number_input(
+                    "Case number", min_value=1, step=1, value=None, key="jr_add_case"
+                )
+                why_add = st.text_input("Reason for adding (required)", key="jr_add_reason")
+                add = st.form_submit_button("Add to the agenda", key="jr_add")
+            if add and actor:
+                if case_id is None:
+                    st.error("Give the number of the case to add.")
+                else:
+                    added = ui.run(
+                        review.add_item,
+                        actor=actor,
+                        meeting_id=meeting.id,
+                        case_id=int(case_id),
+                        reason=why_add,
+                    )
+                    if added is not None:
+                        done(
+                            f"{added.offender_name} (case {added.case_id}) added at "
+                            f"position {added.position}."
+                        )
+
+    # --- actions -----------------------------------------------------------------------------
+
+    st.markdown("### Actions")
+    if detail.actions:
+        st.dataframe(
+            rv.actions_table(detail.actions, today=today), hide_index=True, key="jr_actions"
+        )
+    else:
+        st.caption("No actions agreed at this meeting yet.")
+    if detail.carried_actions:
+        st.markdown("**Open actions carried over from earlier meetings**")
+        st.dataframe(
+            rv.actions_table(detail.carried_actions, today=today),
+            hide_index=True,
+            key="jr_carried",
+        )
+    if writable:
+        with st.form("jr_action_form"):
+            cols = st.columns([3, 2, 2, 2])
+            description = cols[0].text_input("Action", key="jr_act_desc")
+            owner = cols[1].text_input("Owner", key="jr_act_owner")
+            due = cols[2].date_input(
+                "Due", value=meeting.meeting_date + timedelta(days=14), key="jr_act_due"
+            )
+            cases = {i.case_id: i for i in agenda}
+            about = cols[3].selectbox(
+                "About case",
+                [None, *cases],
+                key="jr_act_case",
+                format_func=lambda c: "No case" if c is None else f"{c}: {cases[c].offender_name}",
+            )
+            add_action = st.form_submit_button("Add the action", key="jr_add_action")
+        if add_action and actor:
+            action = ui.run(
+                review.add_action,
+                actor=actor,
+                meeting_id=meeting.id,
+                description=description,
+                owner=owner,
+                due_date=due,
+                case_id=about,
+            )
+            if action is not None:
+                done(f"Action {action.id} added for {action.owner}.")
+    actionable = {a.id: a for a in [*detail.actions, *detail.carried_actions]}
+    if actionable:
+        cols = st.columns([3, 2, 2])
+        action_id = cols[0].selectbox(
+            "Update an action",
+            list(actionable),
+            key="jr_act_pick",
+            format_func=lambda a: (
+                f"#{a} {actionable[a].owner}: {actionable[a].description} ({actionable[a].status})"
+            ),
+        )
+        status = cols[1].selectbox("New status", ["done", "cancelled", "open"], key="jr_act_status")
+        if cols[2].button("Update the action", key="jr_act_update") and actor:
+            updated = ui.run(
+                review.set_action_status, actor=actor, action_id=action_id, status=status
+            )
+            if updated is not None:
+                done(f"Action {updated.id} is now {updated.status}.")
+
+    # --- the pack ----------------------------------------------------------------------------
+
+    kind_word = "minutes" if meeting.status in ("held", "closed") else "meeting pack"
+    st.markdown(f"### Export the {kind_word}")
+    recipients = rv.people(
+        st.text_area(
+            "Recipients (one per line, required)",
+            key="jr_recipients",
+            help="An export is a disclosure: the audit log records who exported which people's "
+            "records, when, and to whom.",
+        )
+    )
+    if not actor:
+        st.caption("Choose who you are acting as to export.")
+    elif not recipients:
+        st.info("Name the recipients to export: every export is recorded as a disclosure.")
+    else:
+        st.caption(
+            f"Each download is recorded as a disclosure to {md(', '.join(recipients))}. "
+            "The document is marked OFFICIAL-SENSITIVE."
+        )
+        cols = st.columns(len(rv.FORMATS))
+        for col_, (fmt, label, mime) in zip(cols, rv.FORMATS, strict=True):
+            col_.download_button(
+                f"Download {label}",
+                data=rv.pack_exporter(
+                    actor=actor, meeting_id=meeting.id, fmt=fmt, recipients=recipients
+                ),
+                file_name=rv.pack_filename(meeting, fmt),
+                mime=mime,
+                key=f"jr_pack_{fmt}",
+                on_click="ignore",
+            )
+
+# --- every meeting and every open action -----------------------------------------------------
+
+st.divider()
+st.markdown("### Meetings")
+if meetings:
+    st.dataframe(rv.meetings_table(meetings, names), hide_index=True, key="jr_meetings")
+else:
+    st.caption("No meetings yet.")
+st.markdown("### Open actions by owner")
+everyone = ui.run(review.open_actions) or []
+if everyone:
+    st.dataframe(rv.actions_by_owner(everyone, today=today), hide_index=True, key="jr_open")
+else:
+    st.caption("No open actions.")
