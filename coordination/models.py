@@ -237,7 +237,12 @@ class UserCreate(UserBase):
 
 
 class User(UserBase, table=True):
-    """The user table. Usernames are stored lower-case (a check constraint holds it)."""
+    """The user table. Usernames are stored lower-case (a check constraint holds it).
+
+    Sign-in fields: an argon2id ``password_hash`` (None: cannot sign in with a password, e.g.
+    single sign-on only), failed attempts and a lock-out time, and ``is_demo`` for the demo
+    accounts of development mode (never created in production).
+    """
 
     __tablename__ = "users"
     __table_args__ = (
@@ -252,6 +257,12 @@ class User(UserBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    password_hash: str | None = None
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    is_demo: bool = False
 
 
 class UserPublic(UserBase):
@@ -276,11 +287,23 @@ class AuditEventBase(SQLModel):
 
 
 class AuditEvent(AuditEventBase, table=True):
-    """The audit log table. Rows are only ever inserted (see ``coordination.audit``)."""
+    """The audit log table. Rows are only ever inserted (see ``coordination.audit``).
+
+    Data Protection Act 2018 s.62 fields: ``category`` (collection, alteration, consultation,
+    disclosure, combination, erasure, or ``system``), ``justification`` where the law asks for
+    one, ``recipients`` of a disclosure and ``offender_ids`` touched. ``prev_hash``/``hash`` chain
+    every row to the one before, so an edit or deletion anywhere is detected on verification.
+    """
 
     __tablename__ = "audit_event"
 
     id: int | None = Field(default=None, primary_key=True)
+    category: str = Field(default="system", index=True)
+    justification: str | None = None
+    recipients: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    offender_ids: list[int] | None = Field(default=None, sa_type=sa.JSON)
+    prev_hash: str | None = None
+    hash: str | None = None
 
 
 class AuditEventPublic(AuditEventBase):
@@ -339,6 +362,7 @@ class Offender(OffenderBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OffenderPublic(OffenderBase):
@@ -814,3 +838,35 @@ class ReviewAction(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- Access control ---------------------------------------------------------------------------
+
+CaseAccessMode = Literal["exclude", "allow"]
+
+
+class CaseAccess(SQLModel, table=True):
+    """Limited access to one case (probation's "limited access offender" lists, DOMAIN.md).
+
+    ``exclude``: the named user may not see the case. ``allow``: once any ``allow`` row exists
+    for a case, only the users named in such rows (and no one else) may see it.
+    """
+
+    __tablename__ = "case_access"
+    __table_args__ = (
+        sa.CheckConstraint("mode IN ('exclude', 'allow')", name="ck_case_access_mode"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_case_access_user"),
+    )
+
+    case_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("offender_case.id", ondelete="CASCADE", name="fk_case_access_case"),
+            primary_key=True,
+        )
+    )
+    user_id: int = Field(primary_key=True)
+    mode: CaseAccessMode = Field(sa_type=AutoString)
+    reason: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str
