@@ -5,6 +5,8 @@ domain; this module is what the CLI and the pages import.
 """
 
 from geo.errors import (
+    AccessDeniedError,
+    AuthenticationError,
     ConflictError,
     CoordinateError,
     CoverageError,
@@ -20,6 +22,8 @@ from geo.errors import (
 )
 
 __all__ = [
+    "AccessDeniedError",
+    "AuthenticationError",
     "ConflictError",
     "CoordinateError",
     "CoverageError",

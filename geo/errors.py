@@ -74,3 +74,11 @@ class FetchError(ReferenceDataError, OSError):
 
 class CoverageError(CrossforceError, LookupError):
     """The point lies outside every area the active boundary set covers."""
+
+
+class AccessDeniedError(CrossforceError, PermissionError):
+    """The acting user may not do this, or may not see this record. The refusal is audited."""
+
+
+class AuthenticationError(CrossforceError):
+    """Sign-in failed (wrong username or password, or the account is locked)."""
