@@ -53,7 +53,7 @@ def test_upgrade_creates_exactly_the_models(database_url: str) -> None:
     engine = get_engine(database_url)
     assert current_revision(engine) is None
     upgrade(database_url)
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []

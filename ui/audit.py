@@ -1,0 +1,154 @@
+"""Audit log (admins): search the log, verify its hash chain, export it as CSV.
+
+Every read goes through ``coordination.audit``, which refuses anyone but an admin; the export is
+itself recorded in the log as a disclosure to the admin who made it. The export is prepared on a
+button press (and recorded then), not on every rerun of the page.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from coordination import audit
+from ui import _register as ui
+from ui._auth import signed_in_username
+from ui._common import md
+
+EXPORT_KEY = "audit_export"
+VERIFY_KEY = "audit_verify_report"
+ANY = "(any)"
+
+COLUMNS = [
+    "id",
+    "at (UTC)",
+    "user",
+    "category",
+    "action",
+    "entity",
+    "offenders",
+    "justification",
+    "recipients",
+    "details",
+]
+
+
+def events_table(records: list[audit.AuditRecord]) -> pd.DataFrame:
+    """The events as a table for people, newest first."""
+    return pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "at (UTC)": r.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "user": r.actor,
+                "category": r.category,
+                "action": r.action,
+                "entity": r.entity_type + (f" {r.entity_id}" if r.entity_id else ""),
+                "offenders": ", ".join(str(i) for i in r.offender_ids or []),
+                "justification": r.justification or "",
+                "recipients": ", ".join(r.recipients or []),
+                "details": json.dumps(r.details, ensure_ascii=False) if r.details else "",
+            }
+            for r in records
+        ],
+        columns=COLUMNS,
+    )
+
+
+def offender_id_typed(text: str) -> int | None:
+    """The offender id typed, ``None`` when blank.
+
+    Raises
+    ------
+    ValueError
+        When the text is not a positive whole number.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(text)
+    return int(text)
+
+
+st.title("Audit log")
+actor = signed_in_username()
+if actor is None:
+    st.warning("Sign in as an admin to read the audit log.")
+    st.stop()
+st.caption(
+    "Every collection, alteration, consultation, disclosure, combination and erasure of personal "
+    "data (Data Protection Act 2018, s.62), sign-ins and refusals. The log is append-only and "
+    "hash-chained; times are UTC."
+)
+
+cols = st.columns(5)
+user = cols[0].text_input("User", key="audit_user", placeholder="username")
+offender_text = cols[1].text_input("Offender id", key="audit_offender")
+since: date | None = cols[2].date_input("Since", value=None, key="audit_since")
+action = cols[3].text_input(
+    "Action", key="audit_action", help="An action, or a prefix ending in * (e.g. handoff.*)"
+)
+category = cols[4].selectbox("Category", [ANY, *audit.CATEGORIES], key="audit_category")
+limit = st.number_input(
+    "Show at most", min_value=1, max_value=10_000, value=200, step=50, key="audit_limit"
+)
+
+filters: dict[str, Any] | None = None
+try:
+    offender_id = offender_id_typed(offender_text)
+except ValueError:
+    st.error(f"Offender id {md(offender_text.strip())} is not a whole number.")
+else:
+    filters = {
+        "user": user.strip() or None,
+        "offender_id": offender_id,
+        "since": since,
+        "action": action.strip() or None,
+        "category": None if category == ANY else category,
+    }
+
+if filters is not None:
+    records = ui.run(audit.search_events, actor=actor, limit=int(limit), **filters)
+    if records is not None:
+        st.caption(f"{len(records):,} events, newest first (at most {int(limit):,}).")
+        st.dataframe(events_table(records), hide_index=True, key="audit_table")
+
+st.subheader("Integrity")
+if st.button("Verify the hash chain", key="audit_verify"):
+    checked = ui.run(audit.verify_chain, actor=actor)
+    if checked is not None:
+        st.session_state[VERIFY_KEY] = checked
+report = st.session_state.get(VERIFY_KEY)
+if report is not None:
+    if report.ok:
+        st.success(report.message)
+    else:
+        st.error(md(report.message))
+    st.caption(
+        f"Last hash: `{report.last_hash}` (note it elsewhere to detect rows cut from the end)."
+    )
+
+st.subheader("Export")
+st.caption("The export is recorded in the audit log as a disclosure to you.")
+if filters is not None and st.button(
+    "Prepare a CSV export of these filters", key="audit_export_go"
+):
+    data = ui.run(audit.export_events, actor=actor, **filters)
+    if data is not None:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        st.session_state[EXPORT_KEY] = {"data": data, "name": f"audit-{stamp}.csv"}
+export = st.session_state.get(EXPORT_KEY)
+if export is not None:
+    st.download_button(
+        "Download the CSV",
+        data=export["data"],
+        file_name=export["name"],
+        mime="text/csv",
+        on_click="ignore",
+        key="audit_download",
+    )
