@@ -56,6 +56,11 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
 
     show = offenders.add_parser("show", help="an offender's addresses, cases and handoffs")
     show.add_argument("id", type=int)
+    show.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why you are opening this record (required: the look is logged with it)",
+    )
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_cmd_show)
 
@@ -136,7 +141,12 @@ def _address_line(address: AddressPublic) -> str:
     span = f"{address.valid_from.isoformat()} – {address.valid_to or 'now'}"
     if address.state != "residence":
         return f"{span}: {address.state.replace('_', ' ')}"
-    where = address.postcode or f"E {address.easting:.0f}, N {address.northing:.0f}"
+    if address.postcode:
+        where = address.postcode
+    elif address.easting is not None and address.northing is not None:
+        where = f"E {address.easting:.0f}, N {address.northing:.0f}"
+    else:
+        where = "location erased"  # retention keeps the areas, not the place
     parts = [_force(address.force_code)]
     if address.district_code:
         name = LONDON_DISTRICTS.get(address.district_code, address.district_code)
@@ -227,10 +237,15 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    from coordination.cli import actor
     from coordination.register import get_offender
 
+    reason = " ".join((args.reason or "").split())
+    if not reason:
+        # DPA 2018 s.62: a consultation is logged with its justification; no reason, no look.
+        raise InputError("A reason is needed to open this record: add --reason TEXT")
     with _open_session() as session:
-        detail = get_offender(session, offender_id=args.id)
+        detail = get_offender(session, offender_id=args.id, actor=actor(args), justification=reason)
     if args.json:
         payload = {
             "offender": _dump(detail.offender),

@@ -42,6 +42,8 @@ from coordination.models import (
     OfficerProfile,
     User,
 )
+from coordination.permissions import deny, require, visible_case_filter
+from coordination.pseudonyms import pseudonymise_caseload_row
 from geo.errors import InputError, NotFoundError
 from geo.forces import LONDON_DISTRICTS, MET_BCUS, METROPOLITAN, force_name
 
@@ -186,6 +188,7 @@ def seed_case_weights(session: Session, *, actor: str) -> int:
     int
         How many rows were inserted; 0 (and no audit event) when nothing was missing.
     """
+    require(session, actor=actor, action="reference.manage")
     existing = {(w.programme, w.risk) for w in session.exec(select(CaseWeight)).all()}
     missing = {key: v for key, v in _default_rows().items() if key not in existing}
     if not missing:
@@ -230,6 +233,7 @@ def set_case_weight(
     InputError
         Unknown programme, risk or level, or negative points.
     """
+    require(session, actor=actor, action="reference.manage")
     if programme == MAPPA_UPLIFT:
         if risk not in {str(level) for level in MAPPA_LEVELS}:
             raise InputError(f"MAPPA level must be 1, 2 or 3, not {risk!r}")
@@ -494,7 +498,11 @@ def _loads(
 
 
 def officer_loads(
-    session: Session, *, force_code: str | None = None, bcu_code: str | None = None
+    session: Session,
+    *,
+    force_code: str | None = None,
+    bcu_code: str | None = None,
+    actor: str | None = None,
 ) -> list[OfficerLoad]:
     """Return the load of every active officer (profile holders and anyone carrying cases).
 
@@ -510,6 +518,8 @@ def officer_loads(
     list[OfficerLoad]
         Ordered by force, BCU and username. Points count open cases only.
     """
+    # Officers' loads carry no offender data: analysts see them as they are.
+    require(session, actor=actor, action="caseload.view")
     return _loads(
         session, force_code=force_code, bcu_code=bcu_code, weights=load_case_weights(session)
     )
@@ -551,7 +561,9 @@ def _residence_bcu(session: Session, offender_id: int) -> str | None:
     ).scalar_one_or_none()
 
 
-def suggest_assignees(session: Session, *, case_id: int, limit: int = 5) -> list[Suggestion]:
+def suggest_assignees(
+    session: Session, *, case_id: int, limit: int = 5, actor: str | None = None
+) -> list[Suggestion]:
     """Suggest officers for a case: its lead force only, lowest load first.
 
     In the Met, officers of the BCU where the person currently lives come first. The current
@@ -577,6 +589,7 @@ def suggest_assignees(session: Session, *, case_id: int, limit: int = 5) -> list
     NotFoundError
         No such case.
     """
+    require(session, actor=actor, action="case.assign", case_id=case_id)
     case = _case_row(session, case_id)
     weights = load_case_weights(session)
     points = weights.case_points(case.programme, case.risk, case.mappa_level)
@@ -669,9 +682,25 @@ def assign_case(
         The case was changed by someone else since ``expected_version`` (or while assigning):
         "Case N was changed by NAME at TIME; reload".
     """
+    p = require(session, actor=actor, action="case.assign", case_id=case_id)
     label = f"Case {case_id}"
     case = load_for_update(session, Case, case_id, label=label, expected_version=expected_version)
     user = _user_row(session, username)
+    if not p.is_system and (
+        p.force_code != case.lead_force_code
+        or (p.role == "offender_manager" and user.username != p.username)
+    ):
+        deny(
+            session,
+            p,
+            action="case.assign",
+            message=f"Access refused: {p.label} may not assign case {case_id} to "
+            f"{user.username}: supervisors assign their force's cases, managers only take "
+            "them themselves",
+            entity_type="case",
+            entity_id=str(case_id),
+            offender_ids=[case.offender_id],
+        )
     if case.status != "open":
         raise InputError(f"Case {case_id} is closed: reopen it before assigning a manager")
     if not user.active:
@@ -722,6 +751,8 @@ def assign_case(
             "assignment_id": assignment.id,
             "version": case.version,
         },
+        category="alteration",
+        offender_ids=[case.offender_id],
     )
     return CasePublic.model_validate(case)
 
@@ -740,7 +771,9 @@ class AssignmentRecord:
     reason: str
 
 
-def assignment_history(session: Session, *, case_id: int) -> list[AssignmentRecord]:
+def assignment_history(
+    session: Session, *, case_id: int, actor: str | None = None
+) -> list[AssignmentRecord]:
     """Return who managed a case when, oldest first.
 
     Parameters
@@ -761,6 +794,7 @@ def assignment_history(session: Session, *, case_id: int) -> list[AssignmentReco
         No such case.
     """
     _case_row(session, case_id)
+    require(session, actor=actor, action="case.view", case_id=case_id)
     rows = session.execute(
         sa.select(
             col(CaseAssignment.id),
@@ -829,10 +863,16 @@ class CaseloadRow:
     handoff_to_force_code: str | None
     handoff_completion_due: date | None
     handoff_overdue: bool
+    # Analyst rows only (``coordination.pseudonyms``): names, PNC ID, postcode and register
+    # keys are removed and these stable pseudonyms stand for the person and the case.
+    pseudonym: str | None = None
+    case_pseudonym: str | None = None
 
     @property
     def offender_name(self) -> str:
-        """``LAST, First`` as case lists show it."""
+        """``LAST, First`` as case lists show it (the pseudonym on an analyst's row)."""
+        if self.pseudonym is not None:
+            return self.pseudonym
         return f"{self.last_name.upper()}, {self.first_name}"
 
 
@@ -898,6 +938,7 @@ def caseload(
     limit: int = 200,
     offset: int = 0,
     today: date | None = None,
+    actor: str | None = None,
 ) -> CaseloadPage:
     """Return one page of cases for the Caseload page, most urgent review first.
 
@@ -924,6 +965,9 @@ def caseload(
         The page.
     today
         The date that decides "overdue" (default: today, UTC).
+    actor
+        Who is looking: only cases they may see are counted and listed; an analyst gets
+        pseudonymised rows and may not search by name or PNC ID.
 
     Returns
     -------
@@ -943,6 +987,8 @@ def caseload(
         raise InputError(f"Unknown status {status!r}: open or closed")
     if limit < 0 or offset < 0:
         raise InputError("limit and offset must be ≥ 0")
+    p = require(session, actor=actor, action="caseload.view", personal=bool(search))
+    pseudonymised = not p.is_system and p.role == "analyst"
     today = today or datetime.now(UTC).date()
 
     address_on = sa.and_(
@@ -952,6 +998,8 @@ def caseload(
         col(Handoff.case_id) == col(Case.id), col(Handoff.state).in_(OPEN_HANDOFF_STATES)
     )
     conditions: list[Any] = []
+    if not p.is_system:
+        conditions.append(visible_case_filter(p))
     if status is not None:
         conditions.append(col(Case.status) == status)
     if force_code is not None:
@@ -1074,4 +1122,6 @@ def caseload(
                 and r.completion_due < today,
             )
         )
+    if pseudonymised:
+        out = [pseudonymise_caseload_row(row) for row in out]
     return CaseloadPage(rows=out, total=total, limit=limit, offset=offset)

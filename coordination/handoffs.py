@@ -52,6 +52,13 @@ from coordination.models import (
     Offender,
     utcnow,
 )
+from coordination.permissions import (
+    Principal,
+    acts_for,
+    deny,
+    require,
+    visible_case_filter,
+)
 from geo.errors import ConflictError, InputError, NotFoundError
 from geo.forces import METROPOLITAN
 
@@ -329,6 +336,9 @@ def _apply(
 
     if action == "complete":
         _move_lead(session, handoff=handoff, case=case, actor=actor, now=now)
+    # Requesting sends the case to the receiving force and completing hands it over: both
+    # disclose it to that force (DPA 2018 s.62); the other steps alter the handoff.
+    disclosed = action in ("request", "complete")
     record_event(
         session,
         actor=actor,
@@ -336,6 +346,9 @@ def _apply(
         entity_type="handoff",
         entity_id=str(handoff.id),
         details=details,
+        category="disclosure" if disclosed else "alteration",
+        recipients=[handoff.to_force_code] if disclosed else None,
+        offender_ids=[case.offender_id],
     )
 
 
@@ -374,7 +387,36 @@ def _move_lead(
             "handoff_id": handoff.id,
             "unassigned_user_id": previous_user,
         },
+        category="alteration",
+        offender_ids=[case.offender_id],
     )
+
+
+def _check_side(session: Session, p: Principal, handoff: Handoff, action: str) -> None:
+    """The sending force requests and withdraws; the receiving force answers.
+
+    A receiving force with no users in crossforce answers by other means, and the sending force
+    records its answer (the demo does, with "recorded for …" in the note).
+    """
+    if p.is_system:
+        return
+    sender, receiver = handoff.from_force_code, handoff.to_force_code
+    if action in ("request", "withdraw"):
+        allowed = acts_for(session, p, sender, handoff.case_id)
+        side = "the sending force"
+    else:
+        allowed = acts_for(session, p, receiver, handoff.case_id)
+        side = "the receiving force"
+    if not allowed:
+        deny(
+            session,
+            p,
+            action="handoff.act",
+            message=f"Access refused: {p.label} may not {action} handoff {handoff.id}: only "
+            f"{side} can",
+            entity_type="handoff",
+            entity_id=str(handoff.id),
+        )
 
 
 # --- services -------------------------------------------------------------------------------------
@@ -433,11 +475,22 @@ def create_handoff(
         The case is closed, or already has an open handoff (named in the message).
     """
     actor = _actor(actor)
+    p = require(session, actor=actor, action="handoff.act", case_id=case_id)
     now = _now(now)
     reason = (reason or "").strip()
     if not reason:
         raise InputError("A handoff needs a reason, e.g. 'moved to Hackney'")
     case = load_for_update(session, Case, case_id, label=f"Case {case_id}")
+    if not acts_for(session, p, case.lead_force_code, case_id):
+        deny(
+            session,
+            p,
+            action="handoff.act",
+            message=f"Access refused: {p.label} may not hand off case {case_id}: only its lead "
+            "force can",
+            entity_type="case",
+            entity_id=str(case_id),
+        )
     if case.status != "open":
         raise ConflictError(f"Case {case_id} is {case.status}: a closed case is not handed off")
     to_force = session.get(Force, to_force_code)
@@ -502,6 +555,8 @@ def create_handoff(
             "reason": reason,
             "address_id": address_id,
         },
+        category="alteration",
+        offender_ids=[case.offender_id],
     )
     if request:
         _apply(
@@ -571,6 +626,8 @@ def transition(
     peek = session.get(Handoff, handoff_id)
     if peek is None:
         raise NotFoundError(f"Handoff {handoff_id} does not exist")
+    p = require(session, actor=actor, action="handoff.act", case_id=peek.case_id)
+    _check_side(session, p, peek, action)
     # Lock the case before the handoff, in the same order as create_handoff, so two writers
     # on PostgreSQL queue instead of deadlocking.
     case = load_for_update(session, Case, peek.case_id, label=f"Case {peek.case_id}")
@@ -592,7 +649,7 @@ def transition(
     return HandoffPublic.model_validate(handoff)
 
 
-def get_handoff(session: Session, handoff_id: int) -> HandoffPublic:
+def get_handoff(session: Session, handoff_id: int, *, actor: str | None = None) -> HandoffPublic:
     """Return one handoff.
 
     Parameters
@@ -611,21 +668,32 @@ def get_handoff(session: Session, handoff_id: int) -> HandoffPublic:
     ------
     NotFoundError
         No such handoff.
+    AccessDeniedError
+        The actor may not see its case (audited).
     """
     row = session.get(Handoff, handoff_id)
     if row is None:
         raise NotFoundError(f"Handoff {handoff_id} does not exist")
+    require(session, actor=actor, action="handoff.view", case_id=row.case_id)
     return HandoffPublic.model_validate(row)
 
 
-def open_handoff_for_case(session: Session, case_id: int) -> HandoffPublic | None:
+def open_handoff_for_case(
+    session: Session, case_id: int, *, actor: str | None = None
+) -> HandoffPublic | None:
     """Return the open (proposed, requested or accepted) handoff of a case, or ``None``."""
+    require(session, actor=actor, action="handoff.view", case_id=case_id)
     row = _open_handoff(session, case_id)
     return None if row is None else HandoffPublic.model_validate(row)
 
 
-def handoff_history(session: Session, handoff_id: int) -> list[AuditEventPublic]:
+def handoff_history(
+    session: Session, handoff_id: int, *, actor: str | None = None
+) -> list[AuditEventPublic]:
     """Return the audit events of one handoff, oldest first (who did what, when, with notes)."""
+    row = session.get(Handoff, handoff_id)
+    if row is not None:
+        require(session, actor=actor, action="handoff.view", case_id=row.case_id)
     query = (
         select(AuditEvent)
         .where(AuditEvent.entity_type == "handoff", AuditEvent.entity_id == str(handoff_id))
@@ -643,6 +711,7 @@ def list_handoffs(
     today: date | None = None,
     case_id: int | None = None,
     limit: int | None = None,
+    actor: str | None = None,
 ) -> list[HandoffView]:
     """Return handoffs with their deadline status, most urgent first.
 
@@ -662,6 +731,9 @@ def list_handoffs(
         Keep one case's handoffs.
     limit
         At most this many rows.
+    actor
+        Who is looking: only handoffs of cases they may see are listed (analysts are refused:
+        the rows name people; the network is their view of handoffs).
 
     Returns
     -------
@@ -674,12 +746,14 @@ def list_handoffs(
     InputError
         Unknown state or direction, or a direction without a force.
     """
+    p = require(session, actor=actor, action="handoff.view", personal=True)
     if today is None:
         today = london_date(utcnow())
     query = (
         select(Handoff, Offender)
         .join(Case, col(Case.id) == Handoff.case_id)
         .join(Offender, col(Offender.id) == Case.offender_id)
+        .where(visible_case_filter(p))
     )
     if state is not None:
         if state == "open":
@@ -758,7 +832,7 @@ def list_handoffs(
 
 
 def get_handoff_view(
-    session: Session, handoff_id: int, *, today: date | None = None
+    session: Session, handoff_id: int, *, today: date | None = None, actor: str | None = None
 ) -> HandoffView:
     """Return one handoff as :func:`list_handoffs` shows it.
 
@@ -770,7 +844,8 @@ def get_handoff_view(
     row = session.get(Handoff, handoff_id)
     if row is None:
         raise NotFoundError(f"Handoff {handoff_id} does not exist")
-    for view in list_handoffs(session, case_id=row.case_id, today=today):
+    require(session, actor=actor, action="handoff.view", case_id=row.case_id)
+    for view in list_handoffs(session, case_id=row.case_id, today=today, actor=actor):
         if view.id == handoff_id:
             return view
     raise NotFoundError(f"Handoff {handoff_id} does not exist")

@@ -41,6 +41,7 @@ from coordination.models import (
     utcnow,
 )
 from coordination.ogrs3 import ogrs3_for_case
+from coordination.permissions import require
 from geo.errors import CrossforceError, InputError, NotFoundError
 from geo.forces import force_name
 
@@ -457,7 +458,7 @@ def _handoff_text(handoff: Handoff, names: dict[str, str]) -> str:
 
 
 def build_pack_content(
-    session: Session, *, meeting_id: int, lookup: Lookup | None = None
+    session: Session, *, meeting_id: int, lookup: Lookup | None = None, actor: str | None = None
 ) -> PackContent:
     """Read one meeting into the content of its pack.
 
@@ -486,6 +487,14 @@ def build_pack_content(
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFoundError(f"No meeting {meeting_id}")
+    require(
+        session,
+        actor=actor,
+        action="meeting.view",
+        forces=meeting.forces,
+        entity_type="meeting",
+        entity_id=str(meeting_id),
+    )
     names = _force_names(session)
     rows = session.exec(
         select(AgendaItem, Case, Offender)
@@ -755,7 +764,18 @@ def export_pack(
         raise InputError("A disclosure names its recipients: give at least one recipient")
     if not (actor or "").strip():
         raise InputError("Every change needs an actor: set CROSSFORCE_USER or sign in")
-    content = build_pack_content(session, meeting_id=meeting_id, lookup=lookup)
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"No meeting {meeting_id}")
+    require(
+        session,
+        actor=actor,
+        action="pack.export",
+        forces=meeting.forces,
+        entity_type="meeting",
+        entity_id=str(meeting_id),
+    )
+    content = build_pack_content(session, meeting_id=meeting_id, lookup=lookup, actor=actor)
     data = render_pack(content, fmt)
     record_event(
         session,
@@ -773,5 +793,8 @@ def export_pack(
             "meeting_version": content.version,
             "bytes": len(data),
         },
+        category="disclosure",
+        recipients=named,
+        offender_ids=content.offender_ids,
     )
     return data

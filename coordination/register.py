@@ -40,6 +40,7 @@ from coordination.models import (
     OffenderBase,
     OffenderPublic,
 )
+from coordination.permissions import require, visible_case_filter
 from coordination.pnc import normalise_pnc
 from coordination.rules import Decision, ResidenceContext, decide, load_rules
 from geo.errors import ConflictError, InputError, NotFoundError
@@ -520,6 +521,7 @@ def add_offender(
     InputError
         The residence cannot be resolved (unknown postcode …) or ``valid_from`` is impossible.
     """
+    require(session, actor=actor, action="case.create")
     today = today or date.today()
     valid_from = valid_from or today
     _check_valid_from(valid_from, today, offender.date_of_birth)
@@ -547,6 +549,8 @@ def add_offender(
         entity_type="offender",
         entity_id=str(row.id),
         details={"pnc_id": row.pnc_id},
+        category="collection",
+        offender_ids=[row.id],
     )
 
     address = Address(
@@ -561,6 +565,8 @@ def add_offender(
         entity_type="address",
         entity_id=str(address.id),
         details=_address_details(address),
+        category="collection",
+        offender_ids=[row.id],
     )
     address_public = AddressPublic.model_validate(address)
 
@@ -609,6 +615,8 @@ def add_offender(
             if case_row.next_review_due
             else None,
         },
+        category="collection",
+        offender_ids=[row.id],
     )
     return AddedOffender(
         offender=OffenderPublic.model_validate(row),
@@ -674,6 +682,7 @@ def move_offender(
     ConflictError
         Someone else moved the same person at the same time.
     """
+    require(session, actor=actor, action="case.move", offender_id=offender_id)
     today = today or date.today()
     valid_from = valid_from or today
     offender = session.get(Offender, offender_id)
@@ -706,6 +715,8 @@ def move_offender(
             entity_type="address",
             entity_id=str(current.id),
             details={"offender_id": offender_id, "valid_to": current.valid_to.isoformat()},
+            category="alteration",
+            offender_ids=[offender_id],
         )
         previous = AddressPublic.model_validate(current)
 
@@ -727,6 +738,8 @@ def move_offender(
         entity_type="address",
         entity_id=str(address.id),
         details=_address_details(address),
+        category="alteration",
+        offender_ids=[offender_id],
     )
     address_public = AddressPublic.model_validate(address)
 
@@ -776,6 +789,8 @@ def move_offender(
                 "flags": list(decision.flags),
                 "handoff_id": handoff.id if handoff else None,
             },
+            category="alteration",
+            offender_ids=[offender_id],
         )
         outcomes.append(
             CaseDecision(
@@ -846,24 +861,65 @@ def _handoff_for(
     return handoff, f"handoff {handoff.id} to {target} created; {lead} leads until it completes"
 
 
-def get_offender(session: Session, *, offender_id: int) -> OffenderDetail:
-    """Return an offender with their address history (newest first), cases and handoffs.
+def get_offender(
+    session: Session,
+    *,
+    offender_id: int,
+    actor: str | None = None,
+    justification: str | None = None,
+) -> OffenderDetail:
+    """Open a person's record: their address history (newest first), cases and handoffs.
+
+    Opening a record is a consultation (DPA 2018 s.62): a user must give a reason, and the look
+    is logged with it (category ``consultation``). Only the cases the actor may see are shown.
+
+    Parameters
+    ----------
+    session
+        Any session (the caller commits, so the consultation is logged).
+    offender_id
+        The person.
+    actor
+        Who is looking; see ``coordination.permissions.principal``.
+    justification
+        Why; required for a user (not for a system principal).
 
     Raises
     ------
+    AccessDeniedError
+        The actor may not see any case of this person (audited).
+    InputError
+        A user gave no reason.
     NotFoundError
         No such offender.
     """
+    p = require(session, actor=actor, action="case.view", offender_id=offender_id)
+    justification = " ".join((justification or "").split()) or None
+    if not p.is_system and justification is None:
+        raise InputError("A reason is needed to open this record")
     offender = session.get(Offender, offender_id)
     if offender is None:
         raise NotFoundError(f"No offender with id {offender_id}")
+    if actor:
+        record_event(
+            session,
+            actor=actor,
+            action="offender.view",
+            entity_type="offender",
+            entity_id=str(offender_id),
+            category="consultation",
+            justification=justification,
+            offender_ids=[offender_id],
+        )
     addresses = session.exec(
         select(Address)
         .where(Address.offender_id == offender_id)
         .order_by(col(Address.valid_from).desc(), col(Address.id).desc())
     ).all()
     cases = session.exec(
-        select(Case).where(Case.offender_id == offender_id).order_by(col(Case.id))
+        select(Case)
+        .where(Case.offender_id == offender_id, visible_case_filter(p))
+        .order_by(col(Case.id))
     ).all()
     case_ids = [c.id for c in cases]
     handoffs = (
@@ -884,10 +940,24 @@ def get_offender(session: Session, *, offender_id: int) -> OffenderDetail:
 
 
 def list_offenders(
-    session: Session, *, search: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    search: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    actor: str | None = None,
 ) -> list[OffenderPublic]:
-    """Return offenders by id, optionally those whose PNC ID or name contains ``search``."""
+    """Return offenders by id, optionally those whose PNC ID or name contains ``search``.
+
+    Only people with a case the actor may see are listed; analysts are refused (the list
+    carries names), see ``coordination.permissions``.
+    """
+    p = require(session, actor=actor, action="case.view", personal=True)
     query = select(Offender)
+    if not p.is_system:
+        query = query.where(
+            col(Offender.id).in_(select(Case.offender_id).where(visible_case_filter(p)))
+        )
     if search and search.strip():
         pattern = f"%{search.strip()}%"
         query = query.where(

@@ -82,6 +82,7 @@ from coordination.models import (
     utcnow,
 )
 from coordination.ogrs3 import CaseOgrs3, Ogrs3Result, ogrs3_for_case
+from coordination.permissions import Principal, require
 from coordination.settings import Settings, get_settings
 from geo.errors import ConflictError, InputError, NotFoundError
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
@@ -540,6 +541,35 @@ def _lock_meeting(
         label=_meeting_label(meeting_id),
         expected_version=expected_version,
     )
+
+
+def _require_meeting(
+    session: Session, *, actor: str | None, action: str, meeting_id: int
+) -> Principal:
+    """Check the actor is of one of the meeting's forces (a missing meeting: the caller says)."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        return require(session, actor=actor, action=action)
+    return require(
+        session,
+        actor=actor,
+        action=action,
+        forces=meeting.forces,
+        entity_type="meeting",
+        entity_id=str(meeting_id),
+    )
+
+
+def _require_item(session: Session, *, actor: str, item_id: int) -> None:
+    item = session.get(AgendaItem, item_id)
+    meeting_id = -1 if item is None else item.meeting_id
+    _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
+
+
+def _require_action(session: Session, *, actor: str, action_id: int) -> None:
+    row = session.get(ReviewAction, action_id)
+    meeting_id = -1 if row is None else row.meeting_id
+    _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
 
 
 def _writable(meeting: Meeting) -> None:
@@ -1277,6 +1307,7 @@ def create_meeting(
         raise InputError("Attendees are a list of names, not one string")
     people = list(dict.fromkeys(" ".join(str(a).split()) for a in attendees if str(a).strip()))
     codes = _normalise_forces(session, forces)
+    require(session, actor=actor, action="meeting.edit", forces=codes)
     meeting = Meeting(
         title=title,
         meeting_date=meeting_date,
@@ -1335,6 +1366,7 @@ def set_meeting_status(
         ``expected_version``.
     """
     actor = _actor(actor)
+    _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
     now = _now(now)
     if status not in MEETING_STATUSES:
         raise InputError(
@@ -1359,12 +1391,20 @@ def set_meeting_status(
     return MeetingPublic.model_validate(meeting)
 
 
-def list_meetings(session: Session, *, forces: Sequence[str] | None = None) -> list[MeetingPublic]:
-    """Return meetings, latest first; with ``forces``, only meetings of exactly those forces."""
+def list_meetings(
+    session: Session, *, forces: Sequence[str] | None = None, actor: str | None = None
+) -> list[MeetingPublic]:
+    """Return meetings, latest first; with ``forces``, only meetings of exactly those forces.
+
+    A user sees only meetings of their own force.
+    """
+    p = require(session, actor=actor, action="meeting.view")
     if forces is not None:
         rows = _same_forces(session, _normalise_forces(session, forces))
     else:
         rows = list(session.exec(select(Meeting)).all())
+    if not p.is_system:
+        rows = [m for m in rows if p.force_code in m.forces]
     rows.sort(key=lambda m: (m.meeting_date, m.id or 0), reverse=True)
     return [MeetingPublic.model_validate(m) for m in rows]
 
@@ -1387,7 +1427,7 @@ def default_title(session: Session, *, forces: Sequence[str], meeting_date: date
     return f"{' – '.join(names.get(c, c) for c in codes)} joint review, {meeting_date.isoformat()}"
 
 
-def get_meeting(session: Session, *, meeting_id: int) -> MeetingDetail:
+def get_meeting(session: Session, *, meeting_id: int, actor: str | None = None) -> MeetingDetail:
     """Return a meeting with its agenda (reasons, scores, decisions) and actions.
 
     Raises
@@ -1395,6 +1435,7 @@ def get_meeting(session: Session, *, meeting_id: int) -> MeetingDetail:
     NotFoundError
         No such meeting.
     """
+    _require_meeting(session, actor=actor, action="meeting.view", meeting_id=meeting_id)
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFoundError(f"Meeting {meeting_id} does not exist")
@@ -1465,6 +1506,7 @@ def generate_agenda(
         A negative distance.
     """
     actor = _actor(actor)
+    _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
     now = _now(now)
     if not near_boundary_m >= 0:
         raise InputError(f"near_boundary_m must be 0 or more, not {near_boundary_m}")
@@ -1546,6 +1588,8 @@ def generate_agenda(
                 "overdue_cap_days": weights.overdue_cap_days,
             },
         },
+        # The agenda brings together what each force holds on its cases (DPA 2018 s.62).
+        category="combination",
     )
     return _item_views(session, meeting, [i for i in kept if not i.removed], facts)
 
@@ -1599,6 +1643,10 @@ def add_item(
         The case is already on the agenda, or the meeting is closed.
     """
     actor = _actor(actor)
+    _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
+    # Putting a case on a joint agenda shows it to the other forces: only a case the actor
+    # may see.
+    require(session, actor=actor, action="case.view", case_id=case_id)
     now = _now(now)
     reason = " ".join((reason or "").split())
     if not reason:
@@ -1645,6 +1693,7 @@ def add_item(
             "restored": restored,
             "position": item.position,
         },
+        category="combination",
     )
     return _item_views(session, meeting, [item])[0]
 
@@ -1674,6 +1723,7 @@ def remove_item(
         Already removed, or the meeting is closed.
     """
     actor = _actor(actor)
+    _require_item(session, actor=actor, item_id=item_id)
     now = _now(now)
     reason = " ".join((reason or "").split())
     if not reason:
@@ -1698,6 +1748,7 @@ def remove_item(
         entity_type="meeting",
         entity_id=str(meeting.id),
         details={"item_id": item_id, "case_id": item.case_id, "reason": reason},
+        category="alteration",
     )
     return _item_views(session, meeting, [item])[0]
 
@@ -1727,6 +1778,7 @@ def move_item(
         The item is removed, or the meeting is closed.
     """
     actor = _actor(actor)
+    _require_item(session, actor=actor, item_id=item_id)
     now = _now(now)
     item, meeting = _item_for_update(session, item_id)
     if item.removed:
@@ -1752,6 +1804,7 @@ def move_item(
         entity_type="meeting",
         entity_id=str(meeting.id),
         details={"item_id": item_id, "case_id": item.case_id, "from": before, "to": position},
+        category="alteration",
     )
     return _active_views(session, meeting)
 
@@ -1814,6 +1867,7 @@ def record_decision(
         has an open handoff to another force (withdraw it first) or is closed.
     """
     actor = _actor(actor)
+    _require_item(session, actor=actor, item_id=item_id)
     now = _now(now)
     if kind not in DECISION_KINDS:
         raise InputError(f"Unknown decision {kind!r}: use one of {', '.join(DECISION_KINDS)}")
@@ -1929,6 +1983,7 @@ def record_decision(
             "handoff_action": handoff_action,
             "replaced_kind": replaced,
         },
+        category="alteration",
     )
     states: dict[int, str] = {}
     if decision.handoff_id is not None:
@@ -1980,6 +2035,7 @@ def add_action(
         The meeting is closed.
     """
     actor = _actor(actor)
+    _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
     now = _now(now)
     description = " ".join((description or "").split())
     owner = " ".join((owner or "").split())
@@ -2019,6 +2075,7 @@ def add_action(
             "owner": owner,
             "due_date": due_date.isoformat() if due_date else None,
         },
+        category="alteration" if case_id is not None else "system",
     )
     return _action_views(session, [action])[0]
 
@@ -2048,6 +2105,7 @@ def set_action_status(
         The action already has that status.
     """
     actor = _actor(actor)
+    _require_action(session, actor=actor, action_id=action_id)
     now = _now(now)
     if status not in ACTION_STATUSES:
         raise InputError(
@@ -2079,7 +2137,11 @@ def set_action_status(
 
 
 def open_actions(
-    session: Session, *, owner: str | None = None, forces: Sequence[str] | None = None
+    session: Session,
+    *,
+    owner: str | None = None,
+    forces: Sequence[str] | None = None,
+    actor: str | None = None,
 ) -> list[ActionView]:
     """Return open actions, soonest due first (undated last), optionally of one owner.
 
@@ -2090,7 +2152,12 @@ def open_actions(
     forces
         Keep actions of meetings of exactly these forces.
     """
+    p = require(session, actor=actor, action="meeting.view")
     query = select(ReviewAction).where(ReviewAction.status == "open")
+    if not p.is_system:
+        meetings = session.exec(select(Meeting)).all()
+        mine = [int(m.id or 0) for m in meetings if p.force_code in m.forces]
+        query = query.where(col(ReviewAction.meeting_id).in_(mine))
     if owner is not None and owner.strip():
         query = query.where(sa.func.lower(col(ReviewAction.owner)) == owner.strip().lower())
     if forces is not None:

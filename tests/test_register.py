@@ -552,14 +552,14 @@ def test_cli_add_show_move(cli: Any) -> None:
         }
     ]
 
-    code, out, _ = cli("offenders", "show", str(offender_id), "--json")
+    code, out, _ = cli("offenders", "show", str(offender_id), "--json", "--reason", "case review")
     assert code == 0
     shown = json.loads(out)
     assert [a["postcode"] for a in shown["addresses"]] == ["E8 1DY", "EC2V 7HH"]
     assert shown["cases"][0]["lead_force_code"] == CITY
     assert [h["id"] for h in shown["handoffs"]] == [handoff["id"]]
 
-    code, out, _ = cli("offenders", "show", str(offender_id))
+    code, out, _ = cli("offenders", "show", str(offender_id), "--reason", "case review")
     assert code == 0
     assert "E8 1DY" in out and "Handoff" in out and "SAMPLE, Sam" in out
 
@@ -593,7 +593,8 @@ def test_cli_move_human_output_within_the_city(cli: Any) -> None:
             [a if a != "iom_flex" else "mappa" for a in _add_args(509, "--nfa")],
             "MAPPA case needs its category",
         ),
-        (["offenders", "show", "987654"], "No offender with id 987654"),
+        (["offenders", "show", "987654", "--reason", "x"], "No offender with id 987654"),
+        (["offenders", "show", "987654"], "reason"),
         (["offenders", "move", "987654", "--unknown"], "No offender"),
         (["offenders", "move", "1", "--unknown", "--from", "yesterday"], "--from"),
         (["offenders", "move", "1"], "one of the arguments"),

@@ -1,0 +1,326 @@
+"""Walk the service layer: every public service function is listed here with what it must log.
+
+Each public function of the service modules that takes a session first is a service. The table
+:data:`SERVICES` says how to call it and which DPA 2018 s.62 category its audit events must
+include (``None``: a read that opens no single record and writes nothing). A new public service
+function that is not in the table fails :func:`test_every_service_function_is_listed`, so nobody
+adds one without deciding what it logs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from coordination import access, caseload, handoffs, meeting_pack, network, register, review
+from coordination.db import session_scope
+from coordination.models import AgendaItem, AuditEvent, ReviewAction
+from coordination.pnc import pnc_check_letter
+from geo.forces import CITY_OF_LONDON as CITY
+from geo.forces import METROPOLITAN as MET
+from tests.test_handoffs import setup_database
+from tests.test_permissions import World, _build
+
+MODULES = ("register", "handoffs", "caseload", "review", "meeting_pack", "access", "network")
+USER = "city.sup"  # a City supervisor: may do every case-working action on City cases
+MET_USER = "met.sup"
+
+Call = Callable[[Session, World], Any]
+
+
+def _fail(*_: Any, **__: Any) -> Any:  # pragma: no cover - states need no lookup
+    raise AssertionError("a state residence needs no lookup")
+
+
+_no_lookup: Any = _fail
+
+
+def _item(s: Session, w: World) -> int:
+    item = s.exec(
+        select(AgendaItem).where(
+            AgendaItem.meeting_id == w.joint_meeting, AgendaItem.case_id == w.on_meeting
+        )
+    ).one()
+    return int(item.id or 0)
+
+
+def _action(s: Session, w: World) -> int:
+    return int(s.exec(select(ReviewAction.id)).first() or 0)
+
+
+# name -> (call, the category its events must include, or None for a read that logs nothing).
+# Calls run in this order, each committed, so later ones build on earlier ones.
+SERVICES: dict[str, tuple[Call, str | None]] = {
+    "register.add_offender": (
+        lambda s, w: register.add_offender(
+            s,
+            actor=USER,
+            offender=register.validated(
+                register.OffenderCreate,
+                pnc_id=f"2021/0000002{pnc_check_letter(2021, 2)}",
+                first_name="Walk",
+                last_name="Through",
+                date_of_birth=date(1980, 1, 2),
+                sex="female",
+            ),
+            case=register.validated(
+                register.CaseCreate, programme="iom_flex", risk="low", offence_category="other"
+            ),
+            residence=register.Residence.no_fixed_abode(),
+            lookup=_no_lookup,
+        ),
+        "collection",
+    ),
+    "register.get_offender": (
+        lambda s, w: register.get_offender(
+            s, actor=USER, offender_id=w.offender[w.city], justification="walk"
+        ),
+        "consultation",
+    ),
+    "register.list_offenders": (lambda s, w: register.list_offenders(s, actor=USER), None),
+    "register.move_offender": (
+        lambda s, w: register.move_offender(
+            s,
+            actor=USER,
+            offender_id=w.offender[w.city],
+            residence=register.Residence.unknown(),
+            lookup=_no_lookup,
+        ),
+        "alteration",
+    ),
+    "handoffs.create_handoff": (
+        lambda s, w: handoffs.create_handoff(
+            s, actor=USER, case_id=w.city_b, to_force_code=MET, reason="moved"
+        ),
+        "disclosure",
+    ),
+    "handoffs.transition": (
+        lambda s, w: handoffs.transition(s, actor=MET_USER, handoff_id=w.handoff, action="accept"),
+        "alteration",
+    ),
+    "handoffs.get_handoff": (lambda s, w: handoffs.get_handoff(s, w.handoff, actor=USER), None),
+    "handoffs.get_handoff_view": (
+        lambda s, w: handoffs.get_handoff_view(s, w.handoff, actor=USER),
+        None,
+    ),
+    "handoffs.handoff_history": (
+        lambda s, w: handoffs.handoff_history(s, w.handoff, actor=USER),
+        None,
+    ),
+    "handoffs.list_handoffs": (lambda s, w: handoffs.list_handoffs(s, actor=USER), None),
+    "handoffs.open_handoff_for_case": (
+        lambda s, w: handoffs.open_handoff_for_case(s, w.handed, actor=USER),
+        None,
+    ),
+    "caseload.set_officer_profile": (
+        lambda s, w: caseload.set_officer_profile(
+            s, actor="system:test", username="city.om", grade="PO", grade_points=100.0
+        ),
+        "system",  # staff workload, no offender data
+    ),
+    "caseload.assign_case": (
+        lambda s, w: caseload.assign_case(s, actor=USER, case_id=w.city, username="city.om"),
+        "alteration",
+    ),
+    "caseload.assignment_history": (
+        lambda s, w: caseload.assignment_history(s, actor=USER, case_id=w.city),
+        None,
+    ),
+    "caseload.caseload": (lambda s, w: caseload.caseload(s, actor=USER), None),
+    "caseload.load_case_weights": (lambda s, w: caseload.load_case_weights(s), None),
+    "caseload.officer_loads": (lambda s, w: caseload.officer_loads(s, actor=USER), None),
+    "caseload.suggest_assignees": (
+        lambda s, w: caseload.suggest_assignees(s, actor=USER, case_id=w.city),
+        None,
+    ),
+    "caseload.seed_case_weights": (
+        lambda s, w: caseload.seed_case_weights(s, actor="system:test"),
+        "system",  # reference data
+    ),
+    "caseload.set_case_weight": (
+        lambda s, w: caseload.set_case_weight(
+            s, actor="system:test", programme="iom_fixed", risk="low", points=2.0
+        ),
+        "system",  # reference data
+    ),
+    "review.create_meeting": (
+        lambda s, w: review.create_meeting(
+            s,
+            actor=USER,
+            title="Walk",
+            meeting_date=date(2025, 5, 5),
+            chair="c",
+            attendees=["a"],
+            forces=[CITY, MET],
+        ),
+        "system",  # a date and attendees: no offender data
+    ),
+    "review.add_item": (
+        lambda s, w: review.add_item(
+            s, actor=USER, meeting_id=w.joint_meeting, case_id=w.city, reason="walk"
+        ),
+        "combination",
+    ),
+    "review.move_item": (
+        lambda s, w: review.move_item(s, actor=USER, item_id=_item(s, w), position=2),
+        "alteration",
+    ),
+    "review.record_decision": (
+        lambda s, w: review.record_decision(s, actor=USER, item_id=_item(s, w), kind="retain"),
+        "alteration",
+    ),
+    "review.remove_item": (
+        lambda s, w: review.remove_item(s, actor=USER, item_id=_item(s, w), reason="done"),
+        "alteration",
+    ),
+    "review.add_action": (
+        lambda s, w: review.add_action(
+            s,
+            actor=USER,
+            meeting_id=w.joint_meeting,
+            description="visit",
+            owner="city.om",
+            due_date=None,
+            case_id=w.city,
+        ),
+        "alteration",
+    ),
+    "review.set_action_status": (
+        lambda s, w: review.set_action_status(
+            s, actor=USER, action_id=_action(s, w), status="done"
+        ),
+        "system",  # the action's status; its case was logged when it was created
+    ),
+    "review.get_meeting": (
+        lambda s, w: review.get_meeting(s, actor=USER, meeting_id=w.joint_meeting),
+        None,
+    ),
+    "review.list_meetings": (lambda s, w: review.list_meetings(s, actor=USER), None),
+    "review.open_actions": (lambda s, w: review.open_actions(s, actor=USER), None),
+    "review.planned_meeting": (
+        lambda s, w: review.planned_meeting(s, forces=[CITY, MET], meeting_date=date(2025, 3, 10)),
+        None,  # meeting dates and forces only
+    ),
+    "review.default_title": (
+        lambda s, w: review.default_title(s, forces=[CITY, MET], meeting_date=date(2025, 3, 10)),
+        None,
+    ),
+    "review.generate_agenda": (
+        lambda s, w: review.generate_agenda(s, actor=USER, meeting_id=w.joint_meeting),
+        "combination",
+    ),
+    "review.set_meeting_status": (
+        lambda s, w: review.set_meeting_status(
+            s, actor=USER, meeting_id=w.joint_meeting, status="held"
+        ),
+        "system",
+    ),
+    "meeting_pack.build_pack_content": (
+        lambda s, w: meeting_pack.build_pack_content(s, actor=USER, meeting_id=w.joint_meeting),
+        None,  # building is no disclosure; exporting is
+    ),
+    "meeting_pack.export_pack": (
+        lambda s, w: meeting_pack.export_pack(
+            s, actor=USER, meeting_id=w.joint_meeting, fmt="md", recipients=["Met IOM"]
+        ),
+        "disclosure",
+    ),
+    "access.set_case_access": (
+        lambda s, w: access.set_case_access(
+            s, actor=USER, case_id=w.city, username="met.om", mode="exclude", reason="conflict"
+        ),
+        "alteration",
+    ),
+    "access.list_case_access": (
+        lambda s, w: access.list_case_access(s, actor=USER, case_id=w.city),
+        None,
+    ),
+    "access.clear_case_access": (
+        lambda s, w: access.clear_case_access(
+            s, actor=USER, case_id=w.city, username="met.om", reason="resolved"
+        ),
+        "alteration",
+    ),
+    "network.fetch_handoff_records": (
+        lambda s, w: network.fetch_handoff_records(
+            s, actor=USER, start=date(2000, 1, 1), end=date(2100, 1, 1)
+        ),
+        None,
+    ),
+    "network.build_network": (
+        lambda s, w: network.build_network(
+            s, actor=USER, start=date(2000, 1, 1), end=date(2100, 1, 1)
+        ),
+        None,
+    ),
+}
+
+
+def _service_functions() -> set[str]:
+    found = set()
+    for name in MODULES:
+        module = importlib.import_module(f"coordination.{name}")
+        for fname, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ != module.__name__ or fname.startswith("_"):
+                continue
+            params = list(inspect.signature(fn).parameters)
+            if params[:1] == ["session"]:
+                found.add(f"{name}.{fname}")
+    return found
+
+
+def test_every_service_function_is_listed() -> None:
+    found = _service_functions()
+    missing = sorted(found - SERVICES.keys())
+    assert not missing, (
+        f"New service functions {missing}: add them to SERVICES in {__name__} with the audit "
+        "category they must log (None for a read that opens no record)"
+    )
+    assert sorted(SERVICES.keys() - found) == [], "SERVICES lists functions that no longer exist"
+
+
+@pytest.fixture
+def world(database_url: str) -> tuple[Engine, World]:
+    engine = setup_database(database_url)
+    return engine, _build(engine)
+
+
+def test_each_service_logs_its_category(world: tuple[Engine, World]) -> None:
+    engine, w = world
+    wrong = []
+    for name, (call, category) in SERVICES.items():
+        with Session(engine) as s:
+            last = s.exec(select(AuditEvent.id).order_by(col(AuditEvent.id).desc())).first() or 0
+        with session_scope(engine) as s:
+            call(s, w)
+        with Session(engine) as s:
+            events = s.exec(
+                select(AuditEvent).where(col(AuditEvent.id) > last).order_by(col(AuditEvent.id))
+            ).all()
+        categories = {e.category for e in events}
+        if "access" in categories:
+            wrong.append(f"{name}: refused ({[e.details for e in events]})")
+        elif category is None and events:
+            wrong.append(f"{name}: a read wrote {[e.action for e in events]}")
+        elif category is not None and category not in categories:
+            wrong.append(f"{name}: wanted {category}, wrote {sorted(categories)}")
+        for e in events:
+            about_a_person = e.category != "system" and e.entity_type in (
+                "offender",
+                "address",
+                "case",
+                "handoff",
+            )
+            # Every event about a person names them, so the log answers "who saw X".
+            if about_a_person and not e.offender_ids:
+                wrong.append(f"{name}: {e.action} names no offender")
+            if e.category == "disclosure" and not e.recipients:
+                wrong.append(f"{name}: {e.action} names no recipients")
+    assert wrong == []
