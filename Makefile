@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Migrate, load reference data (the national pack when CROSSFORCE_REFERENCE_DIR is set, else the
-# approximate London default), seed the synthetic demo caseload on the first run only, then serve
-# the app on http://127.0.0.1:8501.
+# approximate London default), seed the synthetic demo caseload on the first run only, print the
+# demo accounts to sign in with (development only: production has none), then serve the app on
+# http://127.0.0.1:8501.
 run: $(STAMP)
 	$(BIN)/crossforce init
 	$(BIN)/crossforce demo --if-empty --offenders 2000 --seed 1
+	@$(BIN)/crossforce users demo-accounts
 	$(BIN)/streamlit run app.py
 
 test: $(STAMP)

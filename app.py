@@ -2,9 +2,15 @@
 
 import streamlit as st
 
+from coordination.logging_config import configure_logging
+from ui._auth import current_user, require_sign_in
 from ui._register import demo_notice
 
 st.set_page_config(page_title="crossforce", layout="wide")
+configure_logging()  # no personal data in application logs (idempotent on reruns)
+# Nobody sees any page until signed in. The navigation is built first (hidden until then) so
+# that a link to a page still opens that page once its visitor has signed in.
+user = current_user()
 page = st.navigation(
     {
         "Cases": [
@@ -17,8 +23,14 @@ page = st.navigation(
             st.Page("ui/boundary_lookup.py", title="Boundary lookup", default=True),
             st.Page("ui/reference_data.py", title="Reference data"),
         ],
-    }
+        "Admin": [
+            st.Page("ui/audit.py", title="Audit log"),
+        ],
+    },
+    position="sidebar" if user is not None else "hidden",
 )
+if user is None:
+    require_sign_in()  # the sign-in form; the script stops there
 # The Cases pages say themselves that demo data is synthetic; the others get it said here.
 if page.title in ("Boundary lookup", "Reference data"):
     demo_notice()

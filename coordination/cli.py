@@ -28,6 +28,9 @@ _PLUGINS: tuple[str, ...] = (
     "coordination._cli_caseload",
     "coordination._cli_review",
     "coordination._cli_demo",
+    "coordination._cli_audit",
+    "coordination._cli_retention",
+    "coordination._cli_import",
 )
 
 EXIT_OK = 0
@@ -91,6 +94,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     users_list = users.add_parser("list", help="list users")
     users_list.add_argument("--json", action="store_true", help="print JSON")
+    users_add = users.add_parser(
+        "add", help="add a user and set their password (asked twice, or read from stdin)"
+    )
+    users_add.add_argument("username")
+    users_add.add_argument("--force", required=True, metavar="CODE", help="ONS force code")
+    users_add.add_argument(
+        "--role",
+        required=True,
+        choices=["offender_manager", "supervisor", "analyst", "admin"],
+        help="what the user may do",
+    )
+    users_add.add_argument("--display-name", metavar="NAME", help="default: the username")
+    users_add.add_argument("--bcu", metavar="CODE", help="BCU code (Met users)")
+    users_add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin instead of asking",
+    )
+    users.add_parser(
+        "demo-accounts", help="print the demo accounts of development mode (none in production)"
+    )
 
     # Command groups of the register, handoffs and caseload live beside their services; each
     # module's register() adds its sub-commands with set_defaults(handler=...).
@@ -287,6 +311,10 @@ def _cmd_users(args: argparse.Namespace) -> int:
     from coordination.settings import get_settings
     from coordination.users import list_users
 
+    if args.users_command == "add":
+        return _cmd_users_add(args)
+    if args.users_command == "demo-accounts":
+        return _cmd_users_demo_accounts(args)
     engine = get_engine(get_settings().database_url_effective)
     upgrade(engine)
     with session_scope(engine) as session:
@@ -298,6 +326,81 @@ def _cmd_users(args: argparse.Namespace) -> int:
         _say("No users yet.")
     for u in users:
         _say(f"{u.username:<20} {u.display_name:<30} {u.force_code}  {u.role}")
+    return EXIT_OK
+
+
+def _read_new_password(args: argparse.Namespace) -> str:
+    """The new password: one line of stdin with --password-stdin, else asked twice."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise InputError("--password-stdin: no password on stdin")
+        return password
+    try:
+        first = getpass.getpass(f"Password for {args.username}: ")
+        second = getpass.getpass("Same password again: ")
+    except EOFError:
+        raise InputError("No password given: type it, or use --password-stdin") from None
+    if first != second:
+        raise InputError("The two passwords differ: nothing was changed")
+    return first
+
+
+def _cmd_users_add(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from coordination.auth import check_password_policy, set_password
+    from coordination.db import get_engine, session_scope, upgrade
+    from coordination.models import UserCreate
+    from coordination.settings import get_settings
+    from coordination.users import create_user
+
+    settings = get_settings()
+    try:
+        data = UserCreate(
+            username=args.username,
+            display_name=args.display_name or args.username,
+            force_code=args.force,
+            role=args.role,
+            bcu_code=args.bcu,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "user"
+        raise InputError(f"{field}: {first['msg']}") from None
+    password = _read_new_password(args)
+    # Checked before anything is written, so a weak password leaves no half-made user.
+    check_password_policy(password, username=data.username, min_length=settings.min_password_length)
+    engine = get_engine(settings.database_url_effective)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        user = create_user(session, actor=_actor(args), data=data)
+        set_password(session, actor=_actor(args), username=user.username, password=password)
+    _say(f"Added {user.username} ({user.role.replace('_', ' ')}, {user.force_code}).")
+    return EXIT_OK
+
+
+def _cmd_users_demo_accounts(args: argparse.Namespace) -> int:
+    from coordination.db import get_engine, session_scope, upgrade
+    from coordination.demo import DEMO_PASSWORD
+    from coordination.settings import get_settings
+    from coordination.users import list_demo_accounts
+
+    settings = get_settings()
+    if settings.env == "production":
+        # Production has no demo accounts and no default password to print.
+        return EXIT_OK
+    engine = get_engine(settings.database_url_effective)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        accounts = list_demo_accounts(session)
+    if not accounts:
+        return EXIT_OK
+    _say("DEMO ACCOUNTS (development only; synthetic users, never in production)")
+    _say(f"  password for each: {DEMO_PASSWORD}")
+    for u in accounts:
+        where = f"{u.force_code}{'/' + u.bcu_code if u.bcu_code else ''}"
+        _say(f"  {u.username:<24} {u.role.replace('_', ' '):<17} {where:<13} {u.display_name}")
     return EXIT_OK
 
 
@@ -325,6 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``crossforce`` command line and return its exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("CROSSFORCE_LOG_LEVEL", "WARNING"))
+    from coordination.logging_config import configure_logging
+
+    configure_logging()  # masks PNC IDs, postcodes and dates in every log record
     handler: Callable[[argparse.Namespace], int] = (
         getattr(args, "handler", None) or _COMMANDS[args.command]
     )

@@ -45,7 +45,7 @@ from coordination.models import (
     UserCreate,
 )
 from coordination.pnc import pnc_check_letter
-from coordination.users import create_user, get_user
+from coordination.users import create_user, get_user, mark_demo_account
 from geo.errors import CrossforceError, InputError
 from geo.forces import CITY_OF_LONDON, LONDON_DISTRICTS, MET_BCUS, METROPOLITAN, force_name
 from geo.lookup import Lookup, LookupResult
@@ -53,6 +53,7 @@ from geo.postcodes import PostcodeDirectory
 
 __all__ = [
     "DEMO_ACTION",
+    "DEMO_PASSWORD",
     "NEIGHBOURS",
     "DemoInfo",
     "DemoReport",
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 DEMO_ACTION = "demo.seed"
+# The shared password of the demo accounts (README, "Signing in"). Public on purpose: the demo
+# accounts exist only outside production, where `seed_demo` never creates them.
+DEMO_PASSWORD = "crossforce-demo"
 NOTICE = (
     "Synthetic demo data: every person, officer, case and handoff here is made up "
     "(only the postcodes are real)."
@@ -833,6 +837,7 @@ def seed_demo(
 
     teams = _teams(rng, plans, weights)
     n_users = _create_officers(session, actor=actor, teams=teams)
+    n_users += _demo_accounts(session, actor=actor, teams=teams, say=say)
     say(f"Created {n_users} synthetic officers; registering offenders…")
 
     counts = _Counts()
@@ -919,6 +924,58 @@ def _create_officers(
                     contracted_hours=officer.contracted,
                     available_hours=officer.available,
                 )
+    return created
+
+
+def _demo_accounts(
+    session: Session,
+    *,
+    actor: str,
+    teams: dict[tuple[str, str | None], _Team],
+    say: Callable[[str], None],
+) -> int:
+    """Give a handful of users the shared demo password and mark them ``is_demo``.
+
+    Three of the synthetic officers (the City's supervisor, a City manager, a manager of the
+    Met's Central East BCU, which covers Hackney and Tower Hamlets) and two made for the purpose
+    (an analyst and an admin of the City). Never in production. Returns how many users were
+    created (the analyst and the admin).
+    """
+    from coordination.auth import set_password
+    from coordination.settings import get_settings
+
+    if get_settings().env == "production":
+        say("Production: no demo accounts created.")
+        return 0
+    city = teams[(CITY_OF_LONDON, None)]
+    usernames = [city.supervisor, city.officers[0].username]
+    central_east = teams.get((METROPOLITAN, "CE"))
+    if central_east is not None:
+        usernames.append(central_east.officers[0].username)
+    created = 0
+    extra: tuple[tuple[str, str, Role], ...] = (
+        ("demo.analyst", "Demo Analyst", "analyst"),
+        ("demo.admin", "Demo Admin", "admin"),
+    )
+    for username, display, role in extra:
+        if get_user(session, username) is None:
+            create_user(
+                session,
+                actor=actor,
+                data=UserCreate(
+                    username=username,
+                    display_name=display,
+                    force_code=CITY_OF_LONDON,
+                    role=role,
+                    team=_team_label(CITY_OF_LONDON, None),
+                ),
+            )
+            created += 1
+        usernames.append(username)
+    for username in usernames:
+        # The hash has a random salt; test_demo compares no password fields across seeds.
+        set_password(session, actor=actor, username=username, password=DEMO_PASSWORD)
+        mark_demo_account(session, actor=actor, username=username)
     return created
 
 

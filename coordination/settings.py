@@ -62,6 +62,31 @@ class Settings(BaseSettings):
     priority_overdue_cap_days
         Days overdue beyond this add no more points, so one long-forgotten case cannot swamp
         the agenda.
+    idle_signout_minutes
+        A signed-in page with no activity for this long signs its user out.
+    lockout_attempts
+        Failed sign-ins in a row after which an account is locked.
+    lockout_minutes
+        How long a locked account stays locked.
+    min_password_length
+        The shortest password accepted (``coordination.auth.set_password``).
+    oidc_enabled
+        Offer single sign-on through Streamlit's OIDC support (``st.login``); it also needs an
+        ``[auth]`` section in ``.streamlit/secrets.toml`` (README, "Signing in").
+    oidc_provider
+        The named provider of ``[auth.<name>]`` to sign in with; unset means the ``[auth]``
+        section's own provider.
+    oidc_email_domain
+        Single sign-on maps the identity's email ``name@<this domain>`` to the crossforce user
+        ``name``; an email of another domain is refused. Required when ``oidc_enabled``.
+    retention_years_after_closure
+        Personal data of an offender whose cases are all closed is erased (``crossforce
+        retention --apply``) once the latest closure is this many years old. Six by default:
+        the review period of MOPI group 3 ("all other offences"); a force with a longer policy
+        for its MAPPA or serious cases sets its own (``coordination.retention``).
+    upload_max_bytes
+        Largest CSV/XLSX file accepted for resolving or importing: 20 MiB by default, the same
+        as Streamlit's ``server.maxUploadSize`` (in MB) in ``.streamlit/config.toml``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CROSSFORCE_", extra="ignore")
@@ -80,6 +105,15 @@ class Settings(BaseSettings):
     priority_weight_ogrs3: float = Field(default=20.0, ge=0, le=20)
     priority_weight_overdue: float = Field(default=1.0, ge=0)
     priority_overdue_cap_days: int = Field(default=30, ge=0)
+    idle_signout_minutes: int = Field(default=30, ge=1)
+    lockout_attempts: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    min_password_length: int = Field(default=12, ge=8)
+    oidc_enabled: bool = False
+    oidc_provider: str | None = None
+    oidc_email_domain: str | None = None
+    retention_years_after_closure: int = Field(default=6, ge=1, le=100)
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
 
     @model_validator(mode="after")
     def _refuse_weak_production_key(self) -> Settings:

@@ -7,7 +7,8 @@ from sqlmodel import Session, col, select
 
 from coordination.audit import record_event
 from coordination.models import Force, User, UserCreate, UserPublic
-from geo.errors import ConflictError, NotFoundError
+from coordination.settings import Settings, get_settings
+from geo.errors import AccessDeniedError, ConflictError, NotFoundError
 
 
 def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic:
@@ -33,7 +34,14 @@ def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic
         The force code is not a known force.
     ConflictError
         The username is taken.
+    AccessDeniedError
+        The actor may not manage users (admins and system actors may); audited.
     """
+    from coordination.permissions import require
+
+    require(
+        session, actor=actor, action="users.manage", entity_type="user", entity_id=data.username
+    )
     if session.get(Force, data.force_code) is None:
         raise NotFoundError(f"No force with code {data.force_code!r}: run `crossforce init` first")
     if get_user(session, data.username) is not None:
@@ -72,3 +80,62 @@ def get_user(session: Session, username: str) -> UserPublic | None:
     """Return a user by username (any case), or ``None``."""
     row = session.exec(select(User).where(User.username == username.strip().lower())).first()
     return None if row is None else UserPublic.model_validate(row)
+
+
+def mark_demo_account(
+    session: Session, *, actor: str, username: str, settings: Settings | None = None
+) -> UserPublic:
+    """Mark a user as a demo account of development mode (``is_demo``).
+
+    Parameters
+    ----------
+    session
+        Open session (the caller commits).
+    actor
+        Who marks it (for the audit log).
+    username
+        The user.
+    settings
+        The environment's by default.
+
+    Returns
+    -------
+    UserPublic
+
+    Raises
+    ------
+    AccessDeniedError
+        In production, which has no demo accounts; or the actor may not manage users.
+    NotFoundError
+        No such user.
+    """
+    from coordination.permissions import require
+
+    settings = settings or get_settings()
+    if settings.env == "production":
+        raise AccessDeniedError("Production has no demo accounts")
+    require(session, actor=actor, action="users.manage", entity_type="user", entity_id=username)
+    row = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if row is None:
+        raise NotFoundError(f"No user named {username.strip().lower()!r}")
+    row.is_demo = True
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="user.mark_demo",
+        entity_type="user",
+        entity_id=row.username,
+        category="alteration",
+    )
+    return UserPublic.model_validate(row)
+
+
+def list_demo_accounts(session: Session) -> list[UserPublic]:
+    """Return the demo accounts (``is_demo``), by force then role then username."""
+    rows = session.exec(select(User).where(col(User.is_demo).is_(True))).all()
+    return sorted(
+        (UserPublic.model_validate(row) for row in rows),
+        key=lambda u: (u.force_code, u.bcu_code or "", u.role, u.username),
+    )

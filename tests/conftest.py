@@ -240,4 +240,3 @@ def tiny_pack(tmp_path: Path) -> Path:
         }
     ).to_csv(pack / "lad_to_pfa.csv", index=False)
     return pack
-

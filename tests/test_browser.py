@@ -44,6 +44,51 @@ CHROMIUM_ARGS = [
 ]
 
 
+BROWSER_USER = "bea.browser"
+BROWSER_PASSWORD = "browser test passphrase"
+
+
+def ensure_password(
+    username: str,
+    password: str,
+    *,
+    url: str | None = None,
+    force_code: str = "E23000034",
+    role: str = "supervisor",
+) -> None:
+    """Make sure ``username`` exists and signs in with ``password`` (any lock-out cleared)."""
+    from sqlmodel import select
+
+    from coordination.auth import set_password
+    from coordination.db import get_engine, session_scope
+    from coordination.models import User, UserCreate
+    from coordination.users import create_user
+
+    with session_scope(get_engine(url)) as session:
+        if session.exec(select(User).where(User.username == username)).first() is None:
+            data = UserCreate.model_validate(
+                {
+                    "username": username,
+                    "display_name": username.replace(".", " ").title(),
+                    "force_code": force_code,
+                    "role": role,
+                }
+            )
+            create_user(session, actor="pytest", data=data)
+        set_password(session, actor="pytest", username=username, password=password)
+
+
+def sign_in(page: object, username: str, password: str) -> None:
+    """Sign in through the app's sign-in form and wait for the signed-in sidebar."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -113,6 +158,7 @@ def test_lookup_in_the_browser(app_url: str) -> None:
     from playwright.sync_api import Request, expect, sync_playwright
 
     expect.set_options(timeout=STEP_TIMEOUT_MS)
+    ensure_password(BROWSER_USER, BROWSER_PASSWORD)
     external: list[str] = []
 
     def note_external(request: Request) -> None:
@@ -126,6 +172,7 @@ def test_lookup_in_the_browser(app_url: str) -> None:
             page.set_default_timeout(STEP_TIMEOUT_MS)
             page.on("request", note_external)
             page.goto(app_url, wait_until="domcontentloaded")
+            sign_in(page, BROWSER_USER, BROWSER_PASSWORD)
             box = page.get_by_label("Postcode or coordinates")
             box.fill("EC2V 7HH")
             box.press("Enter")

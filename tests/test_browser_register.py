@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy, sign_in
 
 REPO = Path(__file__).resolve().parent.parent
 CITY, MET = "E23000034", "E23000001"
@@ -116,6 +116,18 @@ def _lead(url: str, case_id: int) -> str:
     return lead
 
 
+def _demo_account(url: str, force_code: str, role: str) -> str:
+    """A demo account (development mode) of this force and role; they share DEMO_PASSWORD."""
+    from coordination.db import make_engine
+    from coordination.users import list_demo_accounts
+
+    engine = make_engine(url)
+    with Session(engine) as s:
+        accounts = list_demo_accounts(s)
+    engine.dispose()
+    return next(u.username for u in accounts if u.force_code == force_code and u.role == role)
+
+
 def _choose(page: object, label: str, typed: str, option: str | re.Pattern[str]) -> None:
     """Pick an option of a Streamlit selectbox: type to filter (long lists are virtualised)."""
     from playwright.sync_api import Page
@@ -129,8 +141,12 @@ def _choose(page: object, label: str, typed: str, option: str | re.Pattern[str])
 def test_move_to_hackney_hands_the_case_to_the_met(demo_app: tuple[str, str]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    from coordination.demo import DEMO_PASSWORD
+
     app_url, db_url = demo_app
     case_id, case_label = _city_case_to_move(db_url)
+    city_user = _demo_account(db_url, CITY, "supervisor")
+    met_user = _demo_account(db_url, MET, "offender_manager")  # of Central East (Hackney)
     expect.set_options(timeout=STEP_TIMEOUT_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -138,6 +154,7 @@ def test_move_to_hackney_hands_the_case_to_the_met(demo_app: tuple[str, str]) ->
             page = browser.new_page(viewport={"width": 1500, "height": 1800})
             page.set_default_timeout(STEP_TIMEOUT_MS)
             page.goto(app_url, wait_until="domcontentloaded")
+            sign_in(page, city_user, DEMO_PASSWORD)
             page.get_by_role("link", name="Caseload").click()
             expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
             expect(page.get_by_text("Synthetic demo data").first).to_be_visible()
@@ -151,7 +168,9 @@ def test_move_to_hackney_hands_the_case_to_the_met(demo_app: tuple[str, str]) ->
             expect(page.get_by_text(created)).to_be_visible()
             assert _lead(db_url, case_id) == CITY  # the sender leads until completion
 
-            # The Met's incoming queue shows it; accept it, then complete it.
+            # The Met's incoming queue shows it; a Met officer accepts it, then completes it.
+            page.get_by_role("button", name="Sign out").click()
+            sign_in(page, met_user, DEMO_PASSWORD)
             page.get_by_role("link", name="Handoffs").click()
             expect(page.get_by_role("heading", name="Handoffs")).to_be_visible()
             _choose(page, "Force", "Metropolitan", "Metropolitan Police Service (E23000001)")

@@ -32,6 +32,8 @@ from tests.test_browser import (
     STEP_TIMEOUT_MS,
     _free_port,
     _wait_healthy,
+    ensure_password,
+    sign_in,
 )
 from tests.test_page_review import CITY, MET, copy_sqlite, seed_review_cases
 
@@ -62,6 +64,7 @@ def review_app(app_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str
     pytest.importorskip("pypdf")
     url = copy_sqlite(app_database_url, tmp_path / "crossforce.db")
     ids = seed_review_cases(get_engine(url))
+    ensure_password("cara.city", "cara city passphrase", url=url)
     env = {**os.environ, "CROSSFORCE_DATABASE_URL": url}
     port = _free_port()
     log = (tmp_path / "streamlit.log").open("wb")
@@ -120,6 +123,7 @@ def test_joint_review_journey(review_app: tuple[str, str, dict[str, int]], tmp_p
             page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
             page.set_default_timeout(STEP_TIMEOUT_MS)
             page.goto(f"{base}joint_review", wait_until="domcontentloaded")
+            sign_in(page, "cara.city", "cara city passphrase")
             expect(page.get_by_role("heading", name="Joint review")).to_be_visible()
 
             # Plan the meeting (City and Met by default) and generate its agenda.

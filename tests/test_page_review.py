@@ -32,6 +32,7 @@ from coordination.models import Address, AuditEvent, Case, Offender, UserCreate
 from coordination.review import create_meeting, generate_agenda, get_meeting, list_meetings
 from coordination.users import create_user
 from tests.test_handoffs import add_case
+from ui._auth import USER_KEY
 
 UI = Path(__file__).resolve().parent.parent / "ui"
 TIMEOUT = 60
@@ -168,10 +169,12 @@ def _successes(at: AppTest) -> list[str]:
 def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     url, ids = review_env
     engine = get_engine(url)
-    at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = "cara.city"  # signed in (ui._auth)
+    at.run()
     _ok(at)
     assert at.selectbox(key="jr_meeting").value is None
-    assert at.selectbox(key="acting_as").value == "cara.city"
+    assert any("Acting as Cara City" in c.value for c in at.caption)
     assert at.multiselect(key="jr_new_forces").value == [CITY, MET]
 
     # Plan the meeting: it is created and selected.
@@ -356,7 +359,9 @@ def test_page_says_when_the_data_is_a_synthetic_demo(
     from coordination.demo import DEMO_ACTION
 
     url, _ = review_env
-    at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = "cara.city"  # signed in (ui._auth)
+    at.run()
     _ok(at)
     assert not any("Synthetic demo data" in i.value for i in at.info)
     with session_scope(get_engine(url)) as s:

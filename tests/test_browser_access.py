@@ -1,0 +1,165 @@
+"""Signing in and being refused, in a real browser: Debian's chromium driven by Playwright.
+
+A wrong password is refused; the right one signs in; a Met offender manager cannot open a case
+the City leads with no Met involvement (no handoff, no joint meeting) — the page shows the
+refusal — and the refusal is in the audit log. The app runs as ``streamlit run app.py`` on a free
+port against a private copy of the initialised test database. No browser is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from coordination.db import get_engine, session_scope
+from coordination.models import Address, AuditEvent, Case
+from tests.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    START_TIMEOUT_S,
+    STEP_TIMEOUT_MS,
+    _free_port,
+    _wait_healthy,
+    ensure_password,
+    sign_in,
+)
+from tests.test_handoffs import add_case
+from tests.test_page_review import CITY, MET, copy_sqlite
+
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOT = Path("/tmp/crossforce-access-refused.png")
+MET_USER = "mia.met"
+MET_PASSWORD = "met manager passphrase"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is not installed (Debian: apt-get install chromium); no browser",
+    ),
+]
+
+
+@pytest.fixture
+def access_app(app_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str, int]]:
+    """Serve the app over a copy of the app database holding a Met manager and a City-only case.
+
+    Yields ``(base URL, database URL, City-only case id)``; the server is always terminated.
+    """
+    pytest.importorskip("playwright.sync_api")
+    url = copy_sqlite(app_database_url, tmp_path / "crossforce.db")
+    ensure_password(MET_USER, MET_PASSWORD, url=url, force_code=MET, role="offender_manager")
+    with session_scope(get_engine(url)) as session:
+        case_id = add_case(session, lead=CITY, first_name="Cleo", last_name="Cityonly")
+        case = session.get(Case, case_id)
+        assert case is not None
+        session.add(
+            Address(
+                offender_id=case.offender_id,
+                state="residence",
+                postcode="EC2V 7HH",
+                easting=532600.0,
+                northing=181500.0,
+                valid_from=date(2024, 1, 1),
+                force_code=CITY,
+                created_by="pytest",
+            )
+        )
+    env = {**os.environ, "CROSSFORCE_DATABASE_URL": url}
+    port = _free_port()
+    log = (tmp_path / "streamlit.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            # A reload on a source change re-imports the SQLModel tables, which fails.
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", process, START_TIMEOUT_S)
+        yield f"http://127.0.0.1:{port}/", url, case_id
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        log.close()
+
+
+def test_wrong_password_refused_right_one_signs_in_and_a_city_case_is_refused(
+    access_app: tuple[str, str, int],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url, case_id = access_app
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.set_default_timeout(STEP_TIMEOUT_MS)
+            page.goto(base, wait_until="domcontentloaded")
+
+            # Only the sign-in form: a wrong password is refused, without saying which part.
+            expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+            expect(page.get_by_role("link", name="Caseload")).to_have_count(0)
+            page.get_by_label("Username", exact=True).fill(MET_USER)
+            page.get_by_label("Password", exact=True).fill("not the password")
+            page.get_by_role("button", name="Sign in", exact=True).click()
+            expect(page.get_by_text("Wrong username or password")).to_be_visible()
+            expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+            # The right one signs in: the sidebar says who.
+            sign_in(page, MET_USER, MET_PASSWORD)
+            expect(page.get_by_text("Mia Met").first).to_be_visible()
+
+            # The City-only case, asked for by link: refused on the page.
+            page.goto(f"{base}caseload?case={case_id}", wait_until="domcontentloaded")
+            sign_in(page, MET_USER, MET_PASSWORD)  # a new browser session signs in again
+            expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+            expect(page.get_by_text(re.compile(r"Access refused")).first).to_be_visible()
+            expect(page.get_by_text("Cityonly")).to_have_count(0)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+
+    # The refusal is in the audit log, against the case and by the Met manager.
+    with Session(get_engine(url)) as session:
+        refusals = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.action == "access.refused", AuditEvent.actor == MET_USER)
+            .order_by(col(AuditEvent.id))
+        ).all()
+        failures = session.exec(select(AuditEvent).where(AuditEvent.action == "auth.failure")).all()
+    assert any(
+        e.entity_type == "case" and e.entity_id == str(case_id) and e.category == "access"
+        for e in refusals
+    ), [(e.entity_type, e.entity_id, e.details) for e in refusals]
+    assert any(e.actor == MET_USER for e in failures)

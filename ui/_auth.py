@@ -1,0 +1,234 @@
+"""Sign-in for the app: the form, who is signed in, sign-out, idle sign-out, single sign-on.
+
+``app.py`` calls :func:`current_user` before the navigation and :func:`require_sign_in` when
+nobody is signed in: then only the sign-in form is shown and the script stops there. The
+signed-in username lives in ``st.session_state`` (per browser tab, never shared between users)
+and is the ``actor`` of every service call. Every rerun — every click — checks the time of the
+previous one: after ``idle_signout_minutes`` without one, the user is signed out.
+
+Single sign-on (Streamlit's ``st.login``) is offered only when ``CROSSFORCE_OIDC_ENABLED`` is set
+and ``.streamlit/secrets.toml`` has an ``[auth]`` section; the provider's verified email is mapped
+to a crossforce user by ``coordination.auth.sign_in_external``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+
+from coordination import auth
+from coordination.db import get_engine, session_scope
+from coordination.errors import CrossforceError
+from coordination.models import UserPublic, utcnow
+from coordination.settings import get_settings
+from coordination.users import get_user
+from ui._common import GENERIC_ERROR, md
+
+log = logging.getLogger("crossforce.ui")
+
+USER_KEY = "auth_user"
+ACTIVITY_KEY = "auth_last_activity"
+METHOD_KEY = "auth_method"
+NOTICE_KEY = "auth_notice"
+OIDC_FAILED_KEY = "auth_oidc_failed"
+LOCKED_PREFIX = "Account locked"
+
+
+def signed_in_username() -> str | None:
+    """The username signed in in this browser session, or ``None``."""
+    value = st.session_state.get(USER_KEY)
+    return value if isinstance(value, str) and value else None
+
+
+def sign_in_as(username: str, *, method: str = "password", now: datetime | None = None) -> None:
+    """Remember a user as signed in (after :func:`coordination.auth.authenticate` succeeded).
+
+    Tests call it (or set ``st.session_state[USER_KEY]``) to open a page as a user.
+    """
+    st.session_state[USER_KEY] = username
+    st.session_state[ACTIVITY_KEY] = now or utcnow()
+    st.session_state[METHOD_KEY] = method
+    st.session_state.pop(NOTICE_KEY, None)
+
+
+def sign_out(*, reason: str = "user") -> None:
+    """Forget the signed-in user and everything this session kept for them, and audit it.
+
+    Parameters
+    ----------
+    reason
+        ``user`` (the Sign out button), ``idle`` (idle sign-out) or ``inactive`` (the account
+        was deactivated meanwhile).
+    """
+    username = signed_in_username()
+    method = st.session_state.get(METHOD_KEY)
+    if username is not None:
+        _in_session(auth.record_sign_out, username=username, reason=reason)
+    # Everything kept per session may hold what the user saw (versions, chosen cases, the
+    # justifications given): none of it may outlive the sign-in.
+    for key in list(st.session_state):
+        del st.session_state[key]
+    if reason == "idle":
+        minutes = get_settings().idle_signout_minutes
+        st.session_state[NOTICE_KEY] = f"Signed out after {minutes} minutes without activity."
+    if method == "oidc" and _oidc_logged_in():
+        # Otherwise the provider's cookie would sign the same person straight back in.
+        st.logout()
+
+
+def current_user() -> UserPublic | None:
+    """The signed-in user after the idle check, shown in the sidebar; ``None`` if nobody.
+
+    Call once per run, at the top of ``app.py``. A session idle for ``idle_signout_minutes`` is
+    signed out here, as is one whose account was deactivated meanwhile.
+    """
+    settings = get_settings()
+    now = utcnow()
+    username = signed_in_username()
+    if username is None:
+        return None
+    last = st.session_state.get(ACTIVITY_KEY)
+    if auth.session_expired(last or now, now, settings.idle_signout_minutes):
+        sign_out(reason="idle")
+        return None
+    st.session_state[ACTIVITY_KEY] = now
+    user = _in_session(get_user, username=username)
+    if user is None or not user.active:
+        sign_out(reason="inactive")
+        return None
+    _sidebar(user)
+    return user
+
+
+def require_sign_in() -> None:
+    """Sign in through single sign-on if it has identified someone, else show the form; stop."""
+    oidc_pending = _oidc_logged_in() and not st.session_state.get(OIDC_FAILED_KEY)
+    if _oidc_configured() and oidc_pending and _oidc_sign_in() is not None:
+        st.rerun()
+    sign_in_form()
+    st.stop()
+
+
+def gate() -> UserPublic | None:
+    """:func:`current_user`, or the sign-in form and a stop when nobody is signed in."""
+    user = current_user()
+    if user is None:
+        require_sign_in()
+    return user
+
+
+def sign_in_form() -> None:
+    """The sign-in form: username, password, "Sign in"; single sign-on when configured."""
+    st.title("crossforce")
+    st.subheader("Sign in")
+    notice = st.session_state.get(NOTICE_KEY)
+    if notice:
+        st.info(notice)
+    with st.form("signin", clear_on_submit=True):
+        username = st.text_input("Username", key="signin_username", autocomplete="username")
+        password = st.text_input(
+            "Password", type="password", key="signin_password", autocomplete="current-password"
+        )
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        _password_sign_in(username, password)
+    if _oidc_configured():
+        st.divider()
+        if st.session_state.get(OIDC_FAILED_KEY):
+            st.error(md(st.session_state[OIDC_FAILED_KEY]))
+            if st.button("Sign out of your organisation account", key="signin_oidc_logout"):
+                st.session_state.pop(OIDC_FAILED_KEY, None)
+                st.logout()
+        elif st.button("Sign in with your organisation", key="signin_oidc"):
+            provider = get_settings().oidc_provider
+            if provider:
+                st.login(provider)
+            else:
+                st.login()
+    st.caption(
+        "Personal data about offenders, for law enforcement: every sign-in and every record "
+        "opened is logged."
+    )
+
+
+def _password_sign_in(username: str, password: str) -> None:
+    if not username.strip() or not password:
+        st.error("Type your username and your password.")
+        return
+    try:
+        with session_scope(get_engine()) as session:
+            user = auth.authenticate(session, username=username, password=password)
+    except CrossforceError as error:
+        message = str(error)
+        if message.startswith(LOCKED_PREFIX):
+            st.warning(
+                f"{md(message)}. Too many wrong passwords: try again then, or ask an "
+                "administrator to reset your password.",
+                icon="🔒",
+            )
+        else:
+            st.error(md(message))
+        return
+    except Exception:
+        log.exception("unexpected error while signing in")
+        st.error(GENERIC_ERROR)
+        return
+    sign_in_as(user.username)
+    st.rerun()
+
+
+def _sidebar(user: UserPublic) -> None:
+    with st.sidebar:
+        where = user.force_code + (f" / {user.bcu_code}" if user.bcu_code else "")
+        st.markdown(
+            f"Signed in as **{md(user.display_name)}**  \n"
+            f"`{user.username}` · {md(user.role.replace('_', ' '))} · {md(where)}"
+        )
+        if st.button("Sign out", key="auth_sign_out"):
+            sign_out(reason="user")
+            st.rerun()
+
+
+# --- single sign-on ----------------------------------------------------------------------------
+
+
+def _oidc_configured() -> bool:
+    if not get_settings().oidc_enabled:
+        return False
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: single sign-on is simply off
+        return False
+
+
+def _oidc_logged_in() -> bool:
+    try:
+        return bool(st.user.is_logged_in)
+    except Exception:  # noqa: BLE001 - no [auth] section: nobody is signed in through it
+        return False
+
+
+def _oidc_sign_in() -> UserPublic | None:
+    claims: dict[str, Any] = dict(st.user.to_dict())
+    provider = get_settings().oidc_provider or "default"
+    try:
+        with session_scope(get_engine()) as session:
+            user = auth.sign_in_external(session, claims=claims, provider=provider)
+    except CrossforceError as error:
+        st.session_state[OIDC_FAILED_KEY] = str(error)
+        return None
+    sign_in_as(user.username, method="oidc")
+    return user
+
+
+def _in_session(fn: Any, /, **kwargs: Any) -> Any:
+    """Call a service in its own session; a failure is logged and answers ``None``."""
+    try:
+        with session_scope(get_engine()) as session:
+            return fn(session, **kwargs)
+    except Exception:
+        log.exception("auth bookkeeping failed in %s", getattr(fn, "__name__", fn))
+        return None
