@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from streamlit.testing.v1 import AppTest
 
 from coordination import caseload, handoffs, network
 from coordination.db import get_engine
+from coordination.models import AuditEvent, User
+from ui._auth import USER_KEY
 from ui._common import md
 
 UI = Path(__file__).resolve().parent.parent / "ui"
@@ -64,9 +66,34 @@ def demo_env(demo_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def _page(name: str) -> AppTest:
-    at = AppTest.from_file(str(UI / f"{name}.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(UI / f"{name}.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = _city_supervisor()  # signed in (ui._auth)
+    at.run()
     _ok(at)
     return at
+
+
+def _met_officer(bcu_code: str | None) -> str:
+    """A Met offender manager of this BCU (any BCU when None)."""
+    with Session(get_engine()) as s:
+        rows = s.exec(
+            select(User.username, User.bcu_code)
+            .where(User.force_code == MET, User.role == "offender_manager")
+            .order_by(col(User.username))
+        ).all()
+    return next((u for u, b in rows if b == bcu_code), rows[0][0])
+
+
+def _city_supervisor() -> str:
+    """The demo's City supervisor, who opens the pages signed in."""
+    with Session(get_engine()) as s:
+        username = s.exec(
+            select(User.username)
+            .where(User.force_code == CITY, User.role == "supervisor")
+            .order_by(col(User.username))
+        ).first()
+    assert username is not None
+    return username
 
 
 def _ok(at: AppTest) -> None:
@@ -138,6 +165,15 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
     _ok(at)
     markdown = [m.value for m in at.markdown]
     assert any(m.startswith("**Why:**") and "rule:" in m for m in markdown)
+    # The person's record (addresses, history) opens only with a reason (DPA 2018 s.62).
+    assert not [d for d in at.dataframe if "boundary set" in d.value.columns]
+    _button(at, "Open record").click().run()
+    assert any("Give a reason" in e.value for e in at.error)
+    at.text_input(key=f"cl_why_{row.offender_id}").set_value(
+        "Supervision review of the address history"
+    )
+    _button(at, "Open record").click().run()
+    _ok(at)
     addresses = _table(at, "boundary set")
     assert row.postcode in list(addresses["address"])
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
@@ -154,7 +190,101 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
     assert any(f"assigned to {target}" in s.value for s in at.success), [e.value for e in at.error]
     with _session(demo_env) as s:
         history = caseload.assignment_history(s, case_id=row.case_id)
+        consultations = s.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "offender.view",
+                AuditEvent.entity_id == str(row.offender_id),
+                AuditEvent.actor == at.session_state[USER_KEY],
+            )
+        ).all()
     assert history[-1].username == target and history[-1].ended_at is None
+    # Logged as a consultation with the reason; the reason was asked once, not again after the
+    # assignment (remembered for the session), and the record was not logged at every click.
+    assert consultations and {e.category for e in consultations} == {"consultation"}
+    assert {e.justification for e in consultations} == {"Supervision review of the address history"}
+    assert len(consultations) <= 2  # opened, and read again after the assignment changed it
+    assert not [t for t in at.text_input if t.key == f"cl_why_{row.offender_id}"]
+
+
+def _city_only_case(url: str) -> int:
+    """A case the City leads that no Met user may see (no open handoff, no joint meeting)."""
+    from coordination.permissions import can_see_case, principal
+
+    with _session(url) as s:
+        met = principal(s, _met_officer(None))
+        rows = caseload.caseload(s, force_code=CITY, status=None, limit=500).rows
+        return next(r.case_id for r in rows if not can_see_case(s, met, r.case_id))
+
+
+def test_caseload_link_to_a_case_the_user_may_not_see_is_refused_and_audited(
+    demo_env: str,
+) -> None:
+    case_id = _city_only_case(demo_env)
+    met_user = _met_officer(None)
+    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = met_user
+    at.query_params["case"] = str(case_id)
+    at.run()
+    _ok(at)
+    assert any("Access refused" in e.value for e in at.error), [e.value for e in at.error]
+    assert not [t for t in at.text_input if t.key.startswith("cl_why_")]  # nothing to justify
+    at.selectbox(key="cl_risk").set_value("high").run()  # another click: refused once only
+    assert any("Access refused" in e.value for e in at.error)
+    with _session(demo_env) as s:
+        refusals = s.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "access.refused",
+                AuditEvent.actor == met_user,
+                AuditEvent.entity_type == "case",
+                AuditEvent.entity_id == str(case_id),
+            )
+        ).all()
+        consulted = s.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "offender.view", AuditEvent.actor == met_user
+            )
+        ).all()
+    assert len(refusals) == 1 and refusals[0].category == "access"
+    assert consulted == []
+
+
+def test_caseload_link_opens_a_case_after_a_reason(demo_env: str) -> None:
+    with _session(demo_env) as s:
+        row = caseload.caseload(s, force_code=CITY, status="open", limit=5).rows[0]
+    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = _city_supervisor()
+    at.query_params["case"] = str(row.case_id)
+    at.run()
+    _ok(at)
+    assert any(f"case {row.case_id}" in m.value for m in at.markdown if m.value.startswith("###"))
+    at.text_input(key=f"cl_why_{row.offender_id}").set_value("Link from a colleague")
+    _button(at, "Open record").click().run()
+    _ok(at)
+    assert _table(at, "boundary set") is not None
+    # Closing the link goes back to choosing from the list.
+    _button(at, "Close the linked case").click().run()
+    _ok(at)
+    assert "case" not in at.query_params
+
+
+def test_caseload_page_for_an_analyst_is_pseudonymised(demo_env: str) -> None:
+    with _session(demo_env) as s:
+        names = {
+            (r.first_name, r.last_name, r.pnc_id)
+            for r in caseload.caseload(s, status=None, limit=5000).rows
+        }
+    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = "demo.analyst"
+    at.run()
+    _ok(at)
+    table = _table(at, "person", "lives in")
+    assert {"name", "PNC ID", "postcode"}.isdisjoint(table.columns)
+    assert len(table) and all(str(p).startswith("P-") for p in table["person"])
+    shown = " ".join(str(v) for v in table.astype(str).to_numpy().ravel())
+    for first, last, pnc in names:
+        assert pnc not in shown and f"{first} {last}" not in shown
+    assert not [b for b in at.selectbox if b.key == "cl_case"]  # no record to open
+    assert not [t for t in at.text_input if t.key == "cl_search"]
 
 
 def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
@@ -172,7 +302,10 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
     assert metrics["Outgoing overdue"] == str(sum(v.overdue for v in outgoing))
     assert metrics["Incoming open"] == str(len(incoming))
 
-    requested = next(v for v in outgoing if v.state == "requested")
+    # One to the Met, whose officers can sign in to complete it (only the receiver completes).
+    requested = next(
+        v for v in outgoing if v.state == "requested" and v.handoff.to_force_code == MET
+    )
     at.selectbox(key="ho_pick").set_value(requested.id).run()
     # Rejecting needs a reason.
     at.selectbox(key="ho_action").set_value("reject")
@@ -191,8 +324,10 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
     refusal = md("was changed by someone.else at")
     assert any(refusal in e.value and "reload" in e.value for e in at.error), at.error
 
-    # After a reload the user sees it accepted and can complete it.
+    # After a reload the user sees it accepted; a Met officer signs in and completes it.
     _button(at, "Reload").click().run()
+    at.session_state[USER_KEY] = _met_officer(requested.handoff.to_bcu_code)
+    at.selectbox(key="ho_force").set_value(MET).run()
     at.selectbox(key="ho_pick").set_value(requested.id).run()
     assert at.selectbox(key="ho_action").options == ["complete", "withdraw"]
     at.selectbox(key="ho_action").set_value("complete")

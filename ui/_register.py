@@ -9,6 +9,7 @@ Everything per user — the acting user, the versions a user has seen — lives 
 from __future__ import annotations
 
 import html
+import logging
 import math
 import tempfile
 from collections.abc import Callable, Sequence
@@ -23,11 +24,17 @@ import streamlit as st
 
 from coordination import demo, network
 from coordination.db import get_engine, session_scope
+from coordination.errors import CrossforceError, NotFoundError
 from coordination.lookup import attribution, bng_to_wgs84
-from coordination.users import list_users
-from ui._common import call, md
+from coordination.models import Case, CasePublic, UserPublic
+from coordination.permissions import ROLE_LABELS, permission, require
+from coordination.users import get_user
+from ui._auth import signed_in_username
+from ui._common import GENERIC_ERROR, call, md
 
 T = TypeVar("T")
+
+log = logging.getLogger("crossforce.ui")
 
 CITY = "E23000034"
 MET = "E23000001"
@@ -86,31 +93,111 @@ def force_label(code: str | None) -> str:
     return f"{FORCES.get(code, code)} ({code})"
 
 
-def acting_user(force_code: str, *, key: str = ACTING_KEY) -> str | None:
-    """The "Acting as" selectbox: users of a force; the choice is kept per browser session.
+def acting_as() -> str | None:
+    """The signed-in username: the ``actor`` of every service call made from a page."""
+    return signed_in_username()
 
-    Until sign-in exists, whoever uses the page says who they are acting as; every action is
-    recorded in the audit log under that name.
+
+def signed_in_user() -> UserPublic | None:
+    """The signed-in user (``None`` when nobody is, e.g. a page run on its own)."""
+    username = acting_as()
+    return None if username is None else run(get_user, username=username)
+
+
+def page_refused(action: str, why: str) -> bool:
+    """Say so on the page when the signed-in user's role may not ``action`` at all.
+
+    The services refuse (and audit) anyway; this spares the user a page of refusals and the
+    log a refusal per widget. A page that gets ``True`` stops.
+
+    Parameters
+    ----------
+    action
+        A key of ``coordination.permissions.PERMISSIONS``, e.g. ``"caseload.view"``.
+    why
+        What the user may do instead, said after the refusal.
     """
-    users = run(list_users) or []
-    names = {
-        u.username: f"{u.display_name} ({u.username}, {u.role.replace('_', ' ')})"
-        for u in users
-        if u.force_code == force_code and u.active
-    }
-    if not names:
-        st.warning(f"No users of {force_label(force_code)} yet: actions are unavailable.")
+    user = signed_in_user()
+    if user is None:
+        st.warning("Sign in to see this page.")
+        return True
+    if permission(user.role, action) == "refuse":
+        role = ROLE_LABELS.get(user.role, user.role)
+        st.info(f"As {'an' if role[0] in 'aeiou' else 'a'} {role} you do not see this page. {why}")
+        return True
+    return False
+
+
+def attempt(fn: Callable[..., T], /, **kwargs: Any) -> tuple[T | None, str | None]:
+    """Like :func:`run`, but hand back a refusal's message instead of showing it.
+
+    For answers a page remembers for the session (a refusal is then audited once, not at every
+    click). Unexpected errors are logged and answered with the generic message.
+
+    Returns
+    -------
+    ``(answer, None)`` on success, ``(None, message)`` on failure.
+    """
+    try:
+        with session_scope(get_engine()) as session:
+            return fn(session, **kwargs), None
+    except CrossforceError as error:
+        return None, str(error)
+    except Exception:
+        log.exception("unexpected error in %s", getattr(fn, "__name__", fn))
+        return None, GENERIC_ERROR
+
+
+def get_case(session: Any, *, actor: str | None, case_id: int) -> CasePublic:
+    """A case the actor may see (``case.view``), without the person's record.
+
+    A refusal is audited against the case. Case facts only (lead force, why, flags, version):
+    opening the person's record is :func:`coordination.register.get_offender`, with a reason.
+
+    Raises
+    ------
+    AccessDeniedError
+        The actor may not see the case (or it does not exist: a refusal says no more).
+    NotFoundError
+        No such case (system principals only).
+    """
+    require(session, actor=actor, action="case.view", case_id=case_id)
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFoundError(f"No case with id {case_id}")
+    return CasePublic.model_validate(case)
+
+
+def acting_user(force_code: str, *, key: str = ACTING_KEY) -> str | None:
+    """The signed-in user, when they belong to ``force_code`` (who acts for that force).
+
+    This replaced the "Acting as" selector of the days before sign-in: the actor is whoever is
+    signed in (``ui._auth``), shown as a caption. A user of another force gets ``None`` (the
+    page then offers no actions) with a line saying why; the services check permissions again.
+
+    Parameters
+    ----------
+    force_code
+        The force whose queue or caseload the page shows.
+    key
+        Kept for the pages that pass it; unused since the selector went.
+    """
+    username = acting_as()
+    if username is None:
+        st.warning("Sign in to act: actions are unavailable.")
         return None
-    options = sorted(names)
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = options[0]
-    return st.selectbox(
-        "Acting as",
-        options,
-        key=key,
-        format_func=lambda u: names.get(u, u),
-        help="Until sign-in exists, choose who you are; actions are audited under this user.",
-    )
+    user = run(get_user, username=username)
+    if user is None:
+        return None
+    label = f"{user.display_name} ({user.username}, {user.role.replace('_', ' ')})"
+    if user.force_code != force_code:
+        st.caption(
+            f"Signed in as {md(label)} of {md(force_label(user.force_code))}: actions for "
+            f"{md(force_label(force_code))} are for its own users."
+        )
+        return None
+    st.caption(f"Acting as {md(label)}; every action is audited under this user.")
+    return user.username
 
 
 # --- version tracking (optimistic locking from the page) ------------------------------------
@@ -131,7 +218,13 @@ def forget_version(kind: str, ident: int) -> None:
 
 
 def caseload_table(rows: Sequence[Any]) -> pd.DataFrame:
-    """The caseload rows as a table for people."""
+    """The caseload rows as a table for people.
+
+    Pseudonymised rows (an analyst's, ``coordination.pseudonyms``) get pseudonyms for the case
+    and the person and no name, PNC ID or postcode column at all.
+    """
+    if any(getattr(r, "pseudonym", None) is not None for r in rows):
+        return _pseudonymised_caseload_table(rows)
     records = [
         {
             "case": r.case_id,
@@ -156,6 +249,29 @@ def caseload_table(rows: Sequence[Any]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=_CASELOAD_COLUMNS)
 
 
+def _pseudonymised_caseload_table(rows: Sequence[Any]) -> pd.DataFrame:
+    records = [
+        {
+            "case": r.case_pseudonym,
+            "person": r.pseudonym,
+            "programme": _programme(r.programme, r.mappa_category, r.mappa_level),
+            "risk": r.risk.replace("_", " "),
+            "points": r.points,
+            "lead force": r.lead_force_name,
+            "lives in": r.district_name or _state(r.residence_state),
+            "BCU": r.bcu_name or "",
+            "manager": r.manager_name or "unassigned",
+            "next review": r.next_review_due,
+            "review overdue": r.review_overdue,
+            "handoff": _handoff_cell(r),
+            "handoff overdue": r.handoff_overdue,
+            "flags": ", ".join(f.replace("_", " ") for f in r.flags),
+        }
+        for r in rows
+    ]
+    return pd.DataFrame(records, columns=PSEUDONYMISED_CASELOAD_COLUMNS)
+
+
 _CASELOAD_COLUMNS = [
     "case",
     "name",
@@ -173,6 +289,12 @@ _CASELOAD_COLUMNS = [
     "handoff",
     "handoff overdue",
     "flags",
+]
+# No name, PNC ID or postcode: areas no finer than a district.
+PSEUDONYMISED_CASELOAD_COLUMNS = [
+    "case",
+    "person",
+    *(c for c in _CASELOAD_COLUMNS if c not in ("case", "name", "PNC ID", "postcode")),
 ]
 
 
@@ -194,11 +316,13 @@ def _state(state: str | None) -> str:
 
 
 def _handoff_cell(row: Any) -> str:
-    if row.handoff_id is None:
+    if row.handoff_state is None:
         return ""
     due = f", due {row.handoff_completion_due.isoformat()}" if row.handoff_completion_due else ""
     to = FORCES.get(row.handoff_to_force_code, row.handoff_to_force_code)
-    return f"#{row.handoff_id} {row.handoff_state} to {to}{due}"
+    # An analyst's row has no handoff id (it would join back to the register).
+    number = "" if row.handoff_id is None else f"#{row.handoff_id} "
+    return f"{number}{row.handoff_state} to {to}{due}"
 
 
 def loads_table(loads: Sequence[Any]) -> pd.DataFrame:
@@ -355,7 +479,7 @@ def timeline_deck(addresses: Sequence[Any]) -> pdk.Deck | None:
 
     Returns ``None`` when no address has a location (e.g. only "address unknown").
     """
-    points = []
+    points: list[dict[str, Any]] = []
     for a in sorted(addresses, key=lambda a: (a.valid_from, a.id)):
         if a.easting is None or a.northing is None:
             continue
@@ -441,10 +565,14 @@ class NetworkOverview:
 
 
 def network_overview(
-    session: Any, *, start: date, end: date, movers_over: int = 2
+    session: Any, *, start: date, end: date, movers_over: int = 2, actor: str | None
 ) -> NetworkOverview:
-    """Build the network of a period and everything the page shows about it (one session)."""
-    records = network.fetch_handoff_records(session, start=start, end=end)
+    """Build the network of a period and everything the page shows about it (one session).
+
+    ``actor`` is who is looking (``network.view``): an analyst's case and handoff ids are
+    pseudonyms.
+    """
+    records = network.fetch_handoff_records(session, start=start, end=end, actor=actor)
     graph = network.build_network_from_records(records)
     graph.graph["start"] = start.isoformat()
     graph.graph["end"] = end.isoformat()

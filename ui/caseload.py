@@ -4,11 +4,18 @@ Filters narrow the caseload; capacity bars show each officer's load; a chosen ca
 assigned (with suggestions showing load before and after), moved to a new address, and read in
 detail: the address timeline on an offline map, why its lead force is responsible, and its
 assignment and handoff history.
+
+Every service call names the signed-in user as ``actor``: the services show only the cases they
+may see and give analysts pseudonymised rows. Opening a person's record (addresses, history) is
+a consultation under DPA 2018 s.62: it asks for a reason the first time in the browser session,
+remembered per person, and is logged with it. A link ``caseload?case=ID`` opens that case, or
+says "Access refused" (and the refusal is audited) when the user may not see it.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import streamlit as st
 
@@ -18,12 +25,47 @@ from coordination.lookup import get_service
 from ui import _register as ui
 from ui._common import md
 
+JUSTIFIED_KEY = "cl_justifications"  # offender id -> the reason given, for this session
+OPENED_KEY = "cl_opened"  # (offender id, refusal, OffenderDetail): one consultation per opening
+LINK_KEY = "cl_link_refused"  # (case id, refusal): one audited refusal per link, not per click
+
+
+def forget_record() -> None:
+    """Drop the opened record, so the next run reads (and logs) it afresh."""
+    st.session_state.pop(OPENED_KEY, None)
+
+
+def follow_choice() -> None:
+    """A case chosen in the list replaces the one a link opened."""
+    st.query_params.pop("case", None)
+    st.session_state.pop(LINK_KEY, None)
+    forget_record()
+
+
+def linked_case() -> int | str | None:
+    """The case asked for by ``?case=ID``: its id, ``None`` without one, or an error text."""
+    raw = st.query_params.get("case")
+    if raw is None or not str(raw).strip():
+        return None
+    text = str(raw).strip().lstrip("#")
+    if not text.isdigit():
+        return f"The link asks for case {raw!r}: a case is a number."
+    return int(text)
+
+
 st.title("Caseload")
 ui.demo_notice()
 flash = st.session_state.pop("cl_flash", None)
 if flash:
     for line in flash:
         st.success(line)
+
+if ui.page_refused("caseload.view", "Cases are for offender managers, supervisors and analysts."):
+    st.stop()
+viewer = ui.signed_in_user()
+assert viewer is not None  # page_refused stops when nobody is signed in
+me = viewer.username
+analyst = viewer.role == "analyst"
 
 PROGRAMMES = ["iom_fixed", "iom_flex", "iom_free", "mappa", "other"]
 RISKS = ["low", "medium", "high", "very_high"]
@@ -43,14 +85,22 @@ BCUS = {
 }
 
 top = st.columns(3)
+FORCE_CHOICES = [ui.CITY, ui.MET, None]
 force = top[0].selectbox(
     "Lead force",
-    [ui.CITY, ui.MET, None],
+    FORCE_CHOICES,
+    # The user's own force first; "All forces" still lists only the cases they may see.
+    index=FORCE_CHOICES.index(viewer.force_code) if viewer.force_code in FORCE_CHOICES else 2,
     key="cl_force",
     format_func=ui.force_label,
 )
-actor = ui.acting_user(force or ui.CITY)
-search = top[1].text_input("Search name or PNC ID", key="cl_search")
+actor = None if analyst else ui.acting_user(force or viewer.force_code)
+if analyst:
+    # Searching by name or PNC ID would single out a person: not for pseudonymised data.
+    search = ""
+    top[1].caption("Pseudonymised caseload: no names, PNC IDs or postcodes; no search by them.")
+else:
+    search = top[1].text_input("Search name or PNC ID", key="cl_search")
 
 row = st.columns(5)
 bcu = row[0].selectbox(
@@ -59,7 +109,7 @@ bcu = row[0].selectbox(
     key="cl_bcu",
     format_func=lambda c: "All BCUs" if c is None else f"{BCUS[c]} ({c})",
 )
-officers = ui.run(cases.officer_loads, force_code=force) or []
+officers = ui.run(cases.officer_loads, force_code=force, actor=me) or []
 manager = row[1].selectbox(
     "Manager",
     [None, cases.UNASSIGNED, *[o.username for o in officers]],
@@ -84,6 +134,7 @@ page = ui.run(
     status=status,
     search=search or None,
     limit=500,
+    actor=me,
 )
 if page is not None:
     st.metric("Cases", f"{page.total:,}")
@@ -92,7 +143,12 @@ if page is not None:
     st.dataframe(ui.caseload_table(page.rows), hide_index=True, key="cl_table")
 
 st.subheader("Officer capacity")
-loads = ui.run(cases.officer_loads, force_code=force, bcu_code=bcu if force == ui.MET else None)
+loads = ui.run(
+    cases.officer_loads,
+    force_code=force,
+    bcu_code=bcu if force == ui.MET else None,
+    actor=me,
+)
 if loads:
     st.dataframe(
         ui.loads_table(loads),
@@ -106,94 +162,164 @@ else:
 
 st.subheader("Case")
 rows = page.rows if page is not None else []
-case_id = st.selectbox(
-    "Case",
-    [None, *[r.case_id for r in rows]],
-    key="cl_case",
-    format_func=lambda c: (
-        "Choose a case…"
-        if c is None
-        else next(
-            f"#{r.case_id} {r.first_name} {r.last_name} ({r.pnc_id})"
-            for r in rows
-            if r.case_id == c
-        )
-    ),
-)
-chosen = next((r for r in rows if r.case_id == case_id), None)
+link = linked_case()
+if isinstance(link, str):
+    st.error(md(link))
+    link = None
 
-if chosen is not None:
-    detail = ui.run(register.get_offender, offender_id=chosen.offender_id)
-    case = None if detail is None else next(c for c in detail.cases if c.id == chosen.case_id)
-    if detail is not None and case is not None:
+case_id: int | None = None
+if not analyst:
+    case_id = st.selectbox(
+        "Case",
+        [None, *[r.case_id for r in rows]],
+        key="cl_case",
+        format_func=lambda c: (
+            "Choose a case…"
+            if c is None
+            else next(
+                f"#{r.case_id} {r.first_name} {r.last_name} ({r.pnc_id})"
+                for r in rows
+                if r.case_id == c
+            )
+        ),
+        on_change=follow_choice,
+    )
+elif link is None:
+    st.caption("Analysts see pseudonymised lists only: a person's record is not opened here.")
+
+case: Any = None
+if link is not None:
+    case_id = link
+    st.caption(f"Case {link}, opened by a link.")
+    st.button("Close the linked case", key="cl_unlink", on_click=follow_choice)
+    refused = st.session_state.get(LINK_KEY)
+    if refused is not None and refused[0] == link:
+        # Shown again without asking again: one refusal in the audit log per link, not per click.
+        st.error(md(refused[1]))
+    else:
+        case, refusal = ui.attempt(ui.get_case, actor=me, case_id=link)
+        if refusal is not None:
+            st.session_state[LINK_KEY] = (link, refusal)
+            st.error(md(refusal))
+elif case_id is not None:
+    case = ui.run(ui.get_case, actor=me, case_id=case_id)
+
+if case is not None:
+    justified: dict[int, str] = st.session_state.setdefault(JUSTIFIED_KEY, {})
+    opened = st.session_state.get(OPENED_KEY)
+    if opened is not None and opened[0] != case.offender_id:
+        opened = None
+    why = justified.get(case.offender_id)
+    if opened is None and why is not None:
+        # A reason given earlier in this session opens the record again (a new consultation,
+        # logged with it). Kept for the session, so it is logged once per opening rather than
+        # at every click; "Reload case" and every change read it again.
+        found, refusal = ui.attempt(
+            register.get_offender, actor=me, offender_id=case.offender_id, justification=why
+        )
+        opened = (case.offender_id, refusal, found)
+        st.session_state[OPENED_KEY] = opened
+    detail = opened[2] if opened is not None else None
+    listed = next((r for r in rows if r.case_id == case.id), None)
+    if detail is not None:
+        person = detail.offender
         st.markdown(
-            f"### {md(detail.offender.first_name)} {md(detail.offender.last_name)} · "
-            f"`{detail.offender.pnc_id}`"
+            f"### {md(person.first_name)} {md(person.last_name)} · `{person.pnc_id}` · "
+            f"case {case.id}"
         )
-        st.markdown(f"**Lead force:** {md(ui.force_label(case.lead_force_code))}")
-        st.markdown(f"**Why:** {md(case.responsibility_explanation or '—')}")
-        if case.flags:
-            st.warning("Flags: " + ", ".join(f.replace("_", " ") for f in case.flags))
+    elif listed is not None:
+        st.markdown(
+            f"### {md(listed.first_name)} {md(listed.last_name)} · `{listed.pnc_id}` · "
+            f"case {case.id}"
+        )
+    else:
+        st.markdown(f"### Case {case.id}")
+    st.markdown(f"**Lead force:** {md(ui.force_label(case.lead_force_code))}")
+    st.markdown(f"**Why:** {md(case.responsibility_explanation or '—')}")
+    if case.flags:
+        st.warning("Flags: " + ", ".join(f.replace("_", " ") for f in case.flags))
 
-        assign_tab, move_tab, history_tab = st.tabs(["Assign", "Record a move", "History"])
-        with assign_tab:
-            suggestions = ui.run(cases.suggest_assignees, case_id=case.id, limit=8) or []
-            if suggestions:
-                st.dataframe(ui.suggestions_table(suggestions), hide_index=True, key="cl_suggest")
-            seen = ui.seen_version("case", case.id, case.version)
-            with st.form("assign_form"):
-                assignee = st.selectbox(
-                    "Assign to",
-                    [s.username for s in suggestions] or [o.username for o in officers],
-                    key="cl_assignee",
-                )
-                reason = st.text_input("Reason", key="cl_reason")
-                submitted = st.form_submit_button("Assign")
-            if submitted and actor and assignee:
-                done = ui.run(
-                    cases.assign_case,
-                    actor=actor,
-                    case_id=case.id,
-                    username=assignee,
-                    reason=reason,
-                    expected_version=seen,
-                )
-                if done is not None:
-                    ui.forget_version("case", case.id)
-                    st.session_state["cl_flash"] = [f"Case {case.id} assigned to {assignee}."]
-                    st.rerun()
-            if st.button("Reload case", key="cl_reload"):
+    assign_tab, move_tab, history_tab = st.tabs(["Assign", "Record a move", "History"])
+    with assign_tab:
+        suggestions = ui.run(cases.suggest_assignees, case_id=case.id, limit=8, actor=me) or []
+        if suggestions:
+            st.dataframe(ui.suggestions_table(suggestions), hide_index=True, key="cl_suggest")
+        seen = ui.seen_version("case", case.id, case.version)
+        with st.form("assign_form"):
+            assignee = st.selectbox(
+                "Assign to",
+                [s.username for s in suggestions] or [o.username for o in officers],
+                key="cl_assignee",
+            )
+            reason = st.text_input("Reason", key="cl_reason")
+            submitted = st.form_submit_button("Assign")
+        if submitted and actor and assignee:
+            done = ui.run(
+                cases.assign_case,
+                actor=actor,
+                case_id=case.id,
+                username=assignee,
+                reason=reason,
+                expected_version=seen,
+            )
+            if done is not None:
                 ui.forget_version("case", case.id)
+                forget_record()
+                st.session_state["cl_flash"] = [f"Case {case.id} assigned to {assignee}."]
                 st.rerun()
+        if st.button("Reload case", key="cl_reload"):
+            ui.forget_version("case", case.id)
+            forget_record()
+            st.rerun()
 
-        with move_tab:
-            with st.form("move_form"):
-                postcode = st.text_input("New postcode", key="cl_move_postcode")
-                since = st.date_input("Living there from", value=date.today(), key="cl_move_from")
-                moved = st.form_submit_button("Record move")
-            if moved and actor:
-                lookup = get_service().lookup
-                residence = ui.call(register.Residence.at_postcode, postcode)
-                if residence is not None:
-                    result = ui.run(
-                        register.move_offender,
-                        actor=actor,
-                        offender_id=detail.offender.id,
-                        residence=residence,
-                        lookup=lookup,
-                        valid_from=since,
-                    )
-                    if result is not None:
-                        lines = [f"Case {o.case_id}: {o.note}." for o in result.cases]
-                        lines += [o.decision.explanation for o in result.cases]
-                        st.session_state["cl_flash"] = lines or ["Move recorded."]
-                        st.rerun()
+    with move_tab:
+        with st.form("move_form"):
+            postcode = st.text_input("New postcode", key="cl_move_postcode")
+            since = st.date_input("Living there from", value=date.today(), key="cl_move_from")
+            moved = st.form_submit_button("Record move")
+        if moved and actor:
+            lookup = get_service().lookup
+            residence = ui.call(register.Residence.at_postcode, postcode)
+            if residence is not None:
+                result = ui.run(
+                    register.move_offender,
+                    actor=actor,
+                    offender_id=case.offender_id,
+                    residence=residence,
+                    lookup=lookup,
+                    valid_from=since,
+                )
+                if result is not None:
+                    forget_record()
+                    lines = [f"Case {o.case_id}: {o.note}." for o in result.cases]
+                    lines += [o.decision.explanation for o in result.cases]
+                    st.session_state["cl_flash"] = lines or ["Move recorded."]
+                    st.rerun()
 
-        with history_tab:
+    with history_tab:
+        if opened is None:
+            # DPA 2018 s.62: a consultation is logged with its justification.
+            st.markdown(
+                "Opening this person's record (addresses, history) is logged with your name "
+                "and your reason. The reason is remembered for this record until you sign out."
+            )
+            given = st.text_input(
+                "Why are you opening this record?", key=f"cl_why_{case.offender_id}"
+            )
+            if st.button("Open record", key="cl_open_record", type="primary"):
+                if given.strip():
+                    justified[case.offender_id] = " ".join(given.split())
+                    st.rerun()
+                st.error("Give a reason to open the record.")
+        if opened is not None and opened[1] is not None:
+            st.error(md(opened[1]))
+        elif opened is not None and opened[2] is not None:
+            detail = opened[2]
+            st.caption(f"Record opened; reason given: {md(justified.get(case.offender_id, ''))}")
             ui.show_timeline(detail.addresses)
             st.markdown("**Addresses**")
             st.dataframe(ui.addresses_table(detail.addresses), hide_index=True, key="cl_addresses")
-            history = ui.run(cases.assignment_history, case_id=case.id) or []
+            history = ui.run(cases.assignment_history, case_id=case.id, actor=me) or []
             st.markdown("**Managers**")
             st.dataframe(
                 [
@@ -209,6 +335,6 @@ if chosen is not None:
                 hide_index=True,
                 key="cl_assignments",
             )
-            views = ui.run(handoffs.list_handoffs, case_id=case.id) or []
+            views = ui.run(handoffs.list_handoffs, case_id=case.id, actor=me) or []
             st.markdown("**Handoffs**")
             st.dataframe(ui.handoffs_table(views), hide_index=True, key="cl_handoffs")

@@ -20,8 +20,24 @@ if flash:
     for line in flash:
         st.success(line)
 
+if ui.page_refused("handoff.view", "The Network page shows the flows between forces."):
+    st.stop()
+# Every read names the signed-in user: the queues list only handoffs of cases they may see.
+me = ui.acting_as()
+
 left, right = st.columns(2)
-force = left.selectbox("Force", [ui.CITY, ui.MET], key="ho_force", format_func=ui.force_label)
+FORCE_CHOICES = [ui.CITY, ui.MET]
+viewer = ui.signed_in_user()
+force = left.selectbox(
+    "Force",
+    FORCE_CHOICES,
+    # The user's own force first.
+    index=FORCE_CHOICES.index(viewer.force_code)
+    if viewer is not None and viewer.force_code in FORCE_CHOICES
+    else 0,
+    key="ho_force",
+    format_func=ui.force_label,
+)
 with right:
     actor = ui.acting_user(force)
 show_closed = st.toggle("Show closed handoffs too", key="ho_closed")
@@ -30,7 +46,14 @@ state = None if show_closed else "open"
 queues = {}
 for direction in ("incoming", "outgoing"):
     queues[direction] = (
-        ui.run(handoffs.list_handoffs, force_code=force, direction=direction, state=state) or []
+        ui.run(
+            handoffs.list_handoffs,
+            force_code=force,
+            direction=direction,
+            state=state,
+            actor=me,
+        )
+        or []
     )
 
 metrics = st.columns(4)

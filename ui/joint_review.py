@@ -29,8 +29,14 @@ if flash:
         # Lines quote what people typed (titles, names, notes): escaped, never formatting.
         st.success(md(line))
 
+if ui.page_refused("meeting.view", "Joint reviews are for offender managers and supervisors."):
+    st.stop()
+# Every read names the signed-in user: only meetings of their own force are listed.
+me = ui.acting_as()
+viewer = ui.signed_in_user()
+
 today = london_date(datetime.now(UTC))
-meetings = ui.run(review.list_meetings) or []
+meetings = ui.run(review.list_meetings, actor=me) or []
 by_id = {m.id: m for m in meetings}
 names: dict[str, str] = dict(ui.FORCES)
 
@@ -55,7 +61,9 @@ my_forces = sorted(
     key=lambda c: (c != ui.CITY, c != ui.MET, c),
 )
 if st.session_state.get("jr_force") not in my_forces:
-    st.session_state["jr_force"] = my_forces[0]
+    # The user's own force when it takes part.
+    mine = viewer.force_code if viewer is not None else None
+    st.session_state["jr_force"] = mine if mine in my_forces else my_forces[0]
 my_force = top[1].selectbox(
     "Your force", my_forces, key="jr_force", format_func=lambda c: rv.force_label(c, names)
 )
@@ -117,7 +125,7 @@ if chosen is None:
 
 # --- one meeting -----------------------------------------------------------------------------
 
-detail = ui.run(review.get_meeting, meeting_id=chosen.id) if chosen is not None else None
+detail = ui.run(review.get_meeting, meeting_id=chosen.id, actor=me) if chosen is not None else None
 if detail is not None:
     meeting = detail.meeting
     names.update(detail.force_names)
@@ -387,7 +395,7 @@ if detail is not None:
         )
     )
     if not actor:
-        st.caption("Choose who you are acting as to export.")
+        st.caption("Only a user of one of the meeting's forces exports its pack.")
     elif not recipients:
         st.info("Name the recipients to export: every export is recorded as a disclosure.")
     else:
@@ -417,7 +425,7 @@ if meetings:
 else:
     st.caption("No meetings yet.")
 st.markdown("### Open actions by owner")
-everyone = ui.run(review.open_actions) or []
+everyone = ui.run(review.open_actions, actor=me) or []
 if everyone:
     st.dataframe(rv.actions_by_owner(everyone, today=today), hide_index=True, key="jr_open")
 else:

@@ -17,6 +17,12 @@ from ui import _register as ui
 
 st.title("Network")
 ui.demo_notice()
+if ui.page_refused(
+    "network.view", "The network is for offender managers, supervisors and analysts."
+):
+    st.stop()
+# Analysts get pseudonymised case and handoff ids (ping-pong, frequent movers).
+me = ui.acting_as()
 
 today = date.today()
 cols = st.columns(3)
@@ -26,7 +32,7 @@ movers_over = cols[2].number_input(
     "Frequent movers: more than N transfers a year", min_value=1, value=2, step=1, key="net_n"
 )
 
-overview = ui.run(ui.network_overview, start=start, end=end, movers_over=int(movers_over))
+overview = ui.run(ui.network_overview, start=start, end=end, movers_over=int(movers_over), actor=me)
 if overview is not None:
     g = overview.graph
     st.caption(
