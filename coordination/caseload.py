@@ -1125,3 +1125,23 @@ def caseload(
     if pseudonymised:
         out = [pseudonymise_caseload_row(row) for row in out]
     return CaseloadPage(rows=out, total=total, limit=limit, offset=offset)
+
+
+def get_case(session: Session, *, actor: str | None, case_id: int) -> CasePublic:
+    """A case the actor may see (``case.view``), without the person's record.
+
+    A refusal is audited against the case. Case facts only (lead force, why, flags, version):
+    opening the person's record is :func:`coordination.register.get_offender`, with a reason.
+
+    Raises
+    ------
+    AccessDeniedError
+        The actor may not see the case (or it does not exist: a refusal says no more).
+    NotFoundError
+        No such case (system principals only).
+    """
+    require(session, actor=actor, action="case.view", case_id=case_id)
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFoundError(f"No case with id {case_id}")
+    return CasePublic.model_validate(case)

@@ -134,6 +134,7 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
         None,
     ),
     "caseload.caseload": (lambda s, w: caseload.caseload(s, actor=USER), None),
+    "caseload.get_case": (lambda s, w: caseload.get_case(s, actor=USER, case_id=w.city), None),
     "caseload.load_case_weights": (lambda s, w: caseload.load_case_weights(s), None),
     "caseload.officer_loads": (lambda s, w: caseload.officer_loads(s, actor=USER), None),
     "caseload.suggest_assignees": (

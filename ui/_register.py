@@ -24,10 +24,10 @@ import streamlit as st
 
 from coordination import demo, network
 from coordination.db import get_engine, session_scope
-from coordination.errors import CrossforceError, NotFoundError
+from coordination.errors import CrossforceError
 from coordination.lookup import attribution, bng_to_wgs84
-from coordination.models import Case, CasePublic, UserPublic
-from coordination.permissions import ROLE_LABELS, permission, require
+from coordination.models import UserPublic
+from coordination.permissions import ROLE_LABELS, permission
 from coordination.users import get_user
 from ui._auth import signed_in_username
 from ui._common import GENERIC_ERROR, call, md
@@ -146,26 +146,6 @@ def attempt(fn: Callable[..., T], /, **kwargs: Any) -> tuple[T | None, str | Non
     except Exception:
         log.exception("unexpected error in %s", getattr(fn, "__name__", fn))
         return None, GENERIC_ERROR
-
-
-def get_case(session: Any, *, actor: str | None, case_id: int) -> CasePublic:
-    """A case the actor may see (``case.view``), without the person's record.
-
-    A refusal is audited against the case. Case facts only (lead force, why, flags, version):
-    opening the person's record is :func:`coordination.register.get_offender`, with a reason.
-
-    Raises
-    ------
-    AccessDeniedError
-        The actor may not see the case (or it does not exist: a refusal says no more).
-    NotFoundError
-        No such case (system principals only).
-    """
-    require(session, actor=actor, action="case.view", case_id=case_id)
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFoundError(f"No case with id {case_id}")
-    return CasePublic.model_validate(case)
 
 
 def acting_user(force_code: str, *, key: str = ACTING_KEY) -> str | None:

@@ -197,12 +197,12 @@ if link is not None:
         # Shown again without asking again: one refusal in the audit log per link, not per click.
         st.error(md(refused[1]))
     else:
-        case, refusal = ui.attempt(ui.get_case, actor=me, case_id=link)
+        case, refusal = ui.attempt(cases.get_case, actor=me, case_id=link)
         if refusal is not None:
             st.session_state[LINK_KEY] = (link, refusal)
             st.error(md(refusal))
 elif case_id is not None:
-    case = ui.run(ui.get_case, actor=me, case_id=case_id)
+    case = ui.run(cases.get_case, actor=me, case_id=case_id)
 
 if case is not None:
     justified: dict[int, str] = st.session_state.setdefault(JUSTIFIED_KEY, {})
