@@ -7,6 +7,7 @@ is used, or the test skips.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -110,48 +111,54 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float) 
     raise AssertionError(f"streamlit did not become healthy within {timeout_s:.0f} s")
 
 
+@contextlib.contextmanager
+def serve_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free local port; yield its URL; always stop it."""
+    port = _free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                # A reload on a source change re-imports the SQLModel tables, which fails; tests
+                # must not depend on whether someone edits the tree meanwhile.
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", process, START_TIMEOUT_S)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+
 @pytest.fixture
 def app_url(app_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """Serve the app on a free local port for the duration of one test."""
     pytest.importorskip("playwright.sync_api")
-    port = _free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            # A reload on a source change re-imports the SQLModel tables, which fails; tests
-            # must not depend on whether someone edits the tree meanwhile.
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=REPO,
-        env=app_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", process, START_TIMEOUT_S)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
+    with serve_app(app_env, tmp_path / "streamlit.log") as url:
+        yield url
 
 
 def test_lookup_in_the_browser(app_url: str) -> None:

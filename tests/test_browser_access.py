@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -24,11 +22,9 @@ from coordination.models import Address, AuditEvent, Case
 from tests.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    START_TIMEOUT_S,
     STEP_TIMEOUT_MS,
-    _free_port,
-    _wait_healthy,
     ensure_password,
+    serve_app,
     sign_in,
 )
 from tests.test_handoffs import add_case
@@ -74,43 +70,8 @@ def access_app(app_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str
             )
         )
     env = {**os.environ, "CROSSFORCE_DATABASE_URL": url}
-    port = _free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            # A reload on a source change re-imports the SQLModel tables, which fails.
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", process, START_TIMEOUT_S)
-        yield f"http://127.0.0.1:{port}/", url, case_id
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
+    with serve_app(env, tmp_path / "streamlit.log") as base_url:
+        yield base_url, url, case_id
 
 
 def test_wrong_password_refused_right_one_signs_in_and_a_city_case_is_refused(

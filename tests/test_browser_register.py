@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy, sign_in
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, serve_app, sign_in
 
 REPO = Path(__file__).resolve().parent.parent
 CITY, MET = "E23000034", "E23000001"
-START_TIMEOUT_S = 90
 STEP_TIMEOUT_MS = 60_000
 SCREENSHOT = Path("/tmp/crossforce-handoff.png")
 
@@ -43,42 +42,8 @@ def demo_app(tmp_path: Path) -> Iterator[tuple[str, str]]:
     cli = [sys.executable, "-m", "coordination.cli"]
     for args in (["init"], ["demo", "--offenders", "30", "--seed", "4"]):
         subprocess.run([*cli, *args], cwd=REPO, env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", process, START_TIMEOUT_S)
-        yield f"http://127.0.0.1:{port}/", url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
+    with serve_app(env, tmp_path / "streamlit.log") as base_url:
+        yield base_url, url
 
 
 def _city_case_to_move(url: str) -> tuple[int, str]:

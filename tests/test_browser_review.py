@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,11 +26,9 @@ from coordination.review import get_meeting, list_meetings
 from tests.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    START_TIMEOUT_S,
     STEP_TIMEOUT_MS,
-    _free_port,
-    _wait_healthy,
     ensure_password,
+    serve_app,
     sign_in,
 )
 from tests.test_page_review import CITY, MET, copy_sqlite, seed_review_cases
@@ -66,43 +62,8 @@ def review_app(app_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str
     ids = seed_review_cases(get_engine(url))
     ensure_password("cara.city", "cara city passphrase", url=url)
     env = {**os.environ, "CROSSFORCE_DATABASE_URL": url}
-    port = _free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            # A reload on a source change re-imports the SQLModel tables, which fails.
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", process, START_TIMEOUT_S)
-        yield f"http://127.0.0.1:{port}/", url, ids
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
+    with serve_app(env, tmp_path / "streamlit.log") as base_url:
+        yield base_url, url, ids
 
 
 def _choose(page: Page, key: str, option: str | re.Pattern[str]) -> None:
