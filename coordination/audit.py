@@ -31,7 +31,7 @@ import hashlib
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
-from coordination.models import AuditEvent, AuditEventPublic, utcnow
+from coordination.models import AuditEvent, AuditEventPublic, Offender, utcnow
 from geo.batch import neutralise
 from geo.errors import InputError
 
@@ -600,7 +600,43 @@ def search_events(
     ).order_by(col(AuditEvent.id).desc())
     if limit is not None:
         query = query.limit(limit)
-    return [_record(row) for row in session.exec(query).all()]
+    records = [_record(row) for row in session.exec(query).all()]
+    return _without_erased_people(session, records)
+
+
+def _without_erased_people(session: Session, records: list[AuditRecord]) -> list[AuditRecord]:
+    """Show the events of erased people pseudonymised: the trail stays, the person goes.
+
+    The stored rows never change (the log is append-only and hash-chained); readers get the
+    details with names, PNC IDs, dates of birth, postcodes and coordinates replaced.
+    """
+    from coordination.retention import pseudonymise_details
+
+    def people(record: AuditRecord) -> set[int]:
+        ids = set(record.offender_ids or [])
+        if record.entity_type == "offender" and record.entity_id and record.entity_id.isdigit():
+            ids.add(int(record.entity_id))
+        return ids
+
+    touched = {i for r in records for i in people(r)}
+    if not touched:
+        return records
+    erased = set(
+        session.exec(
+            select(Offender.id).where(
+                col(Offender.id).in_(touched), col(Offender.erased_at).is_not(None)
+            )
+        ).all()
+    )
+    if not erased:
+        return records
+    out = []
+    for record in records:
+        details = record.details
+        for offender_id in sorted(people(record) & erased):
+            details = pseudonymise_details(details, offender_id=offender_id)
+        out.append(replace(record, details=details) if details is not record.details else record)
+    return out
 
 
 def _cell(value: Any) -> Any:

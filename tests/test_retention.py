@@ -318,6 +318,16 @@ def test_erasure_is_audited_with_offender_ids_and_no_names(
     assert created.details == {"pnc_id": pnc(13)}
     shown = pseudonymise_details(created.details, offender_id=person)
     assert shown == {"pnc_id": ERASED, "pseudonym": offender_pseudonym(person)}
+    # Readers of the log (search, export) get the erased person's trail pseudonymised.
+    from coordination.audit import export_events, search_events
+
+    with session_scope(engine) as session:
+        trail = search_events(session, actor=ADMIN, offender_id=person)
+        exported = export_events(session, actor=ADMIN, offender_id=person).decode()
+    assert any(r.action == "offender.create" for r in trail)
+    for secret in (pnc(13), "Zed", "Quorn"):
+        assert all(secret not in json.dumps(r.details) for r in trail)
+        assert secret not in exported
 
 
 def test_second_apply_does_nothing(engine: Engine, tiny_lookup: Lookup) -> None:
