@@ -9,6 +9,7 @@ made-up postcodes), then times
   the total count);
 * ``caseload_force_bcu_s``: the same filtered to the Met and one BCU;
 * ``caseload_search_s`` / ``caseload_manager_s``: a name search and one manager's cases;
+* ``caseload_as_manager_s``: the first page as an offender manager sees it (visibility filter);
 * ``network_build_s``: the handoff network of the last 12 months;
 * ``officer_loads_s`` / ``suggest_s``: every officer's load, and suggestions for one case.
 
@@ -341,6 +342,10 @@ def main() -> int:
                 "caseload_search": lambda: caseload.caseload(session, search="kalo"),
                 "caseload_manager": lambda: caseload.caseload(
                     session, manager=facts["sample_manager"]
+                ),
+                # As a signed-in offender manager: the permission visibility filter applies.
+                "caseload_as_manager": lambda: caseload.caseload(
+                    session, actor=facts["sample_manager"]
                 ),
                 "network_build": lambda: network.build_network(
                     session, start=today - timedelta(days=365), end=today
