@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from coordination.meeting_pack import PROTECTIVE_MARKING, PackContent
+from coordination.meeting_pack import AGENDA_HEADER, PROTECTIVE_MARKING, PackContent
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>|~])")
 _SPACE = re.compile(r"\s+")
@@ -52,18 +52,8 @@ def render_markdown(content: PackContent) -> str:
         out += ["", f"_{md_escape(content.demo_notice)}_"]
     out += ["", "## Agenda", ""]
     out += _table(
-        ("#", "Offender", "PNC", "Lead force", "Reasons", "Score"),
-        [
-            (
-                i.position,
-                i.offender_name,
-                i.pnc_id,
-                i.lead_force,
-                "; ".join(i.reasons) or "-",
-                f"{i.score:.2f}",
-            )
-            for i in content.items
-        ],
+        AGENDA_HEADER,
+        content.agenda_rows("; "),
     )
     if content.removed:
         out += ["", "### Removed from the agenda", ""]

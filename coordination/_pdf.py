@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from coordination.meeting_pack import PROTECTIVE_MARKING, PackContent, PackItem, PackMap
+from coordination.meeting_pack import (
+    AGENDA_HEADER,
+    PROTECTIVE_MARKING,
+    PackContent,
+    PackItem,
+    PackMap,
+)
 
 _REPLACEMENTS = {
     "\u2010": "-",
@@ -208,18 +214,8 @@ def _agenda(pdf: _PackPDF, content: PackContent) -> None:
         pdf.para("No items.")
     else:
         pdf.grid(
-            ("#", "Offender", "PNC", "Lead force", "Reasons", "Score"),
-            [
-                (
-                    item.position,
-                    item.offender_name,
-                    item.pnc_id,
-                    item.lead_force,
-                    "\n".join(item.reasons) or "-",
-                    f"{item.score:.2f}",
-                )
-                for item in content.items
-            ],
+            AGENDA_HEADER,
+            content.agenda_rows("\n"),
             (9, 34, 30, 30, 63, 14),
         )
     if content.removed:

@@ -241,6 +241,9 @@ class PackAction:
     carried_over: bool
 
 
+AGENDA_HEADER = ("#", "Offender", "PNC", "Lead force", "Reasons", "Score")
+
+
 @dataclass(frozen=True)
 class PackContent:
     """Everything a meeting pack shows, read in one session."""
@@ -278,6 +281,20 @@ class PackContent:
         ids = {i.case_id for i in self.items} | {r.case_id for r in self.removed}
         ids |= {a.case_id for a in self.actions if a.case_id is not None}
         return sorted(ids)
+
+    def agenda_rows(self, reason_separator: str) -> list[tuple[object, ...]]:
+        """The agenda table every format shows (columns :data:`AGENDA_HEADER`)."""
+        return [
+            (
+                item.position,
+                item.offender_name,
+                item.pnc_id,
+                item.lead_force,
+                reason_separator.join(item.reasons) or "-",
+                f"{item.score:.2f}",
+            )
+            for item in self.items
+        ]
 
     @property
     def decisions(self) -> list[tuple[PackItem, PackDecision]]:
