@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from coordination.logging_config import configure_logging
+from coordination.core.logs import configure_logging
 from ui._auth import current_user, require_sign_in
 from ui._register import demo_notice
 

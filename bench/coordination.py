@@ -36,10 +36,13 @@ sys.path.insert(0, str(REPO))
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-from coordination import caseload, network  # noqa: E402
-from coordination.boundaries import seed_forces  # noqa: E402
-from coordination.db import make_engine, upgrade  # noqa: E402
-from coordination.pnc import pnc_check_letter  # noqa: E402
+from coordination.caseload.officers import officer_loads, suggest_assignees
+from coordination.caseload.queries import CaseloadPage, caseload
+from coordination.caseload.weights import seed_case_weights
+from coordination.core.db import make_engine, upgrade
+from coordination.handoffs import network
+from coordination.reference.boundaries import seed_forces
+from coordination.register.pnc import pnc_check_letter
 from geo.forces import CITY_OF_LONDON, LONDON_DISTRICTS, MET_BCUS, METROPOLITAN  # noqa: E402
 
 SEED = 20251130
@@ -82,7 +85,7 @@ def generate(url: str, *, n_offenders: int, n_addresses: int, n_handoffs: int) -
     upgrade(engine)
     with Session(engine) as session:
         seed_forces(session, actor=ACTOR)
-        caseload.seed_case_weights(session, actor=ACTOR)
+        seed_case_weights(session, actor=ACTOR)
         session.commit()
     now = datetime.now(UTC)
     today = now.date()
@@ -335,23 +338,23 @@ def main() -> int:
         result: dict[str, Any] = {**facts}
         with Session(engine) as session:
             timings: dict[str, Callable[[], Any]] = {
-                "caseload_first_page": lambda: caseload.caseload(session),
-                "caseload_force_bcu": lambda: caseload.caseload(
+                "caseload_first_page": lambda: caseload(session),
+                "caseload_force_bcu": lambda: caseload(
                     session, force_code=METROPOLITAN, bcu_code="CE"
                 ),
-                "caseload_search": lambda: caseload.caseload(session, search="kalo"),
-                "caseload_manager": lambda: caseload.caseload(
+                "caseload_search": lambda: caseload(session, search="kalo"),
+                "caseload_manager": lambda: caseload(
                     session, manager=facts["sample_manager"]
                 ),
                 # As a signed-in offender manager: the permission visibility filter applies.
-                "caseload_as_manager": lambda: caseload.caseload(
+                "caseload_as_manager": lambda: caseload(
                     session, actor=facts["sample_manager"]
                 ),
                 "network_build": lambda: network.build_network(
                     session, start=today - timedelta(days=365), end=today
                 ),
-                "officer_loads": lambda: caseload.officer_loads(session),
-                "suggest": lambda: caseload.suggest_assignees(
+                "officer_loads": lambda: officer_loads(session),
+                "suggest": lambda: suggest_assignees(
                     session, case_id=facts["sample_case"]
                 ),
             }
@@ -359,7 +362,7 @@ def main() -> int:
                 first, best, value = _time(fn, args.repeat)
                 result[f"{key}_first_s"] = round(first, 4)
                 result[f"{key}_s"] = round(best, 4)
-                if isinstance(value, caseload.CaseloadPage):
+                if isinstance(value, CaseloadPage):
                     result[f"{key}_total"] = value.total
                     result[f"{key}_rows"] = len(value.rows)
                 elif key == "network_build":

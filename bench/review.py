@@ -6,10 +6,10 @@ temporary SQLite file and bulk-inserts a synthetic register with the generator o
 ``bench/coordination.py`` (SQLAlchemy Core; all people invented), loads and activates the national
 boundary pack (``CROSSFORCE_REFERENCE_DIR``) so that maps are drawn, then times
 
-* ``agenda_s``: :func:`coordination.review.generate_agenda` for a City–Met meeting over the whole
+* ``agenda_s``: :func:`coordination.review.agenda.generate_agenda` for a City–Met meeting over the whole
   register (each run in its own transaction, rolled back, so every run does the same work;
   ``agenda_first_s`` is the first, cold run). Target under 2 s.
-* ``pdf_pack_s``: :func:`coordination.meeting_pack.export_pack` as PDF for a meeting of
+* ``pdf_pack_s``: :func:`coordination.packs.export.export_pack` as PDF for a meeting of
   ``--items`` (60) items taken from the top of the generated agenda, each with a residence
   history near the City and a map; decisions and actions on half of them. Target under 10 s.
   ``pdf_pack_cold_s`` includes reading the prepared resolver from its cache file.
@@ -39,7 +39,6 @@ sys.path.insert(0, str(REPO))
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
-from coordination import meeting_pack  # noqa: E402
 from coordination.boundaries import activate, load_pack  # noqa: E402
 from coordination.db import make_engine  # noqa: E402
 from coordination.models import (  # noqa: E402
@@ -50,6 +49,10 @@ from coordination.models import (  # noqa: E402
     ReviewAction,
     ReviewDecision,
 )
+from coordination.packs.build import build_pack_content  # noqa: E402
+from coordination.packs.export import export_pack  # noqa: E402
+from coordination.review.agenda import generate_agenda  # noqa: E402
+from coordination.review.meetings import create_meeting  # noqa: E402
 from geo.forces import CITY_OF_LONDON, METROPOLITAN  # noqa: E402
 
 ACTOR = "bench"
@@ -67,12 +70,6 @@ def _generator() -> Callable[..., dict[str, Any]]:
     return module.generate
 
 
-def _review() -> Any | None:
-    try:
-        from coordination import review
-    except ImportError:
-        return None
-    return review if hasattr(review, "generate_agenda") else None
 
 
 def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
@@ -208,47 +205,43 @@ def main() -> int:
         rng = random.Random(SEED)
         today = datetime.now(UTC).date()
         day = today + timedelta(days=7)
-        review = _review()
         source: list[AgendaItem] = []
-        if review is None:
-            result["agenda_s"] = "pending: coordination.review.generate_agenda is not available"
-        else:
-            with Session(engine) as session:
-                meeting = review.create_meeting(
-                    session,
-                    actor=ACTOR,
-                    title="City–Met joint review (bench agenda)",
-                    meeting_date=day,
-                    chair="Ch Insp Bench",
-                    attendees=["DS Bench One"],
-                )
-                session.commit()
-                agenda_meeting = meeting.id
+        with Session(engine) as session:
+            meeting = create_meeting(
+                session,
+                actor=ACTOR,
+                title="City–Met joint review (bench agenda)",
+                meeting_date=day,
+                chair="Ch Insp Bench",
+                attendees=["DS Bench One"],
+            )
+            session.commit()
+            agenda_meeting = meeting.id
 
-            def agenda() -> int:
-                with Session(engine) as session:
-                    items = review.generate_agenda(
-                        session, actor=ACTOR, meeting_id=agenda_meeting, today=today
-                    )
-                    session.rollback()  # the same work on every run
-                    return len(items)
-
-            first, best, n = _time(agenda, args.repeat)
-            result["agenda_first_s"] = round(first, 3)
-            result["agenda_s"] = round(best, 3)
-            result["agenda_items"] = n
+        def agenda() -> int:
             with Session(engine) as session:
-                review.generate_agenda(session, actor=ACTOR, meeting_id=agenda_meeting, today=today)
-                session.commit()
-                source = list(
-                    session.exec(
-                        select(AgendaItem)
-                        .where(AgendaItem.meeting_id == agenda_meeting)
-                        .where(sa.not_(col(AgendaItem.removed)))
-                        .order_by(col(AgendaItem.position))
-                    ).all()
+                items = generate_agenda(
+                    session, actor=ACTOR, meeting_id=agenda_meeting, today=today
                 )
-                session.expunge_all()
+                session.rollback()  # the same work on every run
+                return len(items)
+
+        first, best, n = _time(agenda, args.repeat)
+        result["agenda_first_s"] = round(first, 3)
+        result["agenda_s"] = round(best, 3)
+        result["agenda_items"] = n
+        with Session(engine) as session:
+            generate_agenda(session, actor=ACTOR, meeting_id=agenda_meeting, today=today)
+            session.commit()
+            source = list(
+                session.exec(
+                    select(AgendaItem)
+                    .where(AgendaItem.meeting_id == agenda_meeting)
+                    .where(sa.not_(col(AgendaItem.removed)))
+                    .order_by(col(AgendaItem.position))
+                ).all()
+            )
+            session.expunge_all()
 
         with Session(engine) as session:
             pack_id = _pack_meeting(session, rng, source, args.items, day)
@@ -257,7 +250,7 @@ def main() -> int:
         def export(fmt: str) -> Callable[[], bytes]:
             def run() -> bytes:
                 with Session(engine) as session:
-                    data = meeting_pack.export_pack(
+                    data = export_pack(
                         session,
                         actor=ACTOR,
                         meeting_id=pack_id,
@@ -275,7 +268,7 @@ def main() -> int:
         result["pdf_pack_items"] = args.items
         result["pdf_pack_bytes"] = len(pdf)
         with Session(engine) as session:
-            content = meeting_pack.build_pack_content(session, meeting_id=pack_id)
+            content = build_pack_content(session, meeting_id=pack_id)
         result["pdf_pack_maps"] = sum(1 for i in content.items if i.map is not None)
         try:
             import io

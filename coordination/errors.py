@@ -1,23 +1,24 @@
 """The exceptions callers of ``coordination`` catch, in one place.
 
-They are defined in :mod:`geo.errors` so that ``geo`` can raise them without importing the
-domain; this module is what the CLI and the pages import.
+Geography errors (a malformed postcode, a bad pack) are defined in :mod:`geo.errors` and
+re-exported here; the domain's own errors (access refused, conflicts, records not found, sign-in
+failures) are defined here. Every one is a :class:`CrossforceError` and a subclass of a built-in
+exception, so the CLI and the pages catch by type and show the one-line message it carries.
 """
 
+from __future__ import annotations
+
 from geo.errors import (
-    AccessDeniedError,
-    AuthenticationError,
-    ConflictError,
     CoordinateError,
     CoverageError,
     CrossforceError,
     FetchError,
     InputError,
     MalformedPostcodeError,
-    NotFoundError,
     PackValidationError,
     PostcodeWithoutCoordinatesError,
     ReferenceDataError,
+    TargetExistsError,
     UnknownPostcodeError,
 )
 
@@ -35,5 +36,22 @@ __all__ = [
     "PackValidationError",
     "PostcodeWithoutCoordinatesError",
     "ReferenceDataError",
+    "TargetExistsError",
     "UnknownPostcodeError",
 ]
+
+
+class NotFoundError(CrossforceError, LookupError):
+    """A named thing (boundary set, user, force, record) does not exist."""
+
+
+class ConflictError(CrossforceError):
+    """The action clashes with the current state (already exists, changed by someone else)."""
+
+
+class AccessDeniedError(CrossforceError, PermissionError):
+    """The acting user may not do this, or may not see this record. The refusal is audited."""
+
+
+class AuthenticationError(CrossforceError):
+    """Sign-in failed (wrong username or password, or the account is locked)."""

@@ -1,8 +1,11 @@
-"""Exceptions raised by crossforce.
+"""Exceptions raised by the geography package.
 
-Every error a person can cause or meet is one of these small subclasses of built-in exceptions,
-so that callers (the CLI, the pages) can catch by type and show a fixed, safe message. The message
-of each exception is written for the person at the keyboard: one line, no internals.
+Every error a person can cause or meet is a small subclass of a built-in exception, so that
+callers (the CLI, the pages) can catch by type and show a fixed, safe message. The message of each
+exception is written for the person at the keyboard: one line, no internals.
+
+:class:`CrossforceError` is the base of every error crossforce raises on purpose; the domain's
+own errors (access refused, conflicts, records not found) subclass it in ``coordination.errors``.
 """
 
 from __future__ import annotations
@@ -34,14 +37,6 @@ class CoordinateError(InputError):
     """Coordinates that cannot be parsed, or lie outside the area they claim to be in."""
 
 
-class NotFoundError(CrossforceError, LookupError):
-    """A named thing (boundary set, user, force) does not exist."""
-
-
-class ConflictError(CrossforceError):
-    """The action clashes with the current state (already exists, changed by someone else)."""
-
-
 class ReferenceDataError(CrossforceError):
     """Reference data cannot be read, or is not fit to use.
 
@@ -68,17 +63,13 @@ class PackValidationError(ReferenceDataError):
     """A boundary pack failed validation; ``problems`` lists every failure."""
 
 
+class TargetExistsError(InputError, FileExistsError):
+    """A file or directory to be created is already there (nothing is overwritten)."""
+
+
 class FetchError(ReferenceDataError, OSError):
     """Downloading official reference files failed after retries."""
 
 
 class CoverageError(CrossforceError, LookupError):
     """The point lies outside every area the active boundary set covers."""
-
-
-class AccessDeniedError(CrossforceError, PermissionError):
-    """The acting user may not do this, or may not see this record. The refusal is audited."""
-
-
-class AuthenticationError(CrossforceError):
-    """Sign-in failed (wrong username or password, or the account is locked)."""

@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from geo._arcgis import RequestStats, get_json, query_url
-from geo.errors import ConflictError, FetchError, InputError
+from geo.errors import FetchError, InputError, TargetExistsError
 from geo.pack import read_pack
 
 __all__ = ["DEFAULT_SOURCES", "TABLE_SOURCES", "FetchReport", "fetch_pack"]
@@ -132,7 +132,7 @@ def fetch_pack(
         features than it announced. The message names the source.
     PackValidationError
         When the downloaded files do not make a valid pack.
-    ConflictError
+    TargetExistsError
         When ``dest`` exists and is neither empty nor an earlier fetched pack.
     InputError
         When a source name cannot be used as a file name, or ``page_size`` is not positive.
@@ -313,9 +313,9 @@ def _check_destination(target: Path) -> None:
     if not target.exists():
         return
     if not target.is_dir():
-        raise ConflictError(f"{target} exists and is not a directory")
+        raise TargetExistsError(f"{target} exists and is not a directory")
     if any(target.iterdir()) and not (target / "SOURCES.json").is_file():
-        raise ConflictError(
+        raise TargetExistsError(
             f"{target} is not empty and is not a fetched pack; choose a new or empty directory"
         )
 

@@ -114,7 +114,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         yield url
     finally:
-        from coordination.db import dispose_engines
+        from coordination.core.db import dispose_engines
 
         dispose_engines()
         with engine.connect() as conn:
@@ -130,8 +130,8 @@ def app_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     London default; either answers London postcodes. The data directory (and so the shared
     caches) stays the default.
     """
-    from coordination.settings import Settings
-    from coordination.setup import initialise
+    from coordination.core.settings import Settings
+    from coordination.setup.initialise import initialise
 
     url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'crossforce.db'}"
     initialise(settings=Settings(database_url=url), actor="pytest")
@@ -145,7 +145,7 @@ def app_env(app_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     Yields the environment to give a ``streamlit run`` subprocess; the variable and the
     settings cache are restored afterwards.
     """
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", app_database_url)
     reset_settings_cache()

@@ -23,19 +23,19 @@ from alembic import command
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination import audit
-from coordination.audit import (
-    CATEGORIES,
-    GENESIS_HASH,
+from coordination.audit.reader import (
+    EXPORT_ACTION,
+    AuditRecord,
     export_events,
-    record_event,
     search_events,
     verify_chain,
 )
-from coordination.db import alembic_config, get_engine, session_scope, upgrade
+from coordination.core.db import alembic_config, get_engine, session_scope, upgrade
+from coordination.errors import AccessDeniedError, InputError
+from coordination.ledger.chain import CATEGORIES, GENESIS_HASH, event_hash, record_event
+from coordination.ledger.verify import ChainReport
 from coordination.models import AuditEvent, Force, UserCreate
-from coordination.users import create_user
-from geo.errors import AccessDeniedError, InputError
+from coordination.security.users import create_user
 
 CITY, MET = "E23000034", "E23000001"
 
@@ -78,7 +78,7 @@ def rows(engine: Engine) -> list[AuditEvent]:
         return list(session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all())
 
 
-def verify(engine: Engine) -> audit.ChainReport:
+def verify(engine: Engine) -> ChainReport:
     with Session(engine) as session:
         return verify_chain(session)
 
@@ -124,7 +124,7 @@ def test_chain_is_built_and_verifies_over_many_events(engine: Engine) -> None:
 
 
 def test_an_empty_log_verifies(engine: Engine) -> None:
-    assert verify(engine) == audit.ChainReport(True, 0, None, None, GENESIS_HASH)
+    assert verify(engine) == ChainReport(True, 0, None, None, GENESIS_HASH)
 
 
 def test_record_event_keeps_old_callers_working_and_normalises(engine: Engine) -> None:
@@ -258,7 +258,16 @@ def test_postgresql_refuses_truncate(engine: Engine) -> None:
 
 
 def test_audit_module_has_no_change_path() -> None:
-    public = {name for name in dir(audit) if not name.startswith("_")}
+    import coordination.audit.reader
+    import coordination.ledger.chain
+    import coordination.ledger.verify
+
+    public = {
+        name
+        for module in (coordination.ledger.chain, coordination.ledger.verify, coordination.audit.reader)
+        for name in dir(module)
+        if not name.startswith("_")
+    }
     assert not {n for n in public if any(w in n for w in ("update", "delete", "remove", "edit"))}
 
 
@@ -347,7 +356,7 @@ def test_a_row_rewritten_with_a_fresh_seal_breaks_the_next_link(engine: Engine) 
     with Session(engine) as session:
         row = session.get(AuditEvent, 4)
         assert row is not None and row.prev_hash is not None
-        seal = audit.event_hash(
+        seal = event_hash(
             at=row.at,
             actor="mallory",
             action=row.action,
@@ -520,7 +529,7 @@ def people(engine: Engine) -> Engine:
     return engine
 
 
-def ids(records: list[audit.AuditRecord]) -> list[int]:
+def ids(records: list[AuditRecord]) -> list[int]:
     return [r.id for r in records]
 
 
@@ -598,7 +607,7 @@ def test_export_is_neutralised_csv_and_recorded_as_a_disclosure(people: Engine) 
     assert table[1]["hash"] == next(r.hash for r in before if r.action == "handoff.request")
 
     with Session(people) as s:
-        (event,) = search_events(s, actor="ada.admin", action=audit.EXPORT_ACTION)
+        (event,) = search_events(s, actor="ada.admin", action=EXPORT_ACTION)
     assert event.category == "disclosure" and event.actor == "ada.admin"
     assert event.recipients == ["ada.admin"]
     assert event.details == {
@@ -617,7 +626,7 @@ def test_export_by_offender_names_the_offender_and_recipients(people: Engine) ->
         )
     assert len(list(csv.DictReader(io.StringIO(data.decode("utf-8"))))) == 2
     with Session(people) as s:
-        (event,) = search_events(s, actor="ada.admin", action=audit.EXPORT_ACTION)
+        (event,) = search_events(s, actor="ada.admin", action=EXPORT_ACTION)
     assert event.offender_ids == [8] and event.recipients == ["ICO"]
     assert event.details is not None
     assert event.details["filters"] == {"offender_id": 8, "since": "2000-01-01"}
@@ -628,7 +637,7 @@ def test_export_by_offender_names_the_offender_and_recipients(people: Engine) ->
 
 @pytest.fixture
 def cli_db(people: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", database_url)
     monkeypatch.delenv("CROSSFORCE_USER", raising=False)
@@ -641,7 +650,7 @@ def cli_db(people: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -739,7 +748,7 @@ def test_cli_export(cli_db: Engine, capsys: pytest.CaptureFixture[str], tmp_path
     assert [r["action"] for r in table] == ["handoff.request"]
     assert json.loads(table[0]["details"])["note"] == "+44 20 7946 0000"
     with Session(cli_db) as s:
-        (event,) = search_events(s, actor="ada.admin", action=audit.EXPORT_ACTION)
+        (event,) = search_events(s, actor="ada.admin", action=EXPORT_ACTION)
     assert event.actor == "ada.admin" and event.details is not None
     assert event.details["filters"] == {"category": "disclosure"}
 

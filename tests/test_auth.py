@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from coordination import auth
-from coordination.boundaries import seed_forces
-from coordination.db import make_engine, session_scope, upgrade
+from coordination.core.db import make_engine, session_scope, upgrade
+from coordination.core.settings import Settings
+from coordination.errors import AccessDeniedError, AuthenticationError, InputError, NotFoundError
 from coordination.models import AuditEvent, User, UserCreate
-from coordination.settings import Settings
-from coordination.users import create_user, list_demo_accounts, mark_demo_account
-from geo.errors import AccessDeniedError, AuthenticationError, InputError, NotFoundError
+from coordination.reference.boundaries import seed_forces
+from coordination.security import auth
+from coordination.security.users import create_user, list_demo_accounts, mark_demo_account
 
 CITY = "E23000034"
 PASSWORD = "correct horse battery"
@@ -312,9 +312,10 @@ def test_production_has_no_demo_accounts(engine: sa.Engine) -> None:
 def test_demo_seed_gives_demo_accounts_in_development_only(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, app_database_url: str
 ) -> None:
-    from coordination.demo import DEMO_PASSWORD, seed_demo
-    from coordination.lookup import get_service, postcode_directory
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
+    from coordination.demo.seed import seed_demo
+    from coordination.reference.lookup import get_service, postcode_directory
+    from coordination.security.users import DEMO_PASSWORD
 
     tools = Settings(database_url=app_database_url)
     lookup, directory = get_service(tools).lookup, postcode_directory(tools)
@@ -370,8 +371,8 @@ def test_demo_seed_gives_demo_accounts_in_development_only(
 @pytest.fixture
 def cli_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh SQLite database with the forces, as the CLI's database (not the shared app one)."""
-    from coordination.db import dispose_engines
-    from coordination.settings import reset_settings_cache
+    from coordination.core.db import dispose_engines
+    from coordination.core.settings import reset_settings_cache
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = make_engine(url)
@@ -390,8 +391,8 @@ def cli_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_cli_users_add_with_password_stdin(
     cli_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from coordination.cli import main
-    from coordination.db import get_engine
+    from coordination.cli.main import main
+    from coordination.core.db import get_engine
 
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
     argv = ["--as", "pytest", "users", "add", "Carol.Cli", "--force", CITY, "--role", "analyst"]
@@ -425,7 +426,7 @@ def test_cli_users_add_with_password_stdin(
 def test_cli_users_add_asks_twice_and_refuses_a_mismatch(
     cli_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     answers = iter([PASSWORD, PASSWORD + "!"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
@@ -439,9 +440,9 @@ def test_cli_users_add_asks_twice_and_refuses_a_mismatch(
 def test_cli_demo_accounts_prints_nothing_in_production(
     cli_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from coordination.cli import main
-    from coordination.db import get_engine
-    from coordination.settings import reset_settings_cache
+    from coordination.cli.main import main
+    from coordination.core.db import get_engine
+    from coordination.core.settings import reset_settings_cache
 
     with session_scope(get_engine()) as session:
         if session.exec(select(User).where(User.username == "hal.demo")).first() is None:

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.batch import neutralise, read_table, resolve_table, write_table
-from geo.errors import InputError
+from coordination.core.tables import neutralise, read_table, write_table
+from coordination.errors import InputError
+from geo.batch import resolve_table
 from geo.lookup import Lookup
 
 

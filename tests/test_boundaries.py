@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from coordination import boundaries
-from coordination.audit import list_events
-from coordination.db import get_engine, session_scope, upgrade
+from coordination.audit.reader import list_events
+from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.settings import Settings
+from coordination.errors import ConflictError, NotFoundError
 from coordination.models import Area, BoundarySetPublic, Force
-from coordination.settings import Settings
-from geo.errors import ConflictError, NotFoundError
+from coordination.reference import boundaries
 from geo.forces import FORCES
 from geo.layers import BoundaryLayers
 from tests.conftest import make_tiny_layers

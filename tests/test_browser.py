@@ -60,10 +60,10 @@ def ensure_password(
     """Make sure ``username`` exists and signs in with ``password`` (any lock-out cleared)."""
     from sqlmodel import select
 
-    from coordination.auth import set_password
-    from coordination.db import get_engine, session_scope
+    from coordination.core.db import get_engine, session_scope
     from coordination.models import User, UserCreate
-    from coordination.users import create_user
+    from coordination.security.auth import set_password
+    from coordination.security.users import create_user
 
     with session_scope(get_engine(url)) as session:
         if session.exec(select(User).where(User.username == username)).first() is None:

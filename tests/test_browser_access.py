@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from coordination.db import get_engine, session_scope
+from coordination.core.db import get_engine, session_scope
 from coordination.models import Address, AuditEvent, Case
 from tests.test_browser import (
     CHROMIUM,

@@ -48,7 +48,7 @@ def demo_app(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 def _city_case_to_move(url: str) -> tuple[int, str]:
     """A City-led, non-fraud case with no open handoff: a move to Hackney must hand it off."""
-    from coordination.db import make_engine
+    from coordination.core.db import make_engine
     from coordination.models import OPEN_HANDOFF_STATES, Case, Handoff, Offender
 
     engine = make_engine(url)
@@ -69,7 +69,7 @@ def _city_case_to_move(url: str) -> tuple[int, str]:
 
 
 def _lead(url: str, case_id: int) -> str:
-    from coordination.db import make_engine
+    from coordination.core.db import make_engine
     from coordination.models import Case
 
     engine = make_engine(url)
@@ -83,8 +83,8 @@ def _lead(url: str, case_id: int) -> str:
 
 def _demo_account(url: str, force_code: str, role: str) -> str:
     """A demo account (development mode) of this force and role; they share DEMO_PASSWORD."""
-    from coordination.db import make_engine
-    from coordination.users import list_demo_accounts
+    from coordination.core.db import make_engine
+    from coordination.security.users import list_demo_accounts
 
     engine = make_engine(url)
     with Session(engine) as s:
@@ -106,7 +106,7 @@ def _choose(page: object, label: str, typed: str, option: str | re.Pattern[str])
 def test_move_to_hackney_hands_the_case_to_the_met(demo_app: tuple[str, str]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from coordination.demo import DEMO_PASSWORD
+    from coordination.demo.officers import DEMO_PASSWORD
 
     app_url, db_url = demo_app
     case_id, case_label = _city_case_to_move(db_url)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlmodel import Session, col, select
 
-from coordination.db import get_engine
-from coordination.handoffs import open_handoff_for_case
+from coordination.core.db import get_engine
+from coordination.handoffs.workflow import open_handoff_for_case
 from coordination.models import AuditEvent
-from coordination.review import get_meeting, list_meetings
+from coordination.review.meetings import get_meeting, list_meetings
 from tests.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,

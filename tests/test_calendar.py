@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coordination.calendar import (
+from coordination.core.calendar import (
     add_working_days,
     bank_holidays,
     is_working_day,

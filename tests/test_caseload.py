@@ -17,10 +17,26 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination import caseload as cl
-from coordination.audit import list_events
-from coordination.boundaries import seed_forces
-from coordination.db import make_engine, session_scope, upgrade
+from coordination.audit.reader import list_events
+from coordination.caseload.assignment import assign_case, assignment_history
+from coordination.caseload.officers import (
+    _user_row,
+    available_points,
+    capacity_pct,
+    officer_loads,
+    set_officer_profile,
+    suggest_assignees,
+)
+from coordination.caseload.queries import UNASSIGNED, CaseloadPage, caseload
+from coordination.caseload.weights import (
+    MAPPA_UPLIFT,
+    default_case_weights,
+    load_case_weights,
+    seed_case_weights,
+    set_case_weight,
+)
+from coordination.core.db import make_engine, session_scope, upgrade
+from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.models import (
     Address,
     AuditEvent,
@@ -30,9 +46,9 @@ from coordination.models import (
     Offender,
     UserCreate,
 )
-from coordination.pnc import pnc_check_letter
-from coordination.users import create_user
-from geo.errors import ConflictError, InputError, NotFoundError
+from coordination.reference.boundaries import seed_forces
+from coordination.register.pnc import pnc_check_letter
+from coordination.security.users import create_user
 
 CITY = "E23000034"
 MET = "E23000001"
@@ -48,7 +64,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     with session_scope(engine) as session:
         seed_forces(session, actor="test")
-        cl.seed_case_weights(session, actor="test")
+        seed_case_weights(session, actor="test")
     try:
         yield engine
     finally:
@@ -78,7 +94,7 @@ def add_officer(
     )
     if profile is not None:
         points, contracted, available = profile
-        cl.set_officer_profile(
+        set_officer_profile(
             session,
             actor="test",
             username=username,
@@ -134,7 +150,7 @@ def add_case(
     )
     user_id = None
     if manager is not None:
-        user_id = cl._user_row(session, manager).id
+        user_id = _user_row(session, manager).id
     case = Case(
         offender_id=offender.id,
         programme=programme,
@@ -159,7 +175,7 @@ def add_case(
 
 
 def test_default_weights_rise_with_risk_and_mappa_level_3_very_high_weighs_most() -> None:
-    weights = cl.default_case_weights()
+    weights = default_case_weights()
     for programme in ("iom_fixed", "iom_flex", "iom_free", "mappa", "other"):
         row = [weights.points[(programme, r)] for r in ("low", "medium", "high", "very_high")]
         assert row == sorted(row) and row[0] < row[-1]
@@ -179,28 +195,28 @@ def test_seed_case_weights_is_idempotent_audited_and_keeps_edits(engine: Engine)
     with session_scope(engine) as session:
         rows = session.exec(select(CaseWeight)).all()
         assert len(rows) == 5 * 4 + 3
-        assert cl.seed_case_weights(session, actor="test") == 0
+        assert seed_case_weights(session, actor="test") == 0
         assert len(list_events(session, action="case_weight.seed")) == 1
-        cl.set_case_weight(session, actor="admin", programme="other", risk="low", points=1.5)
-        cl.set_case_weight(session, actor="admin", programme=cl.MAPPA_UPLIFT, risk="3", points=9)
-        assert cl.seed_case_weights(session, actor="test") == 0
-        weights = cl.load_case_weights(session)
+        set_case_weight(session, actor="admin", programme="other", risk="low", points=1.5)
+        set_case_weight(session, actor="admin", programme=MAPPA_UPLIFT, risk="3", points=9)
+        assert seed_case_weights(session, actor="test") == 0
+        weights = load_case_weights(session)
         assert weights.points[("other", "low")] == 1.5
         assert weights.mappa_uplift[3] == 9
         events = list_events(session, action="case_weight.set")
-        assert {e.entity_id for e in events} == {"other/low", f"{cl.MAPPA_UPLIFT}/3"}
+        assert {e.entity_id for e in events} == {"other/low", f"{MAPPA_UPLIFT}/3"}
         assert all(e.actor == "admin" for e in events)
     with session_scope(engine) as session:
         with pytest.raises(InputError, match="Unknown risk"):
-            cl.set_case_weight(session, actor="a", programme="other", risk="huge", points=1)
+            set_case_weight(session, actor="a", programme="other", risk="huge", points=1)
         with pytest.raises(InputError, match="MAPPA level"):
-            cl.set_case_weight(session, actor="a", programme=cl.MAPPA_UPLIFT, risk="4", points=1)
+            set_case_weight(session, actor="a", programme=MAPPA_UPLIFT, risk="4", points=1)
         with pytest.raises(InputError, match="≥ 0"):
-            cl.set_case_weight(session, actor="a", programme="other", risk="low", points=-1)
+            set_case_weight(session, actor="a", programme="other", risk="low", points=-1)
 
 
 def test_capacity_percent_by_hand(engine: Engine) -> None:
-    w = cl.default_case_weights()
+    w = default_case_weights()
     with session_scope(engine) as session:
         # 100 grade points, half the contracted hours available: 50 available points.
         add_officer(session, "cara", CITY, profile=(100.0, 37.0, 18.5))
@@ -217,7 +233,7 @@ def test_capacity_percent_by_hand(engine: Engine) -> None:
         add_case(session, lead=CITY)  # nobody's
     points = w.points[("iom_fixed", "high")] + w.points[("mappa", "very_high")] + w.mappa_uplift[3]
     with session_scope(engine) as session:
-        (load,) = cl.officer_loads(session)
+        (load,) = officer_loads(session)
     assert load.username == "cara"
     assert load.n_cases == 2
     assert load.points == pytest.approx(points)
@@ -236,13 +252,13 @@ def test_officer_loads_filters_and_officers_without_profile(engine: Engine) -> N
         add_case(session, lead=MET, manager="noprofile")
         add_officer(session, "idle", CITY, profile=(100.0, 37.0, 0.0))
     with session_scope(engine) as session:
-        names = [load.username for load in cl.officer_loads(session)]
+        names = [load.username for load in officer_loads(session)]
         assert names == ["met_aw", "met_ce", "noprofile", "city1", "idle"]  # by force code
-        assert [x.username for x in cl.officer_loads(session, force_code=MET, bcu_code="CE")] == [
+        assert [x.username for x in officer_loads(session, force_code=MET, bcu_code="CE")] == [
             "met_ce",
             "noprofile",
         ]
-        loads = {x.username: x for x in cl.officer_loads(session)}
+        loads = {x.username: x for x in officer_loads(session)}
     assert loads["noprofile"].capacity_pct is None and loads["noprofile"].n_cases == 1
     assert not loads["noprofile"].has_profile
     assert loads["idle"].available_points == 0 and loads["idle"].capacity_pct is None
@@ -252,13 +268,13 @@ def test_officer_profile_validation(engine: Engine) -> None:
     with session_scope(engine) as session:
         add_officer(session, "vera", CITY, profile=None)
         with pytest.raises(NotFoundError):
-            cl.set_officer_profile(
+            set_officer_profile(
                 session, actor="a", username="nobody", grade="PC", grade_points=10
             )
         with pytest.raises(InputError, match="Grade points"):
-            cl.set_officer_profile(session, actor="a", username="vera", grade="PC", grade_points=0)
+            set_officer_profile(session, actor="a", username="vera", grade="PC", grade_points=0)
         with pytest.raises(InputError, match="Available hours"):
-            cl.set_officer_profile(
+            set_officer_profile(
                 session,
                 actor="a",
                 username="vera",
@@ -267,7 +283,7 @@ def test_officer_profile_validation(engine: Engine) -> None:
                 contracted_hours=30,
                 available_hours=31,
             )
-        saved = cl.set_officer_profile(
+        saved = set_officer_profile(
             session, actor="a", username="VERA", grade="DC", grade_points=120, available_hours=29.6
         )
         assert saved.available_points == pytest.approx(120 * 29.6 / 37)
@@ -283,9 +299,9 @@ def test_officer_profile_validation(engine: Engine) -> None:
 )
 @settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_capacity_formula(grade_points: float, contracted: float, share: float, points: float):
-    available = cl.available_points(grade_points, contracted, contracted * share)
+    available = available_points(grade_points, contracted, contracted * share)
     assert available == pytest.approx(grade_points * share)
-    pct = cl.capacity_pct(points, available)
+    pct = capacity_pct(points, available)
     if available <= 0:
         assert pct is None
     else:
@@ -296,7 +312,7 @@ def test_capacity_formula(grade_points: float, contracted: float, share: float, 
 
 
 def test_suggestions_same_force_same_bcu_first_lowest_load_first(engine: Engine) -> None:
-    w = cl.default_case_weights()
+    w = default_case_weights()
     with session_scope(engine) as session:
         add_officer(session, "ce_busy", MET, bcu="CE")
         add_officer(session, "ce_free", MET, bcu="CE")
@@ -320,7 +336,7 @@ def test_suggestions_same_force_same_bcu_first_lowest_load_first(engine: Engine)
             manager="ce_current",
         )
     with session_scope(engine) as session:
-        got = cl.suggest_assignees(session, case_id=case_id, limit=10)
+        got = suggest_assignees(session, case_id=case_id, limit=10)
     case_points = w.points[("mappa", "high")] + w.mappa_uplift[2]
     busy = 2 * w.points[("iom_fixed", "high")]
     half = w.points[("iom_fixed", "high")]
@@ -337,9 +353,9 @@ def test_suggestions_same_force_same_bcu_first_lowest_load_first(engine: Engine)
     assert by_name["ce_half"].capacity_pct_before == pytest.approx(half / 50 * 100)
     assert all(s.case_points == case_points for s in got)
     with session_scope(engine) as session:
-        assert len(cl.suggest_assignees(session, case_id=case_id, limit=2)) == 2
+        assert len(suggest_assignees(session, case_id=case_id, limit=2)) == 2
         with pytest.raises(NotFoundError):
-            cl.suggest_assignees(session, case_id=999_999)
+            suggest_assignees(session, case_id=999_999)
 
 
 def test_suggestions_for_a_city_case_are_city_officers_only(engine: Engine) -> None:
@@ -351,7 +367,7 @@ def test_suggestions_for_a_city_case_are_city_officers_only(engine: Engine) -> N
         # Lives in the Met's Central East, but the City leads (e.g. economic crime).
         case_id = add_case(session, lead=CITY, residence_force=MET, bcu="CE")
     with session_scope(engine) as session:
-        got = cl.suggest_assignees(session, case_id=case_id)
+        got = suggest_assignees(session, case_id=case_id)
     assert [s.username for s in got] == ["city_b", "city_a"]
     assert not any(s.same_bcu for s in got)
 
@@ -364,7 +380,7 @@ def test_assigning_to_another_force_is_refused(engine: Engine) -> None:
         add_officer(session, "met_x", MET, bcu="CE")
         case_id = add_case(session, lead=CITY)
     with session_scope(engine) as session, pytest.raises(InputError) as info:
-        cl.assign_case(session, actor="sup", case_id=case_id, username="met_x")
+        assign_case(session, actor="sup", case_id=case_id, username="met_x")
     message = str(info.value)
     assert "Metropolitan Police Service" in message and "City of London Police" in message
     assert "\n" not in message
@@ -379,9 +395,9 @@ def test_assign_and_reassign_keep_history_and_audit(engine: Engine) -> None:
         add_officer(session, "bob", CITY)
         case_id = add_case(session, lead=CITY)
     with session_scope(engine) as session:
-        first = cl.assign_case(session, actor="sup", case_id=case_id, username="alice")
+        first = assign_case(session, actor="sup", case_id=case_id, username="alice")
     with session_scope(engine) as session:
-        second = cl.assign_case(
+        second = assign_case(
             session,
             actor="sup2",
             case_id=case_id,
@@ -393,9 +409,9 @@ def test_assign_and_reassign_keep_history_and_audit(engine: Engine) -> None:
     assert second.updated_by == "sup2"
     with session_scope(engine) as session:
         # Assigning to the current manager changes nothing.
-        same = cl.assign_case(session, actor="sup", case_id=case_id, username="bob")
+        same = assign_case(session, actor="sup", case_id=case_id, username="bob")
         assert same.version == second.version
-        history = cl.assignment_history(session, case_id=case_id)
+        history = assignment_history(session, case_id=case_id)
         events = list_events(session, action="case.assign")
     assert [h.username for h in history] == ["alice", "bob"]
     assert history[0].display_name == "Alice Example"
@@ -411,7 +427,7 @@ def test_assign_and_reassign_keep_history_and_audit(engine: Engine) -> None:
         "version": second.version,
     }
     with session_scope(engine) as session:
-        load = {x.username: x.n_cases for x in cl.officer_loads(session)}
+        load = {x.username: x.n_cases for x in officer_loads(session)}
     assert load == {"alice": 0, "bob": 1}
 
 
@@ -422,17 +438,17 @@ def test_stale_expected_version_is_a_conflict_naming_who_and_when(engine: Engine
         case_id = add_case(session, lead=CITY)
         seen = session.get(Case, case_id).version  # type: ignore[union-attr]
     with session_scope(engine) as session:
-        cl.assign_case(
+        assign_case(
             session, actor="winner", case_id=case_id, username="alice", expected_version=seen
         )
     with session_scope(engine) as session, pytest.raises(ConflictError) as info:
-        cl.assign_case(
+        assign_case(
             session, actor="loser", case_id=case_id, username="bob", expected_version=seen
         )
     assert str(info.value).startswith(f"Case {case_id} was changed by winner at ")
     assert str(info.value).endswith("; reload")
     with session_scope(engine) as session:
-        history = cl.assignment_history(session, case_id=case_id)
+        history = assignment_history(session, case_id=case_id)
         assert [h.username for h in history] == ["alice"]
 
 
@@ -451,7 +467,7 @@ def test_concurrent_assignments_exactly_one_wins(engine: Engine) -> None:
         barrier.wait()
         try:
             with session_scope(engine) as session:
-                cl.assign_case(
+                assign_case(
                     session,
                     actor=username,
                     case_id=case_id,
@@ -473,7 +489,7 @@ def test_concurrent_assignments_exactly_one_wins(engine: Engine) -> None:
     (loser,) = set(outcomes) - set(winners)
     assert f"changed by {winners[0]} at " in outcomes[loser]
     with session_scope(engine) as session:
-        history = cl.assignment_history(session, case_id=case_id)
+        history = assignment_history(session, case_id=case_id)
     assert [h.username for h in history] == winners
 
 
@@ -484,13 +500,13 @@ def test_assign_refuses_unknown_closed_and_inactive(engine: Engine) -> None:
         open_case = add_case(session, lead=CITY)
     with session_scope(engine) as session:
         with pytest.raises(NotFoundError):
-            cl.assign_case(session, actor="s", case_id=999_999, username="alice")
+            assign_case(session, actor="s", case_id=999_999, username="alice")
         with pytest.raises(NotFoundError, match="nobody"):
-            cl.assign_case(session, actor="s", case_id=open_case, username="nobody")
+            assign_case(session, actor="s", case_id=open_case, username="nobody")
         with pytest.raises(InputError, match="closed"):
-            cl.assign_case(session, actor="s", case_id=closed, username="alice")
+            assign_case(session, actor="s", case_id=closed, username="alice")
         with pytest.raises(NotFoundError):
-            cl.assignment_history(session, case_id=999_999)
+            assignment_history(session, case_id=999_999)
 
 
 # --- the caseload query ----------------------------------------------------------------------
@@ -600,13 +616,13 @@ def register(engine: Engine) -> dict[str, int]:
     return ids
 
 
-def _ids(page: cl.CaseloadPage) -> list[int]:
+def _ids(page: CaseloadPage) -> list[int]:
     return [row.case_id for row in page.rows]
 
 
 def test_caseload_rows_carry_what_the_page_shows(engine: Engine, register: dict[str, int]):
     with session_scope(engine) as session:
-        page = cl.caseload(session, today=TODAY)
+        page = caseload(session, today=TODAY)
     # Open cases only by default; most urgent review first, no review date last.
     assert _ids(page) == [
         register["city_hackney"],
@@ -645,7 +661,7 @@ FILTERS: list[tuple[dict[str, object], list[str]]] = [
     ({"bcu_code": "CE"}, ["city_hackney", "met_ce"]),
     ({"force_code": MET, "bcu_code": "CE"}, ["met_ce"]),
     ({"manager": "ALICE"}, ["city_hackney"]),
-    ({"manager": cl.UNASSIGNED}, ["essex", "met_aw", "city_nfa"]),
+    ({"manager": UNASSIGNED}, ["essex", "met_aw", "city_nfa"]),
     ({"programme": "iom_flex"}, ["met_aw"]),
     ({"risk": "high"}, ["met_ce"]),
     ({"status": "closed"}, ["city_closed"]),
@@ -661,7 +677,7 @@ def test_caseload_filters_each_select_what_they_should(
 ) -> None:
     with session_scope(engine) as session:
         for filters, expected in FILTERS:
-            page = cl.caseload(session, today=TODAY, **filters)  # type: ignore[arg-type]
+            page = caseload(session, today=TODAY, **filters)  # type: ignore[arg-type]
             assert _ids(page) == [register[label] for label in expected], filters
             assert page.total == len(expected), filters
 
@@ -674,21 +690,21 @@ def test_caseload_search_by_pnc_in_short_form_and_paging(engine: Engine, registe
             .where(Case.id == register["met_aw"])
         ).one()
         short = pnc[2:4] + "/" + pnc[5:].lstrip("0")
-        assert _ids(cl.caseload(session, search=short)) == [register["met_aw"]]
-        page = cl.caseload(session, limit=2, offset=1, today=TODAY)
+        assert _ids(caseload(session, search=short)) == [register["met_aw"]]
+        page = caseload(session, limit=2, offset=1, today=TODAY)
         assert _ids(page) == [register["essex"], register["met_ce"]]
         assert page.total == 5 and (page.limit, page.offset) == (2, 1)
         with pytest.raises(InputError, match="programme"):
-            cl.caseload(session, programme="iom_fixd")
+            caseload(session, programme="iom_fixd")
         with pytest.raises(InputError, match="status"):
-            cl.caseload(session, status="pending")
+            caseload(session, status="pending")
 
 
 def test_caseload_reflects_assignment(engine: Engine, register: dict[str, int]) -> None:
     with session_scope(engine) as session:
-        cl.assign_case(session, actor="sup", case_id=register["met_aw"], username="mo")
+        assign_case(session, actor="sup", case_id=register["met_aw"], username="mo")
     with session_scope(engine) as session:
-        assert _ids(cl.caseload(session, manager="mo")) == [register["met_ce"], register["met_aw"]]
+        assert _ids(caseload(session, manager="mo")) == [register["met_ce"], register["met_aw"]]
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "case.assign")).one()
 
 
@@ -698,7 +714,7 @@ def test_caseload_reflects_assignment(engine: Engine, register: dict[str, int]) 
 @pytest.fixture
 def cli_db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the CLI at the test database."""
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", database_url)
     monkeypatch.setenv("CROSSFORCE_USER", "clerk")
@@ -713,7 +729,7 @@ def cli_db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -
 def test_cli_cases_assign_and_suggest(
     engine: Engine, cli_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     with session_scope(engine) as session:
         add_officer(session, "alice", CITY)

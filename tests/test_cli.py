@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from coordination.cli import main
+from coordination.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination._locking import flush_or_conflict, load_for_update
-from coordination.db import session_scope
-from coordination.handoffs import get_handoff, transition
+from coordination.core.db import session_scope
+from coordination.core.locking import flush_or_conflict, load_for_update
+from coordination.errors import ConflictError
+from coordination.handoffs.workflow import get_handoff, transition
 from coordination.models import AuditEvent, Case
-from geo.errors import ConflictError
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
 from tests.test_handoffs import handoff_in_state, new_case, setup_database
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coordination.errors import CoordinateError, InputError
 from geo.coords import (
     bng_to_wgs84,
     bng_to_wgs84_many,
@@ -18,7 +19,6 @@ from geo.coords import (
     wgs84_to_bng,
     wgs84_to_bng_many,
 )
-from geo.errors import CoordinateError, InputError
 
 # Inside OSTN15's rectangle, clear of the margin the converters keep from its edges.
 EASTINGS = st.floats(min_value=1_000, max_value=699_000)

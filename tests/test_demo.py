@@ -15,10 +15,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from coordination import handoffs
-from coordination.boundaries import seed_forces
-from coordination.db import make_engine, session_scope, upgrade
-from coordination.demo import NEIGHBOURS, demo_info, seed_demo
+from coordination.core.db import make_engine, session_scope, upgrade
+from coordination.core.settings import Settings
+from coordination.demo.plan import NEIGHBOURS
+from coordination.demo.seed import seed_demo
+from coordination.handoffs import workflow as handoffs
 from coordination.models import (
     HANDOFF_STATES,
     OPEN_HANDOFF_STATES,
@@ -30,8 +31,9 @@ from coordination.models import (
     Offender,
     User,
 )
-from coordination.pnc import normalise_pnc
-from coordination.settings import Settings
+from coordination.reference.boundaries import seed_forces
+from coordination.register.pnc import normalise_pnc
+from coordination.register.synthetic import demo_info
 
 TODAY = date(2025, 11, 3)
 N = 60
@@ -40,7 +42,7 @@ N = 60
 @pytest.fixture(scope="module")
 def lookup_and_directory(app_database_url: str) -> tuple[Any, Any]:
     """The real London lookup and postcode directory (shared, read-only)."""
-    from coordination.lookup import get_service, postcode_directory
+    from coordination.reference.lookup import get_service, postcode_directory
 
     settings = Settings(database_url=app_database_url)
     return get_service(settings).lookup, postcode_directory(settings)

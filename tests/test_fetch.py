@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from shapely.geometry import box, mapping
 
+from coordination.errors import FetchError, PackValidationError, TargetExistsError
 from geo._arcgis import query_url
-from geo.errors import ConflictError, FetchError, PackValidationError
 from geo.fetch import DEFAULT_SOURCES, FetchReport, fetch_pack
 from geo.pack import read_pack
 
@@ -360,7 +360,7 @@ def test_foreign_directory_is_refused_before_downloading(
     dest = tmp_path / "mine"
     dest.mkdir()
     (dest / "thesis.docx").write_text("precious")
-    with pytest.raises(ConflictError):
+    with pytest.raises(TargetExistsError):
         _fetch(arcgis, dest)
     assert sum(arcgis.hits.values()) == 0
     assert (dest / "thesis.docx").read_text() == "precious"
@@ -391,8 +391,8 @@ def test_cli_fetch_then_load_and_activate(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from coordination.cli import main
-    from coordination.settings import reset_settings_cache
+    from coordination.cli.main import main
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     reset_settings_cache()

@@ -24,10 +24,10 @@ from hypothesis.stateful import (
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination.db import session_scope
-from coordination.handoffs import TRANSITIONS, create_handoff, transition
+from coordination.core.db import session_scope
+from coordination.errors import ConflictError, InputError
+from coordination.handoffs.workflow import TRANSITIONS, create_handoff, transition
 from coordination.models import OPEN_HANDOFF_STATES, Case, Force, Handoff
-from geo.errors import ConflictError, InputError
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
 from tests.test_handoffs import add_case, setup_database
 

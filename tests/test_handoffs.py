@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination.boundaries import seed_forces
-from coordination.db import get_engine, session_scope, upgrade
-from coordination.handoffs import (
+from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.errors import ConflictError, InputError, NotFoundError
+from coordination.handoffs.workflow import (
     TRANSITIONS,
     allowed_actions,
     create_handoff,
@@ -39,8 +39,8 @@ from coordination.models import (
     Offender,
     User,
 )
-from coordination.pnc import pnc_check_letter
-from geo.errors import ConflictError, InputError, NotFoundError
+from coordination.reference.boundaries import seed_forces
+from coordination.register.pnc import pnc_check_letter
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
 
 KENT = "E23000032"
@@ -632,8 +632,8 @@ def cli(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Callable[..., tuple[int, str, str]]]:
-    from coordination.cli import main
-    from coordination.settings import reset_settings_cache
+    from coordination.cli.main import main
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", database_url)
     monkeypatch.setenv("CROSSFORCE_USER", "cli.user")

@@ -22,16 +22,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from coordination.logging_config import (
+from coordination.core.logs import (
     RedactingFilter,
     configure_logging,
     personal,
     redact_record,
     redact_text,
 )
-from coordination.settings import DEVELOPMENT_SECRET_KEY, Settings
-from geo.batch import MAX_UPLOAD_BYTES, read_table, read_upload
-from geo.errors import InputError
+from coordination.core.settings import DEVELOPMENT_SECRET_KEY, Settings
+from coordination.core.tables import MAX_UPLOAD_BYTES, read_table, read_upload
+from coordination.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -140,8 +140,9 @@ def test_cli_crash_log_has_no_personal_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An unexpected error's traceback goes to the log file redacted."""
-    from coordination import cli
-    from coordination.settings import reset_settings_cache
+    from coordination.cli import main as cli
+    from coordination.core.settings import reset_settings_cache
+    from coordination.reference import cli as reference_cli
 
     before = logging.getLogRecordFactory()
     monkeypatch.setenv("CROSSFORCE_DATA_DIR", str(tmp_path))
@@ -150,7 +151,7 @@ def test_cli_crash_log_has_no_personal_data(
     def boom(_: object) -> int:
         raise RuntimeError("unexpected for 2019/0012345G at EC2V 7HH born 1990-02-03")
 
-    monkeypatch.setitem(cli._COMMANDS, "lookup", boom)
+    monkeypatch.setattr(reference_cli, "_cmd_lookup", boom)
     try:
         assert cli.main(["lookup", "EC2V 7HH"]) == 1
     finally:
@@ -479,7 +480,7 @@ def test_the_secret_scanner_allows_documented_and_placeholder_values() -> None:
 def test_no_secrets_in_the_repository() -> None:
     problems: dict[str, list[str]] = {}
     files = _repository_files()
-    assert len(files) > 100 and REPO / "coordination" / "settings.py" in files
+    assert len(files) > 100 and REPO / "coordination" / "core" / "settings.py" in files
     for path in files:
         relative = path.relative_to(REPO)
         if relative == Path(__file__).relative_to(REPO) or path.suffix in _BINARY_SUFFIXES:

@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from coordination.boundaries import seed_forces
-from coordination.db import get_engine, session_scope, upgrade
-from coordination.imports import ImportReport, import_offenders
+from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.errors import AccessDeniedError, InputError
 from coordination.models import Address, AuditEvent, Case, Offender, UserCreate
-from coordination.pnc import pnc_check_letter
-from coordination.rules import seed_rules
-from coordination.users import create_user
-from geo.errors import AccessDeniedError, InputError
+from coordination.reference.boundaries import seed_forces
+from coordination.register.imports import ImportReport, import_offenders
+from coordination.register.pnc import pnc_check_letter
+from coordination.register.rules import seed_rules
+from coordination.security.users import create_user
 from geo.lookup import Lookup
 
 ACTOR = "system:import-test"
@@ -205,7 +205,7 @@ def test_an_analyst_may_not_import(engine: Engine, lookup: Lookup) -> None:
 
 @pytest.fixture
 def cli(app_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     def go(*argv: str) -> tuple[int, str, str]:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from geo.errors import (
+from coordination.errors import (
     CoordinateError,
     InputError,
     MalformedPostcodeError,

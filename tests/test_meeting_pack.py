@@ -20,18 +20,10 @@ from pypdf import PdfReader
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination._markdown import md_escape
-from coordination._pdf import latin1
-from coordination._xlsx import SHEETS, safe_cell
-from coordination.audit import record_event
-from coordination.db import session_scope
-from coordination.handoffs import create_handoff
-from coordination.meeting_pack import (
-    DISCLOSURE_ACTION,
-    build_pack_content,
-    export_pack,
-    pack_filename,
-)
+from coordination.core.db import session_scope
+from coordination.errors import InputError, NotFoundError
+from coordination.handoffs.workflow import create_handoff
+from coordination.ledger.chain import record_event
 from coordination.models import (
     Address,
     AgendaItem,
@@ -41,8 +33,13 @@ from coordination.models import (
     ReviewAction,
     ReviewDecision,
 )
-from coordination.ogrs3 import ogrs3
-from geo.errors import InputError, NotFoundError
+from coordination.packs.build import build_pack_content
+from coordination.packs.content import DISCLOSURE_ACTION
+from coordination.packs.export import export_pack, pack_filename
+from coordination.packs.render.markdown import md_escape
+from coordination.packs.render.pdf import latin1
+from coordination.packs.render.xlsx import SHEETS, safe_cell
+from coordination.review.ogrs3 import ogrs3
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
 from geo.lookup import Lookup
 from geo.resolver import Resolver
@@ -573,7 +570,7 @@ def test_minutes_are_the_pack_with_decisions_and_actions(database_url: str) -> N
 
 
 def test_maps_come_from_the_active_boundary_set_by_default(database_url: str) -> None:
-    from coordination.boundaries import activate, store_layers
+    from coordination.reference.boundaries import activate, store_layers
 
     built = build_meeting(database_url)
     with session_scope(built.engine) as session:

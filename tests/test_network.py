@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from coordination import network as nw
-from coordination.network import HandoffRecord as R
+from coordination.handoffs import network as nw
+from coordination.handoffs.network import HandoffRecord as R
 
 CITY = "E23000034"
 MET = "E23000001"
@@ -217,8 +217,8 @@ def test_network_invariants(records: list[R]) -> None:
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    from coordination.boundaries import seed_forces
-    from coordination.db import make_engine, session_scope, upgrade
+    from coordination.core.db import make_engine, session_scope, upgrade
+    from coordination.reference.boundaries import seed_forces
 
     engine = make_engine(database_url)
     upgrade(engine)
@@ -231,9 +231,9 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def _store(engine: Engine) -> None:
-    from coordination.db import session_scope
+    from coordination.core.db import session_scope
     from coordination.models import Case, Handoff, Offender
-    from coordination.pnc import pnc_check_letter
+    from coordination.register.pnc import pnc_check_letter
 
     with session_scope(engine) as session:
         cases = []
@@ -285,7 +285,7 @@ def _store(engine: Engine) -> None:
 
 
 def test_build_network_from_stored_handoffs(engine: Engine) -> None:
-    from coordination.db import session_scope
+    from coordination.core.db import session_scope
 
     _store(engine)
     with session_scope(engine) as session:
@@ -314,8 +314,8 @@ def test_cli_network(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    from coordination.cli import main
-    from coordination.settings import reset_settings_cache
+    from coordination.cli.main import main
+    from coordination.core.settings import reset_settings_cache
 
     _store(engine)
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", database_url)

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coordination.ogrs3 import Ogrs3Result, age_band, ogrs3, ogrs3_for_case
-from coordination.register import OFFENCE_CATEGORIES
-from geo.errors import InputError
+from coordination.errors import InputError
+from coordination.register.inputs import OFFENCE_CATEGORIES
+from coordination.review.ogrs3 import Ogrs3Result, age_band, ogrs3, ogrs3_for_case
 
 INTERCEPT_1Y = 1.402562384
 INTERCEPT_2Y = 2.121705678
@@ -374,7 +374,7 @@ ARGS = [
 
 
 def test_cli_json_in_percent(capsys: pytest.CaptureFixture[str]) -> None:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     assert main([*ARGS, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -385,7 +385,7 @@ def test_cli_json_in_percent(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_human(capsys: pytest.CaptureFixture[str]) -> None:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     assert main(ARGS) == 0
     out = capsys.readouterr().out
@@ -407,7 +407,7 @@ def test_cli_human(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_out_of_range_exits_2_with_one_line(
     capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
 ) -> None:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     argv = list(ARGS)
     argv[argv.index(flag) + 1] = value

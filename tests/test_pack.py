@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
-from geo.errors import PackValidationError, ReferenceDataError
+from coordination.errors import PackValidationError, ReferenceDataError
 from geo.forces import CITY_DISTRICT, CITY_OF_LONDON, METROPOLITAN
 from geo.layers import BoundaryLayers
 from geo.pack import _columns, _kind, pack_checksum, read_pack

@@ -16,10 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from coordination.audit import EXPORT_ACTION, record_event, search_events, verify_chain
-from coordination.db import get_engine, session_scope
+from coordination.audit.reader import EXPORT_ACTION, search_events, verify_chain
+from coordination.core.db import get_engine, session_scope
+from coordination.ledger.chain import record_event
 from coordination.models import UserCreate
-from coordination.users import create_user
+from coordination.security.users import create_user
 from tests.test_page_review import copy_sqlite
 from ui._auth import USER_KEY
 
@@ -33,7 +34,7 @@ def audit_env(
     app_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Engine]:
     """A copy of the app database with users and known events; the process points at it."""
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
 
     url = copy_sqlite(app_database_url, tmp_path / "audit.db")
     engine = get_engine(url)

@@ -25,12 +25,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from streamlit.testing.v1 import AppTest
 
-from coordination.calendar import london_date
-from coordination.db import get_engine, session_scope
-from coordination.handoffs import create_handoff, open_handoff_for_case
+from coordination.core.clock import london_date
+from coordination.core.db import get_engine, session_scope
+from coordination.handoffs.workflow import create_handoff, open_handoff_for_case
 from coordination.models import Address, AuditEvent, Case, Offender, UserCreate
-from coordination.review import create_meeting, generate_agenda, get_meeting, list_meetings
-from coordination.users import create_user
+from coordination.review.agenda import generate_agenda
+from coordination.review.meetings import create_meeting, get_meeting, list_meetings
+from coordination.security.users import create_user
 from tests.test_handoffs import add_case
 from ui._auth import USER_KEY
 
@@ -122,7 +123,7 @@ def review_env(
     review_db: tuple[str, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, dict[str, int]]]:
     """Point the process at the seeded review database for one test."""
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", review_db[0])
     reset_settings_cache()
@@ -355,8 +356,8 @@ def test_pack_export_is_a_recorded_disclosure(review_env: tuple[str, dict[str, i
 def test_page_says_when_the_data_is_a_synthetic_demo(
     review_env: tuple[str, dict[str, int]],
 ) -> None:
-    from coordination.audit import record_event
-    from coordination.demo import DEMO_ACTION
+    from coordination.ledger.chain import record_event
+    from coordination.register.synthetic import DEMO_ACTION
 
     url, _ = review_env
     at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT)

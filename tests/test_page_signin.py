@@ -15,10 +15,11 @@ import pytest
 from sqlmodel import Session, col, select
 from streamlit.testing.v1 import AppTest
 
-from coordination import auth
-from coordination.db import get_engine, session_scope
-from coordination.models import AuditEvent, User, UserCreate, utcnow
-from coordination.users import create_user
+from coordination.core.clock import utcnow
+from coordination.core.db import get_engine, session_scope
+from coordination.models import AuditEvent, User, UserCreate
+from coordination.security import auth
+from coordination.security.users import create_user
 from ui._auth import ACTIVITY_KEY, USER_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

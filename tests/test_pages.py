@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coordination import lookup as service
 from coordination.errors import InputError
+from coordination.reference import lookup as service
 from ui._common import CLICK_KEY, GENERIC_ERROR, md
 
 UI = Path(__file__).resolve().parent.parent / "ui"
@@ -169,7 +169,7 @@ def test_reference_page_names_the_active_set(app_env: dict[str, str]) -> None:
 
 
 def test_tile_background_is_fixed_images_covering_the_map() -> None:
-    from coordination.lookup import MapData
+    from coordination.reference.lookup import MapData
     from ui._map import build_deck
 
     lon, lat = -0.0919, 51.5155

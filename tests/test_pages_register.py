@@ -18,8 +18,12 @@ import pytest
 from sqlmodel import Session, col, select
 from streamlit.testing.v1 import AppTest
 
-from coordination import caseload, handoffs, network
-from coordination.db import get_engine
+from coordination.caseload.assignment import assignment_history
+from coordination.caseload.officers import officer_loads
+from coordination.caseload.queries import caseload
+from coordination.core.db import get_engine
+from coordination.handoffs import network
+from coordination.handoffs import workflow as handoffs
 from coordination.models import AuditEvent, User
 from ui._auth import USER_KEY
 from ui._common import md
@@ -32,8 +36,8 @@ CITY, MET = "E23000034", "E23000001"
 @pytest.fixture(scope="session")
 def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """An initialised database holding a 60-offender demo, made through the CLI."""
-    from coordination.cli import main
-    from coordination.settings import reset_settings_cache
+    from coordination.cli.main import main
+    from coordination.core.settings import reset_settings_cache
 
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'crossforce.db'}"
     previous = os.environ.get("CROSSFORCE_DATABASE_URL")
@@ -54,7 +58,7 @@ def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def demo_env(demo_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the process at the demo database for one test."""
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", demo_database_url)
     reset_settings_cache()
@@ -128,7 +132,7 @@ def _demo_notice(at: AppTest) -> None:
 
 
 def test_demo_cli_is_idempotent_with_if_empty(demo_env: str, capsys: Any) -> None:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     assert main(["demo", "--if-empty", "--offenders", "5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["skipped"] is True
@@ -141,8 +145,8 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
     _demo_notice(at)
     assert at.selectbox(key="cl_force").value == CITY
     with _session(demo_env) as s:
-        expected = caseload.caseload(s, force_code=CITY, status="open", limit=500)
-        loads = caseload.officer_loads(s, force_code=CITY)
+        expected = caseload(s, force_code=CITY, status="open", limit=500)
+        loads = officer_loads(s, force_code=CITY)
     assert [m.value for m in at.metric if m.label == "Cases"] == [f"{expected.total:,}"]
     table = _table(at, "PNC ID", "lives in")
     assert list(table["case"]) == [r.case_id for r in expected.rows]
@@ -189,7 +193,7 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
     _ok(at)
     assert any(f"assigned to {target}" in s.value for s in at.success), [e.value for e in at.error]
     with _session(demo_env) as s:
-        history = caseload.assignment_history(s, case_id=row.case_id)
+        history = assignment_history(s, case_id=row.case_id)
         consultations = s.exec(
             select(AuditEvent).where(
                 AuditEvent.action == "offender.view",
@@ -208,11 +212,11 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
 
 def _city_only_case(url: str) -> int:
     """A case the City leads that no Met user may see (no open handoff, no joint meeting)."""
-    from coordination.permissions import can_see_case, principal
+    from coordination.security.permissions import can_see_case, principal
 
     with _session(url) as s:
         met = principal(s, _met_officer(None))
-        rows = caseload.caseload(s, force_code=CITY, status=None, limit=500).rows
+        rows = caseload(s, force_code=CITY, status=None, limit=500).rows
         return next(r.case_id for r in rows if not can_see_case(s, met, r.case_id))
 
 
@@ -250,7 +254,7 @@ def test_caseload_link_to_a_case_the_user_may_not_see_is_refused_and_audited(
 
 def test_caseload_link_opens_a_case_after_a_reason(demo_env: str) -> None:
     with _session(demo_env) as s:
-        row = caseload.caseload(s, force_code=CITY, status="open", limit=5).rows[0]
+        row = caseload(s, force_code=CITY, status="open", limit=5).rows[0]
     at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
     at.session_state[USER_KEY] = _city_supervisor()
     at.query_params["case"] = str(row.case_id)
@@ -271,7 +275,7 @@ def test_caseload_page_for_an_analyst_is_pseudonymised(demo_env: str) -> None:
     with _session(demo_env) as s:
         names = {
             (r.first_name, r.last_name, r.pnc_id)
-            for r in caseload.caseload(s, status=None, limit=5000).rows
+            for r in caseload(s, status=None, limit=5000).rows
         }
     at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
     at.session_state[USER_KEY] = "demo.analyst"

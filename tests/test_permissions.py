@@ -21,10 +21,30 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination import access, caseload, handoffs, meeting_pack, network, register, review
-from coordination.db import session_scope
+from coordination.caseload.assignment import assign_case, assignment_history
+from coordination.caseload.officers import officer_loads, suggest_assignees
+from coordination.caseload.queries import caseload
+from coordination.core.db import session_scope
+from coordination.core.settings import reset_settings_cache
+from coordination.errors import AccessDeniedError, InputError
+from coordination.handoffs import network
+from coordination.handoffs import workflow as handoffs
 from coordination.models import AuditEvent, Case, UserCreate
-from coordination.permissions import (
+from coordination.packs.export import export_pack
+from coordination.register.inputs import CaseCreate, OffenderCreate, Residence, validated
+from coordination.register.moves import move_offender
+from coordination.register.offenders import add_offender, get_offender, list_offenders
+from coordination.register.pnc import pnc_check_letter
+from coordination.review.actions import add_action
+from coordination.review.agenda import add_item
+from coordination.review.meetings import (
+    create_meeting,
+    get_meeting,
+    list_meetings,
+    set_meeting_status,
+)
+from coordination.security import access
+from coordination.security.permissions import (
     ACTIONS,
     PERMISSIONS,
     permission,
@@ -32,10 +52,7 @@ from coordination.permissions import (
     principal,
     require,
 )
-from coordination.pnc import pnc_check_letter
-from coordination.settings import reset_settings_cache
-from coordination.users import create_user
-from geo.errors import AccessDeniedError, InputError
+from coordination.security.users import create_user
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
 from tests.test_handoffs import add_case, setup_database
@@ -94,7 +111,7 @@ def _build(engine: Engine) -> World:
         handoff = handoffs.create_handoff(
             s, actor=SYSTEM, case_id=ids["handed"], to_force_code=MET, reason="moved to Hackney"
         )
-        joint = review.create_meeting(
+        joint = create_meeting(
             s,
             actor=SYSTEM,
             title="City-Met",
@@ -103,7 +120,7 @@ def _build(engine: Engine) -> World:
             attendees=["a"],
             forces=[CITY, MET],
         )
-        city_meeting = review.create_meeting(
+        city_meeting = create_meeting(
             s,
             actor=SYSTEM,
             title="City-Kent",
@@ -112,7 +129,7 @@ def _build(engine: Engine) -> World:
             attendees=["a"],
             forces=[CITY, "E23000032"],
         )
-        review.add_item(
+        add_item(
             s, actor=SYSTEM, meeting_id=joint.id, case_id=ids["on_meeting"], reason="joint"
         )
         access.set_case_access(
@@ -150,7 +167,7 @@ def world(database_url: str) -> tuple[Engine, World]:
 def _open(case: str) -> Callable[[Session, str, World], Any]:
     def call(s: Session, actor: str, w: World) -> Any:
         case_id = getattr(w, case)
-        return register.get_offender(
+        return get_offender(
             s, offender_id=w.offender[case_id], actor=actor, justification="review before visit"
         )
 
@@ -186,21 +203,21 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
     (
         "register a person",
         "case.create",
-        lambda s, a, w: register.add_offender(
+        lambda s, a, w: add_offender(
             s,
             actor=a,
-            offender=register.validated(
-                register.OffenderCreate,
+            offender=validated(
+                OffenderCreate,
                 pnc_id=f"2020/0000001{pnc_check_letter(2020, 1)}",
                 first_name="New",
                 last_name="Person",
                 date_of_birth=date(1990, 5, 5),
                 sex="male",
             ),
-            case=register.validated(
-                register.CaseCreate, programme="iom_fixed", risk="low", offence_category="other"
+            case=validated(
+                CaseCreate, programme="iom_fixed", risk="low", offence_category="other"
             ),
-            residence=register.Residence.no_fixed_abode(),
+            residence=Residence.no_fixed_abode(),
             lookup=_no_lookup,
         ),
         CASE_WORKERS,
@@ -208,11 +225,11 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
     (
         "record a move of a City person",
         "case.move",
-        lambda s, a, w: register.move_offender(
+        lambda s, a, w: move_offender(
             s,
             actor=a,
             offender_id=w.offender[w.city],
-            residence=register.Residence.unknown(),
+            residence=Residence.unknown(),
             lookup=_no_lookup,
         ),
         CITY_CASE_WORKERS,
@@ -220,19 +237,19 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
     (
         "assign a City case to city.om",
         "case.assign",
-        lambda s, a, w: caseload.assign_case(s, actor=a, case_id=w.city, username="city.om"),
+        lambda s, a, w: assign_case(s, actor=a, case_id=w.city, username="city.om"),
         {"city.sup", "city.om"},
     ),
     (
         "suggest assignees for a City case",
         "case.assign",
-        lambda s, a, w: caseload.suggest_assignees(s, actor=a, case_id=w.city),
+        lambda s, a, w: suggest_assignees(s, actor=a, case_id=w.city),
         CITY_CASE_WORKERS,
     ),
     (
         "see who managed a City case",
         "case.view",
-        lambda s, a, w: caseload.assignment_history(s, actor=a, case_id=w.city),
+        lambda s, a, w: assignment_history(s, actor=a, case_id=w.city),
         CITY_CASE_WORKERS,
     ),
     (
@@ -267,49 +284,49 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
     (
         "list the caseload",
         "caseload.view",
-        lambda s, a, w: caseload.caseload(s, actor=a),
+        lambda s, a, w: caseload(s, actor=a),
         CASE_WORKERS | ANALYSTS,
     ),
     (
         "search the caseload by name",
         "caseload.view",
-        lambda s, a, w: caseload.caseload(s, actor=a, search="Person"),
+        lambda s, a, w: caseload(s, actor=a, search="Person"),
         CASE_WORKERS,
     ),
     (
         "officers' loads",
         "caseload.view",
-        lambda s, a, w: caseload.officer_loads(s, actor=a),
+        lambda s, a, w: officer_loads(s, actor=a),
         CASE_WORKERS | ANALYSTS,
     ),
     (
         "list offenders",
         "case.view",
-        lambda s, a, w: register.list_offenders(s, actor=a),
+        lambda s, a, w: list_offenders(s, actor=a),
         CASE_WORKERS,
     ),
     (
         "see the joint meeting",
         "meeting.view",
-        lambda s, a, w: review.get_meeting(s, actor=a, meeting_id=w.joint_meeting),
+        lambda s, a, w: get_meeting(s, actor=a, meeting_id=w.joint_meeting),
         CASE_WORKERS,
     ),
     (
         "see a City-Kent meeting",
         "meeting.view",
-        lambda s, a, w: review.get_meeting(s, actor=a, meeting_id=w.city_meeting),
+        lambda s, a, w: get_meeting(s, actor=a, meeting_id=w.city_meeting),
         CITY_CASE_WORKERS,
     ),
     (
         "list meetings",
         "meeting.view",
-        lambda s, a, w: review.list_meetings(s, actor=a),
+        lambda s, a, w: list_meetings(s, actor=a),
         CASE_WORKERS,
     ),
     (
         "plan a City-Kent meeting",
         "meeting.edit",
-        lambda s, a, w: review.create_meeting(
+        lambda s, a, w: create_meeting(
             s,
             actor=a,
             title="t",
@@ -323,7 +340,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
     (
         "add an action to the joint meeting",
         "meeting.edit",
-        lambda s, a, w: review.add_action(
+        lambda s, a, w: add_action(
             s,
             actor=a,
             meeting_id=w.joint_meeting,
@@ -336,7 +353,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
     (
         "put a City case on the joint agenda",
         "meeting.edit",
-        lambda s, a, w: review.add_item(
+        lambda s, a, w: add_item(
             s, actor=a, meeting_id=w.joint_meeting, case_id=w.city, reason="discuss"
         ),
         CITY_CASE_WORKERS,
@@ -344,7 +361,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
     (
         "export the City-Kent pack",
         "pack.export",
-        lambda s, a, w: meeting_pack.export_pack(
+        lambda s, a, w: export_pack(
             s, actor=a, meeting_id=w.city_meeting, fmt="md", recipients=["Kent IOM"]
         ),
         CITY_CASE_WORKERS,
@@ -428,8 +445,8 @@ def test_refusal_survives_a_rollback_after_writes(world: tuple[Engine, World]) -
     engine, w = world
     before = len(_refusals(engine))
     with pytest.raises(AccessDeniedError), session_scope(engine) as s:
-        caseload.assign_case(s, actor="city.sup", case_id=w.city, username="city.om")
-        register.get_offender(
+        assign_case(s, actor="city.sup", case_id=w.city, username="city.om")
+        get_offender(
             s, offender_id=w.offender[w.met], actor="city.om", justification="curious"
         )
     refusals = _refusals(engine)
@@ -448,8 +465,8 @@ def test_opening_a_record_needs_a_reason_and_is_a_consultation(
     offender_id = w.offender[w.city]
     with session_scope(engine) as s:
         with pytest.raises(InputError, match="reason"):
-            register.get_offender(s, offender_id=offender_id, actor="city.om")
-        detail = register.get_offender(
+            get_offender(s, offender_id=offender_id, actor="city.om")
+        detail = get_offender(
             s, offender_id=offender_id, actor="city.om", justification="  home visit  "
         )
     assert detail.offender.id == offender_id
@@ -467,7 +484,7 @@ def test_record_shows_only_the_cases_the_user_may_see(world: tuple[Engine, World
     engine, w = world
     with session_scope(engine) as s:
         # The Met manager sees the handed-off person, through the handoff.
-        detail = register.get_offender(
+        detail = get_offender(
             s, offender_id=w.offender[w.handed], actor="met.om", justification="incoming"
         )
     assert [c.id for c in detail.cases] == [w.handed]
@@ -477,11 +494,11 @@ def test_record_shows_only_the_cases_the_user_may_see(world: tuple[Engine, World
 def test_lists_show_only_visible_cases(world: tuple[Engine, World]) -> None:
     engine, w = world
     with Session(engine) as s:
-        city_om = {r.case_id for r in caseload.caseload(s, actor="city.om").rows}
-        om2 = {r.case_id for r in caseload.caseload(s, actor="city.om2").rows}
-        met = {r.case_id for r in caseload.caseload(s, actor="met.om").rows}
+        city_om = {r.case_id for r in caseload(s, actor="city.om").rows}
+        om2 = {r.case_id for r in caseload(s, actor="city.om2").rows}
+        met = {r.case_id for r in caseload(s, actor="met.om").rows}
         met_handoffs = {v.case_id for v in handoffs.list_handoffs(s, actor="met.om")}
-        page = caseload.caseload(s, actor="city.analyst")
+        page = caseload(s, actor="city.analyst")
     assert city_om == {w.city, w.city_b, w.handed, w.on_meeting}
     assert om2 == {w.city, w.city_b, w.handed, w.on_meeting, w.excluded, w.restricted}
     assert met == {w.met, w.handed, w.on_meeting}
@@ -495,9 +512,9 @@ def test_a_closed_meeting_no_longer_shows_its_cases(world: tuple[Engine, World])
     engine, w = world
     with session_scope(engine) as s:
         for status in ("held", "closed"):
-            review.set_meeting_status(s, actor=SYSTEM, meeting_id=w.joint_meeting, status=status)
+            set_meeting_status(s, actor=SYSTEM, meeting_id=w.joint_meeting, status=status)
     with Session(engine) as s:
-        met = {r.case_id for r in caseload.caseload(s, actor="met.om").rows}
+        met = {r.case_id for r in caseload(s, actor="met.om").rows}
     assert w.on_meeting not in met
 
 
@@ -512,7 +529,7 @@ def test_limited_access_can_be_cleared(world: tuple[Engine, World]) -> None:
             s, actor="city.sup", case_id=w.excluded, username="city.om", reason="resolved"
         )
     with session_scope(engine) as s:
-        register.get_offender(
+        get_offender(
             s, offender_id=w.offender[w.excluded], actor="city.om", justification="visit"
         )
         events = s.exec(

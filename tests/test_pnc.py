@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coordination.pnc import CHECK_LETTERS, normalise_pnc, pnc_check_letter
-from geo.errors import InputError
+from coordination.errors import InputError
+from coordination.register.pnc import CHECK_LETTERS, normalise_pnc, pnc_check_letter
 
 TODAY = dt.date(2025, 6, 1)
 SERIALS = st.integers(min_value=0, max_value=9_999_999)

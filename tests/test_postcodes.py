@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo import _qlacref
-from geo.errors import (
+from coordination.errors import (
     InputError,
     MalformedPostcodeError,
     PostcodeWithoutCoordinatesError,
     ReferenceDataError,
     UnknownPostcodeError,
 )
+from geo import _qlacref
 from geo.postcodes import (
     PostcodeDirectory,
     PostcodeRecord,

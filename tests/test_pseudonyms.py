@@ -18,22 +18,25 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from coordination import caseload, network
-from coordination.boundaries import seed_forces
-from coordination.db import make_engine, session_scope, upgrade
-from coordination.demo import seed_demo
+from coordination.caseload.officers import officer_loads
+from coordination.caseload.queries import caseload
+from coordination.core.db import make_engine, session_scope, upgrade
+from coordination.core.settings import Settings
+from coordination.demo.seed import seed_demo
+from coordination.errors import AccessDeniedError
+from coordination.handoffs import network
 from coordination.models import Offender, User, UserCreate
-from coordination.permissions import require
-from coordination.pseudonyms import (
+from coordination.reference.boundaries import seed_forces
+from coordination.register.offenders import get_offender
+from coordination.security.permissions import require
+from coordination.security.pseudonyms import (
     case_pseudonym,
     offender_pseudonym,
     pseudonym,
     pseudonym_int,
     pseudonymise_mapping,
 )
-from coordination.settings import Settings
-from coordination.users import create_user
-from geo.errors import AccessDeniedError
+from coordination.security.users import create_user
 from geo.forces import CITY_OF_LONDON as CITY
 
 TODAY = date(2025, 11, 3)
@@ -45,7 +48,7 @@ COORDINATE_KEYS = re.compile(r'"(easting|northing|lat|lon|latitude|longitude|x|y
 
 @pytest.fixture(scope="module")
 def seeded(app_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> sa.Engine:
-    from coordination.lookup import get_service, postcode_directory
+    from coordination.reference.lookup import get_service, postcode_directory
 
     settings = Settings(database_url=app_database_url)
     url = f"sqlite:///{tmp_path_factory.mktemp('pseudo') / 'demo.db'}"
@@ -93,9 +96,9 @@ def _as_text(value: Any) -> str:
 
 def _analyst_outputs(engine: sa.Engine) -> dict[str, str]:
     with Session(engine) as s:
-        page = caseload.caseload(s, actor=ANALYST, status=None, limit=1000, today=TODAY)
-        closed = caseload.caseload(s, actor=ANALYST, status="closed", today=TODAY)
-        loads = caseload.officer_loads(s, actor=ANALYST)
+        page = caseload(s, actor=ANALYST, status=None, limit=1000, today=TODAY)
+        closed = caseload(s, actor=ANALYST, status="closed", today=TODAY)
+        loads = officer_loads(s, actor=ANALYST)
         records = network.fetch_handoff_records(s, actor=ANALYST, start=date(2020, 1, 1), end=TODAY)
         graph = network.build_network(s, actor=ANALYST, start=date(2020, 1, 1), end=TODAY)
     return {
@@ -116,7 +119,7 @@ def test_analyst_outputs_carry_no_personal_data(seeded: sa.Engine) -> None:
     assert len(people) == 80
     outputs = _analyst_outputs(seeded)
     with Session(seeded) as s:
-        full = caseload.caseload(s, actor="system:test", status=None, limit=1000, today=TODAY)
+        full = caseload(s, actor="system:test", status=None, limit=1000, today=TODAY)
     assert full.total > 0 and any(r.postcode for r in full.rows)  # there was something to hide
     problems = []
     for label, text in outputs.items():
@@ -139,9 +142,9 @@ def test_analyst_outputs_carry_no_personal_data(seeded: sa.Engine) -> None:
 
 def test_analyst_rows_are_pseudonymised_and_stable(seeded: sa.Engine) -> None:
     with Session(seeded) as s:
-        first = caseload.caseload(s, actor=ANALYST, status=None, limit=1000, today=TODAY)
-        again = caseload.caseload(s, actor=ANALYST, status=None, limit=1000, today=TODAY)
-        truth = caseload.caseload(s, actor="system:test", status=None, limit=1000, today=TODAY)
+        first = caseload(s, actor=ANALYST, status=None, limit=1000, today=TODAY)
+        again = caseload(s, actor=ANALYST, status=None, limit=1000, today=TODAY)
+        truth = caseload(s, actor="system:test", status=None, limit=1000, today=TODAY)
     assert first.rows and [r.pseudonym for r in first.rows] == [r.pseudonym for r in again.rows]
     visible = {r.case_pseudonym for r in first.rows}
     expected = {case_pseudonym(r.case_id): offender_pseudonym(r.offender_id) for r in truth.rows}
@@ -166,7 +169,7 @@ def test_analyst_rows_are_pseudonymised_and_stable(seeded: sa.Engine) -> None:
             select(User.username).where(User.force_code == CITY, User.role == "supervisor")
         ).first()
         assert supervisor is not None
-        city = caseload.caseload(s, actor=supervisor, status=None, limit=1000, today=TODAY)
+        city = caseload(s, actor=supervisor, status=None, limit=1000, today=TODAY)
     assert expected.keys() >= visible == {case_pseudonym(r.case_id) for r in city.rows}
 
 
@@ -182,19 +185,18 @@ def test_analyst_network_ids_are_integer_pseudonyms(seeded: sa.Engine) -> None:
 
 
 def test_analyst_cannot_open_or_search_records(seeded: sa.Engine) -> None:
-    from coordination import register
 
     with Session(seeded) as s:
         with pytest.raises(AccessDeniedError, match="pseudonymised"):
-            register.get_offender(s, actor=ANALYST, offender_id=1, justification="analysis")
+            get_offender(s, actor=ANALYST, offender_id=1, justification="analysis")
         with pytest.raises(AccessDeniedError, match="pseudonymised"):
-            caseload.caseload(s, actor=ANALYST, search="Smith")
+            caseload(s, actor=ANALYST, search="Smith")
         with pytest.raises(AccessDeniedError):
             require(s, actor=ANALYST, action="case.view", case_id=1)
 
 
 def test_pseudonyms_are_keyed_and_distinct(monkeypatch: pytest.MonkeyPatch) -> None:
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
 
     a, b = pseudonym("offender", 1), pseudonym("offender", 2)
     assert a != b and a.startswith("P-") and pseudonym("offender", 1) == a

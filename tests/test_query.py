@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coordination.errors import CoordinateError, InputError, MalformedPostcodeError
 from geo.coords import bng_to_wgs84, wgs84_to_bng
-from geo.errors import CoordinateError, InputError, MalformedPostcodeError
 from geo.query import EMPTY_MESSAGE, ParsedQuery, parse_query
 from tests.test_postcodes import postcodes, typed_variants
 

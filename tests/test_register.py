@@ -19,28 +19,30 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from coordination.audit import list_events
-from coordination.boundaries import seed_forces
-from coordination.db import get_engine, session_scope, upgrade
+from coordination.audit.reader import list_events
+from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.models import Address, AuditEvent, Case, Offender
-from coordination.pnc import pnc_check_letter
-from coordination.register import (
+from coordination.reference.boundaries import seed_forces
+from coordination.register.inputs import (
     OFFENCE_CATEGORIES,
-    AddedOffender,
     CaseCreate,
     OffenderCreate,
     Residence,
     add_months,
-    add_offender,
-    get_offender,
-    list_offenders,
-    move_offender,
     normalise_offence_category,
     review_due,
     validated,
 )
-from coordination.rules import seed_rules
-from geo.errors import ConflictError, InputError, NotFoundError
+from coordination.register.moves import move_offender
+from coordination.register.offenders import (
+    AddedOffender,
+    add_offender,
+    get_offender,
+    list_offenders,
+)
+from coordination.register.pnc import pnc_check_letter
+from coordination.register.rules import seed_rules
 from geo.lookup import Lookup
 from geo.resolver import Resolver
 from tests.conftest import make_tiny_layers
@@ -477,7 +479,7 @@ def test_city_to_hackney_with_real_postcodes(
 
 @pytest.fixture
 def cli(app_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
-    from coordination.cli import main
+    from coordination.cli.main import main
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:

@@ -307,7 +307,7 @@ def test_save_load_round_trip(resolver: Resolver, tmp_path: Path) -> None:
 
 
 def test_load_rejects_garbage(tmp_path: Path) -> None:
-    from geo.errors import ReferenceDataError
+    from coordination.errors import ReferenceDataError
 
     path = tmp_path / "bad.pkl"
     path.write_bytes(b"not a pickle")
@@ -499,7 +499,7 @@ def test_resolve_point_equals_resolve_on_three_forces() -> None:
 def test_old_pickle_format_is_refused(resolver: Resolver, tmp_path: Path) -> None:
     import pickle
 
-    from geo.errors import ReferenceDataError
+    from coordination.errors import ReferenceDataError
 
     state = resolver.__getstate__()
     state["_format"] = "crossforce-resolver-1"

@@ -15,29 +15,23 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from coordination.boundaries import seed_forces
-from coordination.db import get_engine, session_scope, upgrade
+from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.errors import AccessDeniedError
 from coordination.models import Address, AuditEvent, Case, Handoff, Offender, Role, UserCreate
-from coordination.pnc import pnc_check_letter
-from coordination.pseudonyms import offender_pseudonym
-from coordination.register import (
-    CaseCreate,
-    OffenderCreate,
-    Residence,
-    add_offender,
-    validated,
-)
-from coordination.retention import (
+from coordination.reference.boundaries import seed_forces
+from coordination.register.inputs import CaseCreate, OffenderCreate, Residence, validated
+from coordination.register.offenders import add_offender
+from coordination.register.pnc import pnc_check_letter
+from coordination.register.retention import (
     ERASED,
     apply_retention,
     erased_date_of_birth,
-    pseudonymise_details,
     retention_candidates,
     retention_cutoff,
 )
-from coordination.rules import seed_rules
-from coordination.users import create_user
-from geo.errors import AccessDeniedError
+from coordination.register.rules import seed_rules
+from coordination.security.pseudonyms import offender_pseudonym, pseudonymise_details
+from coordination.security.users import create_user
 from geo.lookup import Lookup
 from geo.resolver import Resolver
 from tests.conftest import make_tiny_layers
@@ -319,7 +313,7 @@ def test_erasure_is_audited_with_offender_ids_and_no_names(
     shown = pseudonymise_details(created.details, offender_id=person)
     assert shown == {"pnc_id": ERASED, "pseudonym": offender_pseudonym(person)}
     # Readers of the log (search, export) get the erased person's trail pseudonymised.
-    from coordination.audit import export_events, search_events
+    from coordination.audit.reader import export_events, search_events
 
     with session_scope(engine) as session:
         trail = search_events(session, actor=ADMIN, offender_id=person)
@@ -384,8 +378,8 @@ def cli(
     capsys: pytest.CaptureFixture[str],
     tiny_lookup: Lookup,
 ) -> Iterator[tuple[Any, Engine]]:
-    from coordination.cli import main
-    from coordination.settings import reset_settings_cache
+    from coordination.cli.main import main
+    from coordination.core.settings import reset_settings_cache
 
     url = f"sqlite:///{tmp_path / 'retention.db'}"
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", url)

@@ -18,28 +18,22 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination.db import session_scope
-from coordination.handoffs import create_handoff, get_handoff, transition
+from coordination.core.db import session_scope
+from coordination.core.settings import Settings
+from coordination.errors import ConflictError, InputError, NotFoundError
+from coordination.handoffs.workflow import create_handoff, get_handoff, transition
 from coordination.models import Address, AuditEvent, Case, Handoff, Offender
-from coordination.review import (
-    AgendaItemView,
-    PriorityWeights,
-    add_action,
-    add_item,
+from coordination.review.actions import add_action, open_actions, set_action_status
+from coordination.review.agenda import add_item, generate_agenda, move_item, remove_item
+from coordination.review.decisions import record_decision
+from coordination.review.meetings import (
     create_meeting,
-    generate_agenda,
     get_meeting,
     list_meetings,
-    move_item,
-    open_actions,
-    priority_score,
-    record_decision,
-    remove_item,
-    set_action_status,
     set_meeting_status,
 )
-from coordination.settings import Settings
-from geo.errors import ConflictError, InputError, NotFoundError
+from coordination.review.scoring import PriorityWeights, priority_score
+from coordination.review.views import AgendaItemView
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
 from tests.test_handoffs import add_case, setup_database
@@ -286,7 +280,7 @@ def test_near_boundary_rule_uses_the_stored_distance(engine: Engine) -> None:
 
 def test_near_boundary_must_be_with_another_meeting_force(engine: Engine) -> None:
     """With force areas loaded, a boundary with a force not at the meeting does not count."""
-    from coordination.boundaries import activate, store_layers
+    from coordination.reference.boundaries import activate, store_layers
     from tests.conftest import make_tiny_layers
 
     with session_scope(engine) as s:
@@ -472,7 +466,7 @@ def test_priority_score_weights_and_caps() -> None:
 
 
 def test_weights_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from coordination.settings import reset_settings_cache
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_PRIORITY_WEIGHT_RISK", "12")
     monkeypatch.setenv("CROSSFORCE_PRIORITY_OVERDUE_CAP_DAYS", "3")
@@ -829,8 +823,8 @@ def cli(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Callable[..., tuple[int, str, str]]]:
-    from coordination.cli import main
-    from coordination.settings import reset_settings_cache
+    from coordination.cli.main import main
+    from coordination.core.settings import reset_settings_cache
 
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", database_url)
     monkeypatch.setenv("CROSSFORCE_USER", "cli.user")
@@ -906,7 +900,7 @@ def test_cli_agenda_decide_action_meetings(
 def test_cli_pack_calls_the_exporter(
     engine: Engine, cli: Callable[..., tuple[int, str, str]], tmp_path: object
 ) -> None:
-    pytest.importorskip("coordination.meeting_pack")
+    pytest.importorskip("coordination.packs.export")
     from pathlib import Path
 
     with session_scope(engine) as s:

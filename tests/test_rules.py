@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from coordination.audit import list_events
-from coordination.db import get_engine, session_scope, upgrade
+from coordination.audit.reader import list_events
+from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.errors import ReferenceDataError
 from coordination.models import AddressPublic, ResponsibilityRule
-from coordination.rules import (
+from coordination.register.rules import (
     Decision,
     ResidenceContext,
     Rule,
@@ -30,7 +31,6 @@ from coordination.rules import (
     load_rules,
     seed_rules,
 )
-from geo.errors import ReferenceDataError
 from geo.forces import force_name
 
 CITY, MET, SURREY = "E23000034", "E23000001", "E23000031"

@@ -19,16 +19,54 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination import access, caseload, handoffs, meeting_pack, network, register, review
-from coordination.db import session_scope
+from coordination.caseload.assignment import assign_case, assignment_history
+from coordination.caseload.officers import officer_loads, set_officer_profile, suggest_assignees
+from coordination.caseload.queries import caseload, get_case
+from coordination.caseload.weights import load_case_weights, seed_case_weights, set_case_weight
+from coordination.core.db import session_scope
+from coordination.handoffs import network
+from coordination.handoffs import workflow as handoffs
 from coordination.models import AgendaItem, AuditEvent, ReviewAction
-from coordination.pnc import pnc_check_letter
+from coordination.packs.build import build_pack_content
+from coordination.packs.export import export_pack
+from coordination.register.inputs import CaseCreate, OffenderCreate, Residence, validated
+from coordination.register.moves import move_offender
+from coordination.register.offenders import add_offender, get_offender, list_offenders
+from coordination.register.pnc import pnc_check_letter
+from coordination.review.actions import add_action, open_actions, set_action_status
+from coordination.review.agenda import add_item, generate_agenda, move_item, remove_item
+from coordination.review.decisions import record_decision
+from coordination.review.meetings import (
+    create_meeting,
+    default_title,
+    get_meeting,
+    list_meetings,
+    planned_meeting,
+    set_meeting_status,
+)
+from coordination.security import access
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
 from tests.test_handoffs import setup_database
 from tests.test_permissions import World, _build
 
-MODULES = ("register", "handoffs", "caseload", "review", "meeting_pack", "access", "network")
+MODULES = (
+    "register.offenders",
+    "register.moves",
+    "handoffs.workflow",
+    "caseload.weights",
+    "caseload.officers",
+    "caseload.assignment",
+    "caseload.queries",
+    "review.meetings",
+    "review.agenda",
+    "review.decisions",
+    "review.actions",
+    "packs.build",
+    "packs.export",
+    "security.access",
+    "handoffs.network",
+)
 USER = "city.sup"  # a City supervisor: may do every case-working action on City cases
 MET_USER = "met.sup"
 
@@ -58,101 +96,101 @@ def _action(s: Session, w: World) -> int:
 # name -> (call, the category its events must include, or None for a read that logs nothing).
 # Calls run in this order, each committed, so later ones build on earlier ones.
 SERVICES: dict[str, tuple[Call, str | None]] = {
-    "register.add_offender": (
-        lambda s, w: register.add_offender(
+    "register.offenders.add_offender": (
+        lambda s, w: add_offender(
             s,
             actor=USER,
-            offender=register.validated(
-                register.OffenderCreate,
+            offender=validated(
+                OffenderCreate,
                 pnc_id=f"2021/0000002{pnc_check_letter(2021, 2)}",
                 first_name="Walk",
                 last_name="Through",
                 date_of_birth=date(1980, 1, 2),
                 sex="female",
             ),
-            case=register.validated(
-                register.CaseCreate, programme="iom_flex", risk="low", offence_category="other"
+            case=validated(
+                CaseCreate, programme="iom_flex", risk="low", offence_category="other"
             ),
-            residence=register.Residence.no_fixed_abode(),
+            residence=Residence.no_fixed_abode(),
             lookup=_no_lookup,
         ),
         "collection",
     ),
-    "register.get_offender": (
-        lambda s, w: register.get_offender(
+    "register.offenders.get_offender": (
+        lambda s, w: get_offender(
             s, actor=USER, offender_id=w.offender[w.city], justification="walk"
         ),
         "consultation",
     ),
-    "register.list_offenders": (lambda s, w: register.list_offenders(s, actor=USER), None),
-    "register.move_offender": (
-        lambda s, w: register.move_offender(
+    "register.offenders.list_offenders": (lambda s, w: list_offenders(s, actor=USER), None),
+    "register.moves.move_offender": (
+        lambda s, w: move_offender(
             s,
             actor=USER,
             offender_id=w.offender[w.city],
-            residence=register.Residence.unknown(),
+            residence=Residence.unknown(),
             lookup=_no_lookup,
         ),
         "alteration",
     ),
-    "handoffs.create_handoff": (
+    "handoffs.workflow.create_handoff": (
         lambda s, w: handoffs.create_handoff(
             s, actor=USER, case_id=w.city_b, to_force_code=MET, reason="moved"
         ),
         "disclosure",
     ),
-    "handoffs.transition": (
+    "handoffs.workflow.transition": (
         lambda s, w: handoffs.transition(s, actor=MET_USER, handoff_id=w.handoff, action="accept"),
         "alteration",
     ),
-    "handoffs.get_handoff": (lambda s, w: handoffs.get_handoff(s, w.handoff, actor=USER), None),
-    "handoffs.get_handoff_view": (
+    "handoffs.workflow.get_handoff": (lambda s, w: handoffs.get_handoff(s, w.handoff, actor=USER), None),
+    "handoffs.workflow.get_handoff_view": (
         lambda s, w: handoffs.get_handoff_view(s, w.handoff, actor=USER),
         None,
     ),
-    "handoffs.handoff_history": (
+    "handoffs.workflow.handoff_history": (
         lambda s, w: handoffs.handoff_history(s, w.handoff, actor=USER),
         None,
     ),
-    "handoffs.list_handoffs": (lambda s, w: handoffs.list_handoffs(s, actor=USER), None),
-    "handoffs.open_handoff_for_case": (
+    "handoffs.workflow.list_handoffs": (lambda s, w: handoffs.list_handoffs(s, actor=USER), None),
+    "handoffs.workflow.open_handoff_for_case": (
         lambda s, w: handoffs.open_handoff_for_case(s, w.handed, actor=USER),
         None,
     ),
-    "caseload.set_officer_profile": (
-        lambda s, w: caseload.set_officer_profile(
+    "caseload.officers.set_officer_profile": (
+        lambda s, w: set_officer_profile(
             s, actor="system:test", username="city.om", grade="PO", grade_points=100.0
         ),
         "system",  # staff workload, no offender data
     ),
-    "caseload.assign_case": (
-        lambda s, w: caseload.assign_case(s, actor=USER, case_id=w.city, username="city.om"),
+    "caseload.assignment.assign_case": (
+        lambda s, w: assign_case(s, actor=USER, case_id=w.city, username="city.om"),
         "alteration",
     ),
-    "caseload.assignment_history": (
-        lambda s, w: caseload.assignment_history(s, actor=USER, case_id=w.city),
+    "caseload.assignment.assignment_history": (
+        lambda s, w: assignment_history(s, actor=USER, case_id=w.city),
         None,
     ),
-    "caseload.caseload": (lambda s, w: caseload.caseload(s, actor=USER), None),
-    "caseload.get_case": (lambda s, w: caseload.get_case(s, actor=USER, case_id=w.city), None),
-    "caseload.load_case_weights": (lambda s, w: caseload.load_case_weights(s), None),
-    "caseload.officer_loads": (lambda s, w: caseload.officer_loads(s, actor=USER), None),
-    "caseload.suggest_assignees": (
-        lambda s, w: caseload.suggest_assignees(s, actor=USER, case_id=w.city),
+    "caseload.queries.caseload": (lambda s, w: caseload(s, actor=USER), None),
+    "caseload.queries.get_case": (lambda s, w: get_case(s, actor=USER, case_id=w.city), None),
+    "caseload.weights.load_case_weights": (lambda s, w: load_case_weights(s), None),
+    "caseload.officers.officer_loads": (lambda s, w: officer_loads(s, actor=USER), None),
+    "caseload.officers.suggest_assignees": (
+        lambda s, w: suggest_assignees(s, actor=USER, case_id=w.city),
         None,
     ),
-    "caseload.seed_case_weights": (
-        lambda s, w: caseload.seed_case_weights(s, actor="system:test"),
+    "caseload.weights.seed_case_weights": (
+        lambda s, w: seed_case_weights(s, actor="system:test"),
         "system",  # reference data
     ),
-    "caseload.set_case_weight": (
-        lambda s, w: caseload.set_case_weight(
+    "caseload.weights.set_case_weight": (
+        lambda s, w: set_case_weight(
             s, actor="system:test", programme="iom_fixed", risk="low", points=2.0
         ),
         "system",  # reference data
     ),
-    "review.create_meeting": (
-        lambda s, w: review.create_meeting(
+    "review.meetings.create_meeting": (
+        lambda s, w: create_meeting(
             s,
             actor=USER,
             title="Walk",
@@ -163,26 +201,26 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
         ),
         "system",  # a date and attendees: no offender data
     ),
-    "review.add_item": (
-        lambda s, w: review.add_item(
+    "review.agenda.add_item": (
+        lambda s, w: add_item(
             s, actor=USER, meeting_id=w.joint_meeting, case_id=w.city, reason="walk"
         ),
         "combination",
     ),
-    "review.move_item": (
-        lambda s, w: review.move_item(s, actor=USER, item_id=_item(s, w), position=2),
+    "review.agenda.move_item": (
+        lambda s, w: move_item(s, actor=USER, item_id=_item(s, w), position=2),
         "alteration",
     ),
-    "review.record_decision": (
-        lambda s, w: review.record_decision(s, actor=USER, item_id=_item(s, w), kind="retain"),
+    "review.decisions.record_decision": (
+        lambda s, w: record_decision(s, actor=USER, item_id=_item(s, w), kind="retain"),
         "alteration",
     ),
-    "review.remove_item": (
-        lambda s, w: review.remove_item(s, actor=USER, item_id=_item(s, w), reason="done"),
+    "review.agenda.remove_item": (
+        lambda s, w: remove_item(s, actor=USER, item_id=_item(s, w), reason="done"),
         "alteration",
     ),
-    "review.add_action": (
-        lambda s, w: review.add_action(
+    "review.actions.add_action": (
+        lambda s, w: add_action(
             s,
             actor=USER,
             meeting_id=w.joint_meeting,
@@ -193,69 +231,69 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
         ),
         "alteration",
     ),
-    "review.set_action_status": (
-        lambda s, w: review.set_action_status(
+    "review.actions.set_action_status": (
+        lambda s, w: set_action_status(
             s, actor=USER, action_id=_action(s, w), status="done"
         ),
         "system",  # the action's status; its case was logged when it was created
     ),
-    "review.get_meeting": (
-        lambda s, w: review.get_meeting(s, actor=USER, meeting_id=w.joint_meeting),
+    "review.meetings.get_meeting": (
+        lambda s, w: get_meeting(s, actor=USER, meeting_id=w.joint_meeting),
         None,
     ),
-    "review.list_meetings": (lambda s, w: review.list_meetings(s, actor=USER), None),
-    "review.open_actions": (lambda s, w: review.open_actions(s, actor=USER), None),
-    "review.planned_meeting": (
-        lambda s, w: review.planned_meeting(s, forces=[CITY, MET], meeting_date=date(2025, 3, 10)),
+    "review.meetings.list_meetings": (lambda s, w: list_meetings(s, actor=USER), None),
+    "review.actions.open_actions": (lambda s, w: open_actions(s, actor=USER), None),
+    "review.meetings.planned_meeting": (
+        lambda s, w: planned_meeting(s, forces=[CITY, MET], meeting_date=date(2025, 3, 10)),
         None,  # meeting dates and forces only
     ),
-    "review.default_title": (
-        lambda s, w: review.default_title(s, forces=[CITY, MET], meeting_date=date(2025, 3, 10)),
+    "review.meetings.default_title": (
+        lambda s, w: default_title(s, forces=[CITY, MET], meeting_date=date(2025, 3, 10)),
         None,
     ),
-    "review.generate_agenda": (
-        lambda s, w: review.generate_agenda(s, actor=USER, meeting_id=w.joint_meeting),
+    "review.agenda.generate_agenda": (
+        lambda s, w: generate_agenda(s, actor=USER, meeting_id=w.joint_meeting),
         "combination",
     ),
-    "review.set_meeting_status": (
-        lambda s, w: review.set_meeting_status(
+    "review.meetings.set_meeting_status": (
+        lambda s, w: set_meeting_status(
             s, actor=USER, meeting_id=w.joint_meeting, status="held"
         ),
         "system",
     ),
-    "meeting_pack.build_pack_content": (
-        lambda s, w: meeting_pack.build_pack_content(s, actor=USER, meeting_id=w.joint_meeting),
+    "packs.build.build_pack_content": (
+        lambda s, w: build_pack_content(s, actor=USER, meeting_id=w.joint_meeting),
         None,  # building is no disclosure; exporting is
     ),
-    "meeting_pack.export_pack": (
-        lambda s, w: meeting_pack.export_pack(
+    "packs.export.export_pack": (
+        lambda s, w: export_pack(
             s, actor=USER, meeting_id=w.joint_meeting, fmt="md", recipients=["Met IOM"]
         ),
         "disclosure",
     ),
-    "access.set_case_access": (
+    "security.access.set_case_access": (
         lambda s, w: access.set_case_access(
             s, actor=USER, case_id=w.city, username="met.om", mode="exclude", reason="conflict"
         ),
         "alteration",
     ),
-    "access.list_case_access": (
+    "security.access.list_case_access": (
         lambda s, w: access.list_case_access(s, actor=USER, case_id=w.city),
         None,
     ),
-    "access.clear_case_access": (
+    "security.access.clear_case_access": (
         lambda s, w: access.clear_case_access(
             s, actor=USER, case_id=w.city, username="met.om", reason="resolved"
         ),
         "alteration",
     ),
-    "network.fetch_handoff_records": (
+    "handoffs.network.fetch_handoff_records": (
         lambda s, w: network.fetch_handoff_records(
             s, actor=USER, start=date(2000, 1, 1), end=date(2100, 1, 1)
         ),
         None,
     ),
-    "network.build_network": (
+    "handoffs.network.build_network": (
         lambda s, w: network.build_network(
             s, actor=USER, start=date(2000, 1, 1), end=date(2100, 1, 1)
         ),

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from coordination.settings import (
+from coordination.core.settings import (
     DEVELOPMENT_SECRET_KEY,
-    REPO_ROOT,
     Settings,
+    default_data_dir,
     get_settings,
     reset_settings_cache,
 )
@@ -35,15 +35,17 @@ def test_defaults() -> None:
     assert settings.env == "development"
     assert settings.database_url is None
     assert settings.reference_dir is None
-    assert settings.data_dir == REPO_ROOT / "data"
-    assert settings.cache_dir == REPO_ROOT / "data" / "cache"
-    assert settings.database_url_effective == f"sqlite:///{REPO_ROOT / 'data' / 'crossforce.db'}"
+    # Unset, data lives in the per-user data directory, never in the package or source tree.
+    assert settings.data_dir == default_data_dir()
+    assert settings.data_dir.name == "crossforce"
+    assert settings.cache_dir == default_data_dir() / "cache"
+    assert settings.database_url_effective == f"sqlite:///{default_data_dir() / 'crossforce.db'}"
     assert settings.near_boundary_m == 100.0
     assert settings.nearest_max_m == 2000.0
     assert settings.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY
     assert settings.user is None
     assert settings.map_tile_url is None
-    assert (REPO_ROOT / "coordination").is_dir()
+    assert "coordination" not in settings.data_dir.parts
 
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from coordination import boundaries
-from coordination.audit import list_events
-from coordination.db import current_revision, get_engine, head_revision, session_scope, upgrade
-from coordination.settings import Settings
-from coordination.setup import initialise
+from coordination.audit.reader import list_events
+from coordination.core.db import current_revision, get_engine, head_revision, session_scope, upgrade
+from coordination.core.settings import Settings
+from coordination.reference import boundaries
+from coordination.setup.initialise import initialise
 from tests.conftest import make_tiny_layers
 
 

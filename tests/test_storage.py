@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 import coordination.models  # noqa: F401  (tables on the metadata)
-from coordination.audit import list_events, record_event
-from coordination.db import (
+from coordination.audit.reader import list_events
+from coordination.core.db import (
     current_revision,
     get_engine,
     head_revision,
@@ -26,9 +26,10 @@ from coordination.db import (
     session_scope,
     upgrade,
 )
+from coordination.errors import ConflictError, InputError, NotFoundError
+from coordination.ledger.chain import record_event
 from coordination.models import Area, AuditEvent, BoundarySet, Force, User, UserCreate
-from coordination.users import create_user, get_user, list_users
-from geo.errors import ConflictError, InputError, NotFoundError
+from coordination.security.users import create_user, get_user, list_users
 
 
 @pytest.fixture
@@ -193,9 +194,17 @@ def test_audit_refuses_an_empty_actor(engine: Engine, actor: str) -> None:
 
 
 def test_audit_module_offers_no_update_or_delete() -> None:
-    import coordination.audit as audit
 
-    public = {name for name in dir(audit) if not name.startswith("_")}
+    import coordination.audit.reader
+    import coordination.ledger.chain
+    import coordination.ledger.verify
+
+    public = {
+        name
+        for module in (coordination.ledger.chain, coordination.ledger.verify, coordination.audit.reader)
+        for name in dir(module)
+        if not name.startswith("_")
+    }
     assert not {n for n in public if any(w in n for w in ("update", "delete", "remove", "edit"))}
 
 
@@ -205,7 +214,7 @@ def test_audit_module_offers_no_update_or_delete() -> None:
 @pytest.fixture
 def seeded(engine: Engine) -> Engine:
     """A migrated database with the forces seeded."""
-    from coordination.boundaries import seed_forces
+    from coordination.reference.boundaries import seed_forces
 
     with session_scope(engine) as session:
         seed_forces(session, actor="seeder")

@@ -19,12 +19,13 @@ from typing import Any
 
 import streamlit as st
 
-from coordination import auth
-from coordination.db import get_engine, session_scope
+from coordination.core.clock import utcnow
+from coordination.core.db import get_engine, session_scope
+from coordination.core.settings import get_settings
 from coordination.errors import CrossforceError
-from coordination.models import UserPublic, utcnow
-from coordination.settings import get_settings
-from coordination.users import get_user
+from coordination.models import UserPublic
+from coordination.security import auth
+from coordination.security.users import get_user
 from ui._common import GENERIC_ERROR, md
 
 log = logging.getLogger("crossforce.ui")

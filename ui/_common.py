@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from coordination import lookup as service
 from coordination.errors import CrossforceError
-from coordination.lookup import LookupResult, read_table, write_table
+from coordination.reference import lookup as service
+from coordination.reference.lookup import LookupResult, read_table, write_table
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from typing import Any
 import pydeck as pdk
 import streamlit as st
 
-from coordination import lookup as service
-from coordination.lookup import LookupResult, MapData
+from coordination.reference import lookup as service
+from coordination.reference.lookup import LookupResult, MapData
 from ui._common import CLICK_KEY, call
 
 MAP_KEY = "map"

@@ -22,13 +22,14 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from coordination import demo, network
-from coordination.db import get_engine, session_scope
+from coordination.core.db import get_engine, session_scope
 from coordination.errors import CrossforceError
-from coordination.lookup import attribution, bng_to_wgs84
+from coordination.handoffs import network
 from coordination.models import UserPublic
-from coordination.permissions import ROLE_LABELS, permission
-from coordination.users import get_user
+from coordination.reference.lookup import attribution, bng_to_wgs84
+from coordination.register.synthetic import demo_info
+from coordination.security.permissions import ROLE_LABELS, permission
+from coordination.security.users import get_user
 from ui._auth import signed_in_username
 from ui._common import GENERIC_ERROR, call, md
 
@@ -78,7 +79,7 @@ def run(fn: Callable[..., T], /, **kwargs: Any) -> T | None:
 
 def demo_notice() -> None:
     """Say plainly that the data is synthetic, whenever a demo has been seeded."""
-    info = run(demo.demo_info)
+    info = run(demo_info)
     if info is not None:
         st.info(
             f"{info.notice} Seeded with seed {info.seed} ({info.offenders:,} offenders), "

@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from coordination.db import get_engine, session_scope
-from coordination.meeting_pack import export_pack
-from coordination.settings import get_settings
+from coordination.core.db import get_engine, session_scope
+from coordination.core.settings import get_settings
+from coordination.packs.export import export_pack
 
 log = logging.getLogger("crossforce.ui.review")
 

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from coordination import audit
+from coordination.audit.reader import AuditRecord, export_events, search_events, verify_chain
+from coordination.ledger.chain import CATEGORIES
 from ui import _register as ui
 from ui._auth import signed_in_username
 from ui._common import md
@@ -37,7 +38,7 @@ COLUMNS = [
 ]
 
 
-def events_table(records: list[audit.AuditRecord]) -> pd.DataFrame:
+def events_table(records: list[AuditRecord]) -> pd.DataFrame:
     """The events as a table for people, newest first."""
     return pd.DataFrame(
         [
@@ -93,7 +94,7 @@ since: date | None = cols[2].date_input("Since", value=None, key="audit_since")
 action = cols[3].text_input(
     "Action", key="audit_action", help="An action, or a prefix ending in * (e.g. handoff.*)"
 )
-category = cols[4].selectbox("Category", [ANY, *audit.CATEGORIES], key="audit_category")
+category = cols[4].selectbox("Category", [ANY, *CATEGORIES], key="audit_category")
 limit = st.number_input(
     "Show at most", min_value=1, max_value=10_000, value=200, step=50, key="audit_limit"
 )
@@ -113,14 +114,14 @@ else:
     }
 
 if filters is not None:
-    records = ui.run(audit.search_events, actor=actor, limit=int(limit), **filters)
+    records = ui.run(search_events, actor=actor, limit=int(limit), **filters)
     if records is not None:
         st.caption(f"{len(records):,} events, newest first (at most {int(limit):,}).")
         st.dataframe(events_table(records), hide_index=True, key="audit_table")
 
 st.subheader("Integrity")
 if st.button("Verify the hash chain", key="audit_verify"):
-    checked = ui.run(audit.verify_chain, actor=actor)
+    checked = ui.run(verify_chain, actor=actor)
     if checked is not None:
         st.session_state[VERIFY_KEY] = checked
 report = st.session_state.get(VERIFY_KEY)
@@ -138,7 +139,7 @@ st.caption("The export is recorded in the audit log as a disclosure to you.")
 if filters is not None and st.button(
     "Prepare a CSV export of these filters", key="audit_export_go"
 ):
-    data = ui.run(audit.export_events, actor=actor, **filters)
+    data = ui.run(export_events, actor=actor, **filters)
     if data is not None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         st.session_state[EXPORT_KEY] = {"data": data, "name": f"audit-{stamp}.csv"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coordination.settings import get_settings
+from coordination.core.settings import get_settings
 from ui import _common, _map
 
 st.title("Boundary lookup")

@@ -19,9 +19,14 @@ from typing import Any
 
 import streamlit as st
 
-from coordination import caseload as cases
-from coordination import handoffs, register
-from coordination.lookup import get_service
+from coordination.caseload.assignment import assign_case, assignment_history
+from coordination.caseload.officers import officer_loads, suggest_assignees
+from coordination.caseload.queries import UNASSIGNED, caseload, get_case
+from coordination.handoffs import workflow as handoffs
+from coordination.reference.lookup import get_service
+from coordination.register.inputs import Residence
+from coordination.register.moves import move_offender
+from coordination.register.offenders import get_offender
 from ui import _register as ui
 from ui._common import md
 
@@ -109,10 +114,10 @@ bcu = row[0].selectbox(
     key="cl_bcu",
     format_func=lambda c: "All BCUs" if c is None else f"{BCUS[c]} ({c})",
 )
-officers = ui.run(cases.officer_loads, force_code=force, actor=me) or []
+officers = ui.run(officer_loads, force_code=force, actor=me) or []
 manager = row[1].selectbox(
     "Manager",
-    [None, cases.UNASSIGNED, *[o.username for o in officers]],
+    [None, UNASSIGNED, *[o.username for o in officers]],
     key="cl_manager",
     format_func=lambda u: "Anyone" if u is None else u,
 )
@@ -125,7 +130,7 @@ status = row[4].selectbox(
 )
 
 page = ui.run(
-    cases.caseload,
+    caseload,
     force_code=force,
     bcu_code=bcu,
     manager=manager,
@@ -144,7 +149,7 @@ if page is not None:
 
 st.subheader("Officer capacity")
 loads = ui.run(
-    cases.officer_loads,
+    officer_loads,
     force_code=force,
     bcu_code=bcu if force == ui.MET else None,
     actor=me,
@@ -197,12 +202,12 @@ if link is not None:
         # Shown again without asking again: one refusal in the audit log per link, not per click.
         st.error(md(refused[1]))
     else:
-        case, refusal = ui.attempt(cases.get_case, actor=me, case_id=link)
+        case, refusal = ui.attempt(get_case, actor=me, case_id=link)
         if refusal is not None:
             st.session_state[LINK_KEY] = (link, refusal)
             st.error(md(refusal))
 elif case_id is not None:
-    case = ui.run(cases.get_case, actor=me, case_id=case_id)
+    case = ui.run(get_case, actor=me, case_id=case_id)
 
 if case is not None:
     justified: dict[int, str] = st.session_state.setdefault(JUSTIFIED_KEY, {})
@@ -215,7 +220,7 @@ if case is not None:
         # logged with it). Kept for the session, so it is logged once per opening rather than
         # at every click; "Reload case" and every change read it again.
         found, refusal = ui.attempt(
-            register.get_offender, actor=me, offender_id=case.offender_id, justification=why
+            get_offender, actor=me, offender_id=case.offender_id, justification=why
         )
         opened = (case.offender_id, refusal, found)
         st.session_state[OPENED_KEY] = opened
@@ -241,7 +246,7 @@ if case is not None:
 
     assign_tab, move_tab, history_tab = st.tabs(["Assign", "Record a move", "History"])
     with assign_tab:
-        suggestions = ui.run(cases.suggest_assignees, case_id=case.id, limit=8, actor=me) or []
+        suggestions = ui.run(suggest_assignees, case_id=case.id, limit=8, actor=me) or []
         if suggestions:
             st.dataframe(ui.suggestions_table(suggestions), hide_index=True, key="cl_suggest")
         seen = ui.seen_version("case", case.id, case.version)
@@ -255,7 +260,7 @@ if case is not None:
             submitted = st.form_submit_button("Assign")
         if submitted and actor and assignee:
             done = ui.run(
-                cases.assign_case,
+                assign_case,
                 actor=actor,
                 case_id=case.id,
                 username=assignee,
@@ -279,10 +284,10 @@ if case is not None:
             moved = st.form_submit_button("Record move")
         if moved and actor:
             lookup = get_service().lookup
-            residence = ui.call(register.Residence.at_postcode, postcode)
+            residence = ui.call(Residence.at_postcode, postcode)
             if residence is not None:
                 result = ui.run(
-                    register.move_offender,
+                    move_offender,
                     actor=actor,
                     offender_id=case.offender_id,
                     residence=residence,
@@ -319,7 +324,7 @@ if case is not None:
             ui.show_timeline(detail.addresses)
             st.markdown("**Addresses**")
             st.dataframe(ui.addresses_table(detail.addresses), hide_index=True, key="cl_addresses")
-            history = ui.run(cases.assignment_history, case_id=case.id, actor=me) or []
+            history = ui.run(assignment_history, case_id=case.id, actor=me) or []
             st.markdown("**Managers**")
             st.dataframe(
                 [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coordination import handoffs
+from coordination.handoffs import workflow as handoffs
 from ui import _register as ui
 from ui._common import md
 

@@ -13,10 +13,20 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from coordination import review
-from coordination.calendar import london_date
+from coordination.core.clock import london_date
+from coordination.core.settings import get_settings
 from coordination.models import DECISION_KINDS
-from coordination.settings import get_settings
+from coordination.review.actions import add_action, open_actions, set_action_status
+from coordination.review.agenda import add_item, generate_agenda, move_item, remove_item
+from coordination.review.common import LOOKBACK_DAYS, OGRS3_WEIGHT_CAP
+from coordination.review.decisions import record_decision
+from coordination.review.meetings import (
+    create_meeting,
+    default_title,
+    get_meeting,
+    list_meetings,
+    set_meeting_status,
+)
 from ui import _register as ui
 from ui import _review as rv
 from ui._common import md
@@ -36,7 +46,7 @@ me = ui.acting_as()
 viewer = ui.signed_in_user()
 
 today = london_date(datetime.now(UTC))
-meetings = ui.run(review.list_meetings, actor=me) or []
+meetings = ui.run(list_meetings, actor=me) or []
 by_id = {m.id: m for m in meetings}
 names: dict[str, str] = dict(ui.FORCES)
 
@@ -108,10 +118,10 @@ if chosen is None:
     if create and actor:
         codes = list(dict.fromkeys([*forces, *rv.force_codes(extra)]))
         title = title.strip() or (
-            ui.run(review.default_title, forces=codes, meeting_date=meeting_date) or ""
+            ui.run(default_title, forces=codes, meeting_date=meeting_date) or ""
         )
         created = ui.run(
-            review.create_meeting,
+            create_meeting,
             actor=actor,
             title=title,
             meeting_date=meeting_date,
@@ -125,7 +135,7 @@ if chosen is None:
 
 # --- one meeting -----------------------------------------------------------------------------
 
-detail = ui.run(review.get_meeting, meeting_id=chosen.id, actor=me) if chosen is not None else None
+detail = ui.run(get_meeting, meeting_id=chosen.id, actor=me) if chosen is not None else None
 if detail is not None:
     meeting = detail.meeting
     names.update(detail.force_names)
@@ -142,7 +152,7 @@ if detail is not None:
     since = (
         f"since the last meeting of these forces ({detail.previous_meeting_date.isoformat()})"
         if detail.previous_meeting_date
-        else f"over the last {review.LOOKBACK_DAYS} days (no earlier meeting of these forces)"
+        else f"over the last {LOOKBACK_DAYS} days (no earlier meeting of these forces)"
     )
     st.caption(f"The agenda covers {since}; next meeting {detail.next_meeting_date.isoformat()}.")
     if not writable:
@@ -154,7 +164,7 @@ if detail is not None:
     )
     if generate and actor:
         agenda_now = ui.run(
-            review.generate_agenda,
+            generate_agenda,
             actor=actor,
             meeting_id=meeting.id,
             near_boundary_m=get_settings().near_boundary_m,
@@ -168,7 +178,7 @@ if detail is not None:
     step = rv.next_status(meeting.status)
     if step is not None and buttons[1].button(step[1], key="jr_status") and actor:
         moved = ui.run(
-            review.set_meeting_status,
+            set_meeting_status,
             actor=actor,
             meeting_id=meeting.id,
             status=step[0],
@@ -185,7 +195,7 @@ if detail is not None:
         st.dataframe(rv.agenda_table(agenda, names), hide_index=True, key="jr_agenda")
         st.caption(
             "Score = risk + MAPPA + OGRS3 + days overdue, weighted by settings; the OGRS3 part "
-            f"is capped at {review.OGRS3_WEIGHT_CAP:g} points so it never decides alone."
+            f"is capped at {OGRS3_WEIGHT_CAP:g} points so it never decides alone."
         )
     else:
         st.caption("No items yet: generate the agenda, or add a case by hand.")
@@ -244,7 +254,7 @@ if detail is not None:
             to = move[3].button("Move to this position", key="jr_move")
             wanted = item.position - 1 if up else item.position + 1 if down else int(position)
             if (up or down or to) and actor:
-                order = ui.run(review.move_item, actor=actor, item_id=item.id, position=wanted)
+                order = ui.run(move_item, actor=actor, item_id=item.id, position=wanted)
                 if order is not None:
                     done(f"{item.offender_name} moved to position {wanted}.")
 
@@ -266,7 +276,7 @@ if detail is not None:
                 decide = st.form_submit_button("Record the decision", key="jr_decide")
             if decide and actor:
                 decision = ui.run(
-                    review.record_decision,
+                    record_decision,
                     actor=actor,
                     item_id=item.id,
                     kind=kind,
@@ -290,7 +300,7 @@ if detail is not None:
                 why_remove = st.text_input("Reason for removing (required)", key="jr_remove_reason")
                 remove = st.form_submit_button("Remove from the agenda", key="jr_remove")
             if remove and actor:
-                gone = ui.run(review.remove_item, actor=actor, item_id=item.id, reason=why_remove)
+                gone = ui.run(remove_item, actor=actor, item_id=item.id, reason=why_remove)
                 if gone is not None:
                     done(f"{gone.offender_name} (case {gone.case_id}) removed from the agenda.")
 
@@ -307,7 +317,7 @@ if detail is not None:
                     st.error("Give the number of the case to add.")
                 else:
                     added = ui.run(
-                        review.add_item,
+                        add_item,
                         actor=actor,
                         meeting_id=meeting.id,
                         case_id=int(case_id),
@@ -350,10 +360,10 @@ if detail is not None:
                 key="jr_act_case",
                 format_func=lambda c: "No case" if c is None else f"{c}: {cases[c].offender_name}",
             )
-            add_action = st.form_submit_button("Add the action", key="jr_add_action")
-        if add_action and actor:
+            add_action_clicked = st.form_submit_button("Add the action", key="jr_add_action")
+        if add_action_clicked and actor:
             action = ui.run(
-                review.add_action,
+                add_action,
                 actor=actor,
                 meeting_id=meeting.id,
                 description=description,
@@ -377,7 +387,7 @@ if detail is not None:
         status = cols[1].selectbox("New status", ["done", "cancelled", "open"], key="jr_act_status")
         if cols[2].button("Update the action", key="jr_act_update") and actor:
             updated = ui.run(
-                review.set_action_status, actor=actor, action_id=action_id, status=status
+                set_action_status, actor=actor, action_id=action_id, status=status
             )
             if updated is not None:
                 done(f"Action {updated.id} is now {updated.status}.")
@@ -425,7 +435,7 @@ if meetings:
 else:
     st.caption("No meetings yet.")
 st.markdown("### Open actions by owner")
-everyone = ui.run(review.open_actions, actor=me) or []
+everyone = ui.run(open_actions, actor=me) or []
 if everyone:
     st.dataframe(rv.actions_by_owner(everyone, today=today), hide_index=True, key="jr_open")
 else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coordination import lookup as service
+from coordination.reference import lookup as service
 from ui import _common
 
 st.title("Reference data")

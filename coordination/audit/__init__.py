@@ -1,0 +1,1 @@
+"""Reading the audit log: search, verify and export, for those the permission table allows."""

@@ -1,0 +1,412 @@
+"""Reading the audit log: search and export for those allowed to read it.
+
+Erased people's events are shown pseudonymised; the stored rows never change.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Session, col, select
+
+from coordination.core.tables import neutralise
+from coordination.errors import InputError
+from coordination.ledger.chain import _TABLE, CATEGORIES, record_event
+from coordination.ledger.verify import ChainReport, check_chain
+from coordination.models import AuditEvent, AuditEventPublic, Offender
+
+EXPORT_ACTION = "audit.export"
+
+_CSV_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "category",
+    "action",
+    "entity_type",
+    "entity_id",
+    "offender_ids",
+    "justification",
+    "recipients",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+# --- search and export ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit event with every s.62 field, as search returns it."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    category: str
+    entity_type: str
+    entity_id: str | None
+    details: dict[str, Any] | None
+    justification: str | None
+    recipients: list[str] | None
+    offender_ids: list[int] | None
+    prev_hash: str | None
+    hash: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (the time in ISO 8601 UTC)."""
+        return {**asdict(self), "at": self.at.astimezone(UTC).isoformat()}
+
+
+def require_audit_reader(session: Session, *, actor: str) -> None:
+    """Refuse anyone who may not read the audit log (admins and the system may).
+
+    Raises
+    ------
+    AccessDeniedError
+        From ``coordination.permissions.require`` when ``actor`` lacks ``audit.read``; the
+        refusal is itself audited.
+    """
+    # Imported here: permissions records refusals through this module.
+    from coordination.security.permissions import require
+
+    require(session, actor=actor, action="audit.read", entity_type="audit_event")
+
+
+def verify_chain(
+    session: Session, *, actor: str | None = None, batch_size: int = 5000
+) -> ChainReport:
+    """Check every seal and link of the audit log, for someone allowed to read it.
+
+    Parameters
+    ----------
+    session
+        Any session (reads only).
+    actor
+        Who asks: refused unless allowed to read the audit log. ``None`` (services, tests)
+        checks nothing: the answer names no person.
+    batch_size
+        Rows fetched at a time.
+
+    Returns
+    -------
+    ChainReport
+        ``ok`` or the first bad row and why.
+
+    Raises
+    ------
+    AccessDeniedError
+        When ``actor`` is given and may not read the audit log.
+    """
+    if actor is not None:
+        require_audit_reader(session, actor=actor)
+    return check_chain(session, batch_size=batch_size)
+
+
+def _moment(value: date | datetime, *, end: bool) -> datetime:
+    """A filter bound: a date means the whole day (UTC); a naive datetime is taken as UTC."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    start = datetime.combine(value, time(0), tzinfo=UTC)
+    return start + timedelta(days=1) if end else start
+
+
+def _offender_clause(session: Session, offender_id: int) -> sa.ColumnElement[bool]:
+    table = _TABLE
+    if session.get_bind().dialect.name == "postgresql":
+        listed: sa.ColumnElement[bool] = sa.cast(table.c.offender_ids, JSONB).contains(
+            [offender_id]
+        )
+    else:
+        members = sa.func.json_each(table.c.offender_ids).table_valued("value")
+        listed = sa.select(members.c.value).where(members.c.value == offender_id).exists()
+    return sa.or_(
+        listed,
+        sa.and_(table.c.entity_type == "offender", table.c.entity_id == str(offender_id)),
+    )
+
+
+def _filtered(
+    session: Session,
+    *,
+    user: str | None,
+    offender_id: int | None,
+    since: date | datetime | None,
+    until: date | datetime | None,
+    action: str | None,
+    category: str | None,
+) -> Any:
+    query = select(AuditEvent)
+    if user:
+        query = query.where(AuditEvent.actor == user.strip())
+    if offender_id is not None:
+        query = query.where(_offender_clause(session, int(offender_id)))
+    if since is not None:
+        query = query.where(AuditEvent.at >= _moment(since, end=False))
+    if until is not None:
+        bound = _moment(until, end=True)
+        # A date includes its whole day; a moment is included itself.
+        query = query.where(
+            AuditEvent.at < bound if not isinstance(until, datetime) else AuditEvent.at <= bound
+        )
+    if action:
+        action = action.strip()
+        if action.endswith("*"):
+            query = query.where(col(AuditEvent.action).startswith(action[:-1], autoescape=True))
+        else:
+            query = query.where(AuditEvent.action == action)
+    if category:
+        if category not in CATEGORIES:
+            raise InputError(
+                f"Unknown audit category {category!r}: use one of {', '.join(CATEGORIES)}"
+            )
+        query = query.where(AuditEvent.category == category)
+    return query
+
+
+def _record(row: AuditEvent) -> AuditRecord:
+    assert row.id is not None
+    return AuditRecord(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        category=row.category,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        details=row.details,
+        justification=row.justification,
+        recipients=row.recipients,
+        offender_ids=row.offender_ids,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def search_events(
+    session: Session,
+    *,
+    actor: str,
+    user: str | None = None,
+    offender_id: int | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    action: str | None = None,
+    category: str | None = None,
+    limit: int | None = 500,
+) -> list[AuditRecord]:
+    """Search the log, newest first (for admins).
+
+    Parameters
+    ----------
+    session
+        Any session.
+    actor
+        Who is searching; refused unless allowed to read the audit log.
+    user
+        Events by this actor only.
+    offender_id
+        Events that touched this offender (listed in ``offender_ids``, or the offender itself).
+    since, until
+        Events from / up to this moment; a date means its whole day (UTC).
+    action
+        This action, or every action starting with a prefix ending in ``*`` (``"handoff.*"``).
+    category
+        One of :data:`CATEGORIES`.
+    limit
+        At most this many events (``None``: all).
+
+    Returns
+    -------
+    list[AuditRecord]
+        Detached records, safe to use after the session closes.
+
+    Raises
+    ------
+    AccessDeniedError
+        When ``actor`` may not read the audit log.
+    InputError
+        For an unknown category or a negative limit.
+    """
+    require_audit_reader(session, actor=actor)
+    if limit is not None and limit < 0:
+        raise InputError("The limit must be zero or more")
+    query = _filtered(
+        session,
+        user=user,
+        offender_id=offender_id,
+        since=since,
+        until=until,
+        action=action,
+        category=category,
+    ).order_by(col(AuditEvent.id).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    records = [_record(row) for row in session.exec(query).all()]
+    return _without_erased_people(session, records)
+
+
+def _without_erased_people(session: Session, records: list[AuditRecord]) -> list[AuditRecord]:
+    """Show the events of erased people pseudonymised: the trail stays, the person goes.
+
+    The stored rows never change (the log is append-only and hash-chained); readers get the
+    details with names, PNC IDs, dates of birth, postcodes and coordinates replaced.
+    """
+    from coordination.security.pseudonyms import pseudonymise_details
+
+    def people(record: AuditRecord) -> set[int]:
+        ids = set(record.offender_ids or [])
+        if record.entity_type == "offender" and record.entity_id and record.entity_id.isdigit():
+            ids.add(int(record.entity_id))
+        return ids
+
+    touched = {i for r in records for i in people(r)}
+    if not touched:
+        return records
+    erased = set(
+        session.exec(
+            select(Offender.id).where(
+                col(Offender.id).in_(touched), col(Offender.erased_at).is_not(None)
+            )
+        ).all()
+    )
+    if not erased:
+        return records
+    out = []
+    for record in records:
+        details = record.details
+        for offender_id in sorted(people(record) & erased):
+            details = pseudonymise_details(details, offender_id=offender_id)
+        out.append(replace(record, details=details) if details is not record.details else record)
+    return out
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, dict | list):
+        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return neutralise(value)
+
+
+def export_events(
+    session: Session,
+    *,
+    actor: str,
+    user: str | None = None,
+    offender_id: int | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    action: str | None = None,
+    category: str | None = None,
+    limit: int | None = None,
+    recipients: Sequence[str] | None = None,
+) -> bytes:
+    """Export matching events as CSV (UTF-8, oldest first) and record the export as a disclosure.
+
+    Text that a spreadsheet would run as a formula is neutralised (``geo.batch.neutralise``).
+
+    Parameters
+    ----------
+    session
+        The session the disclosure event is recorded in (the caller commits).
+    actor
+        Who exports; refused unless allowed to read the audit log.
+    user, offender_id, since, until, action, category, limit
+        As for :func:`search_events` (``limit`` keeps the newest; default all).
+    recipients
+        Who receives the file (default: the actor).
+
+    Returns
+    -------
+    bytes
+        The CSV: one header row, then one row per event.
+    """
+    records = search_events(
+        session,
+        actor=actor,
+        user=user,
+        offender_id=offender_id,
+        since=since,
+        until=until,
+        action=action,
+        category=category,
+        limit=limit,
+    )
+    records.reverse()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_CSV_COLUMNS)
+    for rec in records:
+        values = asdict(rec)
+        writer.writerow([_cell(values[name]) for name in _CSV_COLUMNS])
+    filters = {
+        "user": user,
+        "offender_id": offender_id,
+        "since": since.isoformat() if since is not None else None,
+        "until": until.isoformat() if until is not None else None,
+        "action": action,
+        "category": category,
+        "limit": limit,
+    }
+    record_event(
+        session,
+        actor=actor,
+        action=EXPORT_ACTION,
+        entity_type="audit_event",
+        entity_id=None,
+        details={
+            "rows": len(records),
+            "filters": {k: v for k, v in filters.items() if v is not None},
+            "first_id": records[0].id if records else None,
+            "last_id": records[-1].id if records else None,
+        },
+        category="disclosure",
+        recipients=list(recipients) if recipients else [actor],
+        offender_ids=[offender_id] if offender_id is not None else None,
+    )
+    return buffer.getvalue().encode("utf-8")
+
+
+def list_events(
+    session: Session,
+    *,
+    limit: int = 100,
+    actor: str | None = None,
+    action: str | None = None,
+) -> list[AuditEventPublic]:
+    """Return recent audit events, newest first (no permission check: for services and tests).
+
+    Parameters
+    ----------
+    session
+        Any session.
+    limit
+        At most this many events.
+    actor, action
+        Keep only events by this actor / with this action.
+
+    Returns
+    -------
+    list[AuditEventPublic]
+        Detached copies, safe to use after the session closes.
+    """
+    query = select(AuditEvent)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    query = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
+    return [AuditEventPublic.model_validate(row) for row in session.exec(query).all()]

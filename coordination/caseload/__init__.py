@@ -1,0 +1,1 @@
+"""Caseload: case weights, officer capacity, suggested assignees, assignment, the caseload query."""

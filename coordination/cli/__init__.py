@@ -1,0 +1,1 @@
+"""The ``crossforce`` command line (entry point: :func:`coordination.cli.main.main`)."""

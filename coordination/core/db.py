@@ -1,0 +1,160 @@
+"""The one engine factory, sessions, and Alembic migrations run from code.
+
+The same code runs on SQLite (the default: one file, WAL journal) and PostgreSQL
+(``postgresql+psycopg://``). Schema changes only ever happen through Alembic: :func:`upgrade` runs
+``upgrade head`` from ``coordination/migrations/``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+from coordination.core.settings import get_settings
+
+# Inside the package, so a wheel carries its migrations.
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Per-connection pragmas: SQLite forgets foreign_keys and busy_timeout on every new
+    # connection; WAL is persistent but setting it again is cheap and covers new files.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine configured for crossforce.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL: ``sqlite:///path/to/file.db`` or ``postgresql+psycopg://…``.
+
+    Returns
+    -------
+    Engine
+        SQLite: WAL journal, foreign keys on, 30 s busy timeout, usable from any thread (Streamlit
+        runs each session in its own thread), parent directory created. PostgreSQL: connections
+        are checked before use so a restarted server does not surface as an error.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """Return the shared engine for a URL, creating it once.
+
+    Parameters
+    ----------
+    url
+        Database URL; ``None`` means ``get_settings().database_url_effective``.
+
+    Returns
+    -------
+    Engine
+        The same engine object for the same URL within this process.
+    """
+    if url is None:
+        url = get_settings().database_url_effective
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = make_engine(url)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine's connections and forget the engines (tests, shutdown)."""
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """Open a session that commits when the block succeeds and rolls back when it raises.
+
+    Parameters
+    ----------
+    engine
+        From :func:`get_engine`.
+
+    Yields
+    ------
+    Session
+        A SQLModel session; objects stay readable after commit (``expire_on_commit=False``).
+    """
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config() -> Config:
+    """Return an Alembic configuration for ``migrations/``, built in code (no alembic.ini)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(url_or_engine: str | Engine) -> None:
+    """Migrate a database to the newest schema (Alembic ``upgrade head``).
+
+    Parameters
+    ----------
+    url_or_engine
+        Database URL or engine. Safe to call on an up-to-date database: it does nothing.
+    """
+    engine = get_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    config = alembic_config()
+    with engine.begin() as connection:
+        # env.py uses this connection instead of opening its own (see migrations/env.py).
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the database's Alembic revision, or ``None`` for a database never migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """Return the newest revision in ``migrations/versions``."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,171 @@
+"""Typed settings, read from ``CROSSFORCE_*`` environment variables.
+
+One ``Settings`` object describes where data lives and how the resolver behaves. The app, the CLI
+and the tests all get it from :func:`get_settings`, so a value is read and validated in one place.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development only: a production start with this key is refused, so it can be public.
+DEVELOPMENT_SECRET_KEY = "crossforce-development-key-not-for-production"
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+def default_data_dir() -> Path:
+    """Return the per-user data directory used when ``CROSSFORCE_DATA_DIR`` is unset.
+
+    An installed crossforce never writes into its own package or source tree: the database and
+    caches go to the platform's user data directory (``~/.local/share/crossforce`` on Linux).
+    ``make run`` and ``make test`` in a checkout set ``CROSSFORCE_DATA_DIR`` to its ``data/``.
+    """
+    return Path(platformdirs.user_data_dir("crossforce", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Crossforce settings; every field can be set as ``CROSSFORCE_<FIELD>`` in the environment.
+
+    Attributes
+    ----------
+    env
+        ``development`` (default), ``test`` or ``production``. Production refuses the development
+        secret key.
+    database_url
+        SQLAlchemy URL of the database, e.g. ``postgresql+psycopg://user:pw@host/db``. Unset means a
+        SQLite file ``<data_dir>/crossforce.db``; see :attr:`database_url_effective`.
+    reference_dir
+        A national reference pack (directory of ONS files) that ``crossforce init`` loads. Unset
+        means the approximate London default built from the postcode directory.
+    data_dir
+        Where run-time files live (the default database, caches, logs). Defaults to the per-user
+        data directory (:func:`default_data_dir`).
+    near_boundary_m
+        A point within this many metres of another force's area is flagged ``near_boundary``.
+    nearest_max_m
+        A point in no area is given the nearest district within this many metres, else none.
+    secret_key
+        Key for signing sessions; the default works only outside production.
+    user
+        The acting user of the CLI (``CROSSFORCE_USER``); written to the audit log.
+    map_tile_url
+        Optional XYZ tile URL for map backgrounds. None by default so maps work offline.
+    priority_weight_risk
+        Joint review agenda priority (``coordination.review``): points for very high risk of
+        serious harm; high earns 2/3 of it, medium 1/3, low none.
+    priority_weight_mappa
+        Agenda priority points for MAPPA level 3; level 2 earns 2/3, level 1 1/3, a case outside
+        MAPPA none.
+    priority_weight_ogrs3
+        Agenda priority points for an OGRS3 two-year probability of 100% (the part is this times
+        the probability; none when the score cannot be computed). Bounded at 20, below the
+        default risk and MAPPA weights, because OGRS3 is one input and never decides alone.
+    priority_weight_overdue
+        Agenda priority points per day overdue: the longer of an open handoff past its deadline
+        and a review past its due date.
+    priority_overdue_cap_days
+        Days overdue beyond this add no more points, so one long-forgotten case cannot swamp
+        the agenda.
+    idle_signout_minutes
+        A signed-in page with no activity for this long signs its user out.
+    lockout_attempts
+        Failed sign-ins in a row after which an account is locked.
+    lockout_minutes
+        How long a locked account stays locked.
+    min_password_length
+        The shortest password accepted (``coordination.auth.set_password``).
+    oidc_enabled
+        Offer single sign-on through Streamlit's OIDC support (``st.login``); it also needs an
+        ``[auth]`` section in ``.streamlit/secrets.toml`` (README, "Signing in").
+    oidc_provider
+        The named provider of ``[auth.<name>]`` to sign in with; unset means the ``[auth]``
+        section's own provider.
+    oidc_email_domain
+        Single sign-on maps the identity's email ``name@<this domain>`` to the crossforce user
+        ``name``; an email of another domain is refused. Required when ``oidc_enabled``.
+    retention_years_after_closure
+        Personal data of an offender whose cases are all closed is erased (``crossforce
+        retention --apply``) once the latest closure is this many years old. Six by default:
+        the review period of MOPI group 3 ("all other offences"); a force with a longer policy
+        for its MAPPA or serious cases sets its own (``coordination.retention``).
+    upload_max_bytes
+        Largest CSV/XLSX file accepted for resolving or importing: 20 MiB by default, the same
+        as Streamlit's ``server.maxUploadSize`` (in MB) in ``.streamlit/config.toml``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CROSSFORCE_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str | None = None
+    reference_dir: Path | None = None
+    data_dir: Path = Field(default_factory=default_data_dir)
+    near_boundary_m: float = Field(default=100.0, gt=0)
+    nearest_max_m: float = Field(default=2000.0, ge=0)
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    user: str | None = None
+    map_tile_url: str | None = None
+    priority_weight_risk: float = Field(default=30.0, ge=0)
+    priority_weight_mappa: float = Field(default=30.0, ge=0)
+    priority_weight_ogrs3: float = Field(default=20.0, ge=0, le=20)
+    priority_weight_overdue: float = Field(default=1.0, ge=0)
+    priority_overdue_cap_days: int = Field(default=30, ge=0)
+    idle_signout_minutes: int = Field(default=30, ge=1)
+    lockout_attempts: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    min_password_length: int = Field(default=12, ge=8)
+    oidc_enabled: bool = False
+    oidc_provider: str | None = None
+    oidc_email_domain: str | None = None
+    retention_years_after_closure: int = Field(default=6, ge=1, le=100)
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_weak_production_key(self) -> Settings:
+        if self.env != "production":
+            return self
+        key = self.secret_key.get_secret_value()
+        if key == DEVELOPMENT_SECRET_KEY:
+            raise ValueError(
+                "CROSSFORCE_SECRET_KEY must be set in production: the development key is public"
+            )
+        if len(key.strip()) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ValueError(
+                "CROSSFORCE_SECRET_KEY is too short for production: use at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} random characters"
+            )
+        return self
+
+    @property
+    def database_url_effective(self) -> str:
+        """The database URL to connect to: ``database_url``, else the SQLite file in data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'crossforce.db'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Directory of derived caches (postcode directory, prepared resolvers)."""
+        return self.data_dir / "cache"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment once.
+
+    Returns
+    -------
+    Settings
+        Validated settings; a bad value raises ``pydantic.ValidationError`` naming the field.
+    """
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings so the next :func:`get_settings` re-reads the environment."""
+    get_settings.cache_clear()

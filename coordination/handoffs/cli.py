@@ -1,0 +1,371 @@
+"""`crossforce handoffs …`: the handoff queues and their actions (wired in by `coordination.cli.main`).
+
+::
+
+    crossforce handoffs list [--state S] [--force CODE] [--direction incoming|outgoing] [--json]
+    crossforce handoffs show ID [--json]
+    crossforce handoffs request|accept|reject|complete|withdraw ID [--note T] [--version N]
+
+``reject`` needs ``--note`` (the reason; a rejection is escalated). ``--version`` refuses the
+action when the handoff has changed since that version was read (scripts that read, then act).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from coordination.core.clock import london_today
+from coordination.core.console import (
+    EXIT_OK,
+    Parser,
+    actor,
+    iso_date,
+    open_session,
+    print_json,
+    say,
+)
+from coordination.errors import InputError, NotFoundError
+
+_ACTION_HELP = {
+    "request": "request a proposed handoff (starts the 10-day and 20-working-day clocks)",
+    "accept": "accept a requested handoff (receiving force)",
+    "reject": "reject a requested handoff; --note gives the reason, and it is escalated",
+    "complete": "complete an accepted handoff: the receiving force becomes the lead",
+    "withdraw": "withdraw an open handoff (the move did not happen)",
+}
+
+
+def register(sub: Any) -> None:
+    """Add ``crossforce handoffs …`` to the top-level parser's sub-parsers.
+
+    Parameters
+    ----------
+    sub
+        The top-level sub-parsers object.
+    parser_class
+        The parser class to use for nested sub-parsers (one-line errors, exit 2).
+    """
+    handoffs = sub.add_parser("handoffs", help="handoffs between forces: queues and actions")
+    actions = handoffs.add_subparsers(
+        dest="handoffs_command", required=True, parser_class=Parser
+    )
+
+    listing = actions.add_parser("list", help="list handoffs with due dates and RAG status")
+    listing.add_argument(
+        "--state",
+        help="proposed, requested, accepted, completed, rejected, withdrawn, open or closed",
+    )
+    listing.add_argument("--force", metavar="CODE", help="to or from this force (ONS code)")
+    listing.add_argument(
+        "--direction",
+        choices=("incoming", "outgoing"),
+        help="with --force: handoffs to it (incoming) or from it (outgoing)",
+    )
+    listing.add_argument("--today", metavar="YYYY-MM-DD", help="judge deadlines on this day")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=_cmd_list)
+
+    show = actions.add_parser("show", help="one handoff with its history")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=_cmd_show)
+
+    for action, help_text in _ACTION_HELP.items():
+        parser = actions.add_parser(action, help=help_text)
+        parser.add_argument("id", type=int, help="handoff id")
+        parser.add_argument(
+            "--note",
+            help="the reason (required for reject)" if action == "reject" else "a note for the log",
+        )
+        parser.add_argument(
+            "--version",
+            type=int,
+            dest="expected_version",
+            metavar="N",
+            help="refuse if the handoff is no longer at version N",
+        )
+        parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.set_defaults(handler=_cmd_action, handoff_action=action)
+
+    _register_network(sub)
+
+
+
+def _register_network(sub: Any) -> None:
+    net = sub.add_parser(
+        "network", help="the handoff network between forces and Met BCUs, with analytics"
+    )
+    net.add_argument("--from", dest="start", type=iso_date, help="first day (default: a year ago)")
+    net.add_argument("--to", dest="end", type=iso_date, help="last day (default: today)")
+    net.add_argument("--top", type=int, default=10, help="rows per table (10)")
+    net.add_argument(
+        "--movers",
+        type=int,
+        default=3,
+        metavar="N",
+        help="list cases transferred more than N times within a year (3)",
+    )
+    net.add_argument("--graphml", type=Path, metavar="FILE", help="also write GraphML here")
+    net.add_argument("--json", action="store_true", help="print JSON (node-link and analytics)")
+    net.set_defaults(handler=_cmd_network)
+
+
+def _parse_day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--today {text!r}: expected a date like 2025-03-31") from exc
+
+
+def _force_code(session: Any, code: str | None) -> str | None:
+    from coordination.models import Force
+
+    if code is None:
+        return None
+    code = code.strip().upper()
+    if session.get(Force, code) is None:
+        raise NotFoundError(f"No force with code {code!r} (e.g. E23000034 for the City)")
+    return code
+
+
+def _status(view: Any) -> str:
+    if view.rag is None:
+        return "—"
+    if view.overdue:
+        days = view.overdue_by_days
+        return f"RED OVERDUE {days} day{'s' if days != 1 else ''}"
+    return view.rag.upper()
+
+
+def _print_table(views: list[Any]) -> None:
+    if not views:
+        say("No handoffs.")
+        return
+    rows: list[tuple[str, ...]] = [
+        ("ID", "STATE", "CASE", "OFFENDER", "PNC", "FROM → TO", "DUE", "STATUS")
+    ]
+    for v in views:
+        h = v.handoff
+        to = v.to_force_name + (f" / {h.to_bcu_code}" if h.to_bcu_code else "")
+        rows.append(
+            (
+                str(h.id),
+                h.state,
+                str(v.case_id),
+                v.offender_name,
+                v.pnc_id,
+                f"{v.from_force_name} → {to}",
+                f"{v.due:%Y-%m-%d} ({v.due_kind})" if v.due else "—",
+                _status(v) + ("  ESCALATED" if h.escalated else ""),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    numeric = {0, 2}
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        say("  ".join(cells).rstrip())
+    overdue = sum(1 for v in views if v.overdue)
+    say(f"{len(views)} handoff{'s' if len(views) != 1 else ''}; {overdue} overdue")
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from coordination.core.db import get_engine, session_scope, upgrade
+    from coordination.core.settings import get_settings
+    from coordination.handoffs.workflow import list_handoffs
+
+    engine = get_engine(get_settings().database_url_effective)
+    upgrade(engine)
+    if args.direction and not args.force:
+        raise InputError("--direction needs --force: incoming to or outgoing from which force?")
+    with session_scope(engine) as session:
+        views = list_handoffs(
+            session,
+            state=args.state,
+            force_code=_force_code(session, args.force),
+            direction=args.direction,
+            today=_parse_day(args.today),
+        )
+    if args.json:
+        say(json.dumps([v.to_dict() for v in views], indent=2, ensure_ascii=False))
+    else:
+        _print_table(views)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from coordination.core.db import get_engine, session_scope, upgrade
+    from coordination.core.settings import get_settings
+    from coordination.handoffs.workflow import allowed_actions, get_handoff_view, handoff_history
+
+    engine = get_engine(get_settings().database_url_effective)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        view = get_handoff_view(session, args.id)
+        history = handoff_history(session, args.id)
+    if args.json:
+        data = view.to_dict()
+        data["history"] = [json.loads(e.model_dump_json()) for e in history]
+        say(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    h = view.handoff
+    say(f"Handoff {h.id} (version {h.version}): {h.state}{'  ESCALATED' if h.escalated else ''}")
+    say(f"  Case       {view.case_id}: {view.offender_name} ({view.pnc_id})")
+    to = view.to_force_name + (f", BCU {h.to_bcu_code}" if h.to_bcu_code else "")
+    say(f"  Route      {view.from_force_name} → {to}")
+    say(f"  Reason     {h.reason}")
+    if h.requested_at:
+        say(f"  Requested  {h.requested_at:%Y-%m-%d %H:%M} UTC")
+        say(f"  Address check due {h.address_check_due}; completion due {h.completion_due}")
+    if h.rejection_reason:
+        say(f"  Rejected   {h.rejection_reason}")
+    say(f"  Status     {_status(view)}")
+    actions = allowed_actions(h.state)
+    say(f"  Next       {', '.join(actions) if actions else 'none (closed)'}")
+    for event in history:
+        note = (event.details or {}).get("note")
+        say(
+            f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.action}"
+            + (f" — {note}" if note else "")
+        )
+    return 0
+
+
+def _cmd_action(args: argparse.Namespace) -> int:
+    from coordination.core.db import get_engine, session_scope, upgrade
+    from coordination.core.settings import get_settings
+    from coordination.handoffs.workflow import get_handoff, transition
+    from geo.forces import force_name
+
+    action = args.handoff_action
+    if action == "reject" and not (args.note or "").strip():
+        raise InputError(f"Rejecting handoff {args.id} needs a reason: --note 'why'")
+    engine = get_engine(get_settings().database_url_effective)
+    upgrade(engine)
+    who = actor(args)
+    with session_scope(engine) as session:
+        before = get_handoff(session, args.id)
+        after = transition(
+            session,
+            actor=who,
+            handoff_id=args.id,
+            action=action,
+            note=args.note,
+            expected_version=args.expected_version,
+        )
+    if args.json:
+        say(after.model_dump_json(indent=2))
+        return 0
+    say(f"Handoff {after.id}: {before.state} → {after.state} by {who}.")
+    if action == "request":
+        say(f"Address check due {after.address_check_due}; completion due {after.completion_due}.")
+    if action == "reject":
+        say("Escalated: receiving areas do not negotiate; a supervisor resolves it.")
+    if action == "complete":
+        say(f"Case {after.case_id} is now led by {force_name(after.to_force_code).name}.")
+    elif after.state != "completed":
+        say(f"Case {after.case_id} stays with {force_name(after.from_force_code).name}.")
+    return 0
+
+
+_PING_PONG_DAYS = 90  # the ping-pong window (issue 3: A→B→A within 90 days)
+
+
+def _default_start(today: date) -> date:
+    try:
+        return today.replace(year=today.year - 1)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - 1, day=28)
+
+
+def _cmd_network(args: argparse.Namespace) -> int:
+    from coordination.handoffs import network
+    from geo.forces import force_name
+
+    today = london_today()
+    end = args.end or today
+    start = args.start or _default_start(end)
+    if end < start:
+        raise InputError(f"--to {end} is before --from {start}")
+    with open_session() as session:
+        records = network.fetch_handoff_records(session, start=start, end=end)
+    g = network.build_network_from_records(records, today=today)
+    g.graph.update(start=start.isoformat(), end=end.isoformat())
+    flows = network.largest_flows(g, args.top)
+    jams = network.bottlenecks(g, args.top)
+    pairs = network.ping_pong(records, days=_PING_PONG_DAYS)
+    movers = network.frequent_movers(records, args.movers)
+    if args.graphml is not None:
+        try:
+            network.to_graphml(g, args.graphml)
+        except OSError as exc:
+            raise InputError(f"Cannot write {args.graphml}: {exc.strerror}") from exc
+    if args.json:
+        print_json(
+            {
+                "start": start,
+                "end": end,
+                "handoffs": len(records),
+                "network": network.to_json(g),
+                "largest_flows": flows,
+                "bottlenecks": jams,
+                "ping_pong": pairs,
+                "frequent_movers": movers,
+            }
+        )
+        return EXIT_OK
+    say(
+        f"Handoffs requested {start} to {end}: {len(records)} between "
+        f"{g.number_of_nodes()} forces and BCUs ({g.number_of_edges()} flows)."
+    )
+    say()
+    say("Largest flows")
+    if not flows:
+        say("  none")
+    for f in flows:
+        median = (
+            "—" if f.median_days_to_acceptance is None else f"{f.median_days_to_acceptance:.1f} d"
+        )
+        rate = "—" if f.acceptance_rate is None else f"{f.acceptance_rate:.0%}"
+        say(
+            f"  {f.source_name} → {f.target_name}: {f.count} ({f.pending} pending, "
+            f"{f.overdue} overdue; median {median} to accept; {rate} accepted)"
+        )
+    say()
+    say("Bottlenecks (most overdue)")
+    if not jams:
+        say("  none overdue")
+    for f in jams:
+        say(f"  {f.source_name} → {f.target_name}: {f.overdue} overdue of {f.pending} pending")
+    say()
+    say(f"Ping-pong (A → B → A within {_PING_PONG_DAYS} days)")
+    if not pairs:
+        say("  none")
+    for p in pairs[: args.top]:
+        a, b = force_name(p.force_a).name, force_name(p.force_b).name
+        say(
+            f"  case {p.case_id}: {a} → {b} → {a} in {p.days:.0f} days "
+            f"(handoffs {p.first_handoff_id}, {p.second_handoff_id})"
+        )
+    if len(pairs) > args.top:
+        say(f"  … and {len(pairs) - args.top} more (--json lists all)")
+    say()
+    say(f"Cases transferred more than {args.movers} times within a year")
+    if not movers:
+        say("  none")
+    for m in movers[: args.top]:
+        say(
+            f"  case {m.case_id}: {m.transfers} transfers, {m.first:%Y-%m-%d} to {m.last:%Y-%m-%d}"
+        )
+    if args.graphml is not None:
+        say()
+        say(f"GraphML written to {args.graphml}")
+    return EXIT_OK

@@ -1,0 +1,851 @@
+"""Handoffs: moving responsibility for a case from one force to another, as a tracked workflow.
+
+States (``DOMAIN.md``: probation Case Transfer Policy Framework)::
+
+    proposed ──request──▶ requested ──accept──▶ accepted ──complete──▶ completed
+                              │
+                              └──reject──▶ rejected   (reason required; escalated)
+    proposed / requested / accepted ──withdraw──▶ withdrawn   (the move did not happen)
+
+* The sending force stays responsible until completion: only :func:`transition` with
+  ``"complete"`` changes a case's ``lead_force_code``, in the same transaction as the handoff, so
+  at every moment every open case has exactly one lead force.
+* Receiving areas do not negotiate: a rejection needs a reason and is escalated
+  (``escalated=True``) for supervisors to resolve; it is not a counter-offer.
+* A case has at most one open handoff (checked here, and backed by the partial unique index
+  ``uq_handoff_one_open_per_case``).
+* Deadlines run from the request date in London: the receiving area checks the address within
+  10 calendar days, and the transfer completes within 20 working days (weekends and England and
+  Wales bank holidays excluded, :mod:`coordination.calendar`).
+
+Errors: an action that is not allowed from the handoff's current state is a
+:class:`~geo.errors.ConflictError` (the request is well formed; the state of the world refuses it),
+naming the current state and the state asked for. Bad arguments (a rejection without a reason, an
+unknown action, a handoff to the case's own lead force) are :class:`~geo.errors.InputError`.
+Concurrent changes lose with "Handoff 12 was changed by alice at 10:32 UTC; reload"
+(:mod:`coordination._locking`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, get_args
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from coordination.core.calendar import add_working_days, london_date
+from coordination.core.clock import utcnow
+from coordination.core.locking import flush_or_conflict, load_for_update
+from coordination.errors import ConflictError, InputError, NotFoundError
+from coordination.ledger.chain import record_event
+from coordination.models import (
+    HANDOFF_STATES,
+    OPEN_HANDOFF_STATES,
+    Address,
+    AuditEvent,
+    AuditEventPublic,
+    Case,
+    CaseAssignment,
+    Force,
+    Handoff,
+    HandoffPublic,
+    Offender,
+)
+from coordination.security.permissions import (
+    Principal,
+    acts_for,
+    deny,
+    require,
+    visible_case_filter,
+)
+from geo.forces import METROPOLITAN
+
+Action = Literal["request", "accept", "reject", "complete", "withdraw"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+Direction = Literal["incoming", "outgoing"]
+Rag = Literal["red", "amber", "green"]
+
+#: Calendar days the receiving area has to check the new address, from the request date.
+ADDRESS_CHECK_DAYS = 10
+#: Working days the whole transfer has to complete, from the request date.
+COMPLETION_WORKING_DAYS = 20
+#: A deadline this many working days away or closer shows amber.
+AMBER_WORKING_DAYS = 3
+
+# action -> (states it is allowed from, state it leads to)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "request": (("proposed",), "requested"),
+    "accept": (("requested",), "accepted"),
+    "reject": (("requested",), "rejected"),
+    "complete": (("accepted",), "completed"),
+    "withdraw": (OPEN_HANDOFF_STATES, "withdrawn"),
+}
+
+
+def allowed_actions(state: str) -> tuple[str, ...]:
+    """Return the actions allowed from a handoff state, in workflow order.
+
+    Parameters
+    ----------
+    state
+        A handoff state, e.g. ``"requested"``.
+
+    Returns
+    -------
+    tuple[str, ...]
+        E.g. ``("accept", "reject", "withdraw")`` for ``"requested"``; empty for closed states.
+    """
+    return tuple(action for action, (sources, _) in TRANSITIONS.items() if state in sources)
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A handoff as the queues show it: the handoff, who it is about, and how urgent it is.
+
+    Attributes
+    ----------
+    handoff
+        The handoff itself.
+    case_id, offender_id
+        The case handed off and its offender.
+    offender_name
+        "First Last" of the (synthetic) offender.
+    pnc_id
+        The offender's PNC ID (long form).
+    from_force_name, to_force_name
+        Display names of the two forces.
+    due
+        The deadline that matters now: the address check while the handoff is requested, the
+        completion once accepted; ``None`` before the request and after closing.
+    due_kind
+        ``"address check"`` or ``"completion"`` (``None`` with ``due``).
+    rag
+        ``"red"`` overdue, ``"amber"`` due within 3 working days, ``"green"`` otherwise;
+        ``None`` for a closed handoff.
+    overdue
+        Whether ``due`` has passed (never for a closed handoff).
+    overdue_by_days
+        Calendar days past ``due``; 0 when not overdue.
+    """
+
+    handoff: HandoffPublic
+    case_id: int
+    offender_id: int
+    offender_name: str
+    pnc_id: str
+    from_force_name: str
+    to_force_name: str
+    due: date | None
+    due_kind: str | None
+    rag: Rag | None
+    overdue: bool
+    overdue_by_days: int
+
+    @property
+    def id(self) -> int:
+        """The handoff id."""
+        return self.handoff.id
+
+    @property
+    def state(self) -> str:
+        """The handoff state."""
+        return self.handoff.state
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (dates as ISO strings), as ``crossforce handoffs --json``."""
+        return {
+            **self.handoff.model_dump(mode="json"),
+            "offender_id": self.offender_id,
+            "offender_name": self.offender_name,
+            "pnc_id": self.pnc_id,
+            "from_force_name": self.from_force_name,
+            "to_force_name": self.to_force_name,
+            "due": self.due.isoformat() if self.due else None,
+            "due_kind": self.due_kind,
+            "rag": self.rag,
+            "overdue": self.overdue,
+            "overdue_by_days": self.overdue_by_days,
+        }
+
+
+# --- deadlines and status -----------------------------------------------------------------------
+
+
+def due_dates(requested_on: date) -> tuple[date, date]:
+    """Return the address-check and completion deadlines of a request made on a date.
+
+    Parameters
+    ----------
+    requested_on
+        The date of the request, in London.
+
+    Returns
+    -------
+    tuple[date, date]
+        ``(requested_on + 10 days, requested_on + 20 working days)``.
+    """
+    return (
+        requested_on + timedelta(days=ADDRESS_CHECK_DAYS),
+        add_working_days(requested_on, COMPLETION_WORKING_DAYS),
+    )
+
+
+def current_deadline(
+    state: str, address_check_due: date | None, completion_due: date | None
+) -> tuple[date | None, str | None]:
+    """Return the deadline that matters in a state, and what it is for.
+
+    Parameters
+    ----------
+    state
+        The handoff state.
+    address_check_due, completion_due
+        The handoff's two deadlines.
+
+    Returns
+    -------
+    tuple[date | None, str | None]
+        ``(address_check_due, "address check")`` while requested (acceptance follows the check),
+        ``(completion_due, "completion")`` once accepted, ``(None, None)`` otherwise.
+    """
+    if state == "requested" and address_check_due is not None:
+        return address_check_due, "address check"
+    if state in ("requested", "accepted") and completion_due is not None:
+        return completion_due, "completion"
+    return None, None
+
+
+def rag_status(
+    state: str, due: date | None, today: date, *, amber_until: date | None = None
+) -> tuple[Rag | None, bool, int]:
+    """Return red/amber/green, whether overdue, and by how many calendar days.
+
+    Parameters
+    ----------
+    state
+        The handoff state; closed states have no status.
+    due
+        The deadline that matters (:func:`current_deadline`).
+    today
+        The day to judge on.
+    amber_until
+        ``add_working_days(today, 3)``, passed in when judging many handoffs at once.
+
+    Returns
+    -------
+    tuple[Rag | None, bool, int]
+        ``(rag, overdue, overdue_by_days)``.
+    """
+    if state not in OPEN_HANDOFF_STATES:
+        return None, False, 0
+    if due is None:
+        # Proposed: nothing has been asked of anyone yet, so no clock is running.
+        return "green", False, 0
+    if due < today:
+        return "red", True, (today - due).days
+    if amber_until is None:
+        amber_until = add_working_days(today, AMBER_WORKING_DAYS)
+    return ("amber" if due <= amber_until else "green"), False, 0
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None:
+        raise InputError("now must be timezone-aware (e.g. datetime.now(UTC))")
+    return now
+
+
+def _actor(actor: str) -> str:
+    actor = (actor or "").strip()
+    if not actor:
+        raise InputError("Every change needs an actor: set CROSSFORCE_USER or sign in")
+    return actor
+
+
+def _force_names(session: Session) -> dict[str, str]:
+    return {code: name for code, name in session.exec(select(Force.code, Force.name)).all()}
+
+
+def _open_handoff(session: Session, case_id: int) -> Handoff | None:
+    query = select(Handoff).where(
+        Handoff.case_id == case_id, col(Handoff.state).in_(OPEN_HANDOFF_STATES)
+    )
+    return session.exec(query).first()
+
+
+def _refusal(handoff_id: int, state: str, action: str) -> ConflictError:
+    sources, target = TRANSITIONS[action]
+    allowed = ", ".join(sources[:-1]) + (" or " if len(sources) > 1 else "") + sources[-1]
+    article = "an" if allowed[0] in "aeiou" else "a"
+    return ConflictError(
+        f"Cannot {action} handoff {handoff_id}: it is {state}, and only {article} {allowed} "
+        f"handoff can become {target}"
+    )
+
+
+def _apply(
+    session: Session,
+    *,
+    handoff: Handoff,
+    case: Case,
+    action: str,
+    actor: str,
+    note: str | None,
+    now: datetime,
+) -> None:
+    """Move a locked handoff on by one action and record it (the caller checked it is allowed)."""
+    label = f"Handoff {handoff.id}"
+    from_state = handoff.state
+    _, to_state = TRANSITIONS[action]
+    handoff.state = to_state  # type: ignore[assignment]
+    handoff.updated_by = actor
+    handoff.updated_at = now
+    details: dict[str, Any] = {
+        "from_state": from_state,
+        "to_state": to_state,
+        "note": note,
+        "case_id": handoff.case_id,
+        "from_force_code": handoff.from_force_code,
+        "to_force_code": handoff.to_force_code,
+    }
+    if action == "request":
+        handoff.requested_at = now
+        handoff.address_check_due, handoff.completion_due = due_dates(london_date(now))
+        details["address_check_due"] = handoff.address_check_due.isoformat()
+        details["completion_due"] = handoff.completion_due.isoformat()
+    elif action == "accept":
+        handoff.accepted_at = now
+    elif action == "reject":
+        handoff.rejection_reason = note
+        # Receiving areas do not negotiate: a refusal goes up to supervisors to resolve.
+        handoff.escalated = True
+        handoff.closed_at = now
+        details["escalated"] = True
+    elif action == "complete":
+        handoff.completed_at = now
+        handoff.closed_at = now
+    elif action == "withdraw":
+        handoff.closed_at = now
+    flush_or_conflict(session, handoff, label=label)
+
+    if action == "complete":
+        _move_lead(session, handoff=handoff, case=case, actor=actor, now=now)
+    # Requesting sends the case to the receiving force and completing hands it over: both
+    # disclose it to that force (DPA 2018 s.62); the other steps alter the handoff.
+    disclosed = action in ("request", "complete")
+    record_event(
+        session,
+        actor=actor,
+        action=f"handoff.{action}",
+        entity_type="handoff",
+        entity_id=str(handoff.id),
+        details=details,
+        category="disclosure" if disclosed else "alteration",
+        recipients=[handoff.to_force_code] if disclosed else None,
+        offender_ids=[case.offender_id],
+    )
+
+
+def _move_lead(
+    session: Session, *, handoff: Handoff, case: Case, actor: str, now: datetime
+) -> None:
+    """Make the receiving force the case's lead: the only place a lead force changes."""
+    previous = case.lead_force_code
+    case.lead_force_code = handoff.to_force_code
+    # The sending force's manager cannot keep a case of another force (caseload rule): the
+    # receiving force assigns its own.
+    previous_user = case.assigned_user_id
+    case.assigned_user_id = None
+    case.updated_by = actor
+    case.updated_at = now
+    flush_or_conflict(session, case, label=f"Case {case.id}")
+    open_assignments = session.exec(
+        select(CaseAssignment).where(
+            CaseAssignment.case_id == case.id, col(CaseAssignment.ended_at).is_(None)
+        )
+    ).all()
+    for assignment in open_assignments:
+        assignment.ended_at = now
+        assignment.reason = assignment.reason or f"handoff {handoff.id} completed"
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="case.lead_force",
+        entity_type="case",
+        entity_id=str(case.id),
+        details={
+            "from_force_code": previous,
+            "to_force_code": handoff.to_force_code,
+            "to_bcu_code": handoff.to_bcu_code,
+            "handoff_id": handoff.id,
+            "unassigned_user_id": previous_user,
+        },
+        category="alteration",
+        offender_ids=[case.offender_id],
+    )
+
+
+def _check_side(session: Session, p: Principal, handoff: Handoff, action: str) -> None:
+    """The sending force requests and withdraws; the receiving force answers.
+
+    A receiving force with no users in crossforce answers by other means, and the sending force
+    records its answer (the demo does, with "recorded for …" in the note).
+    """
+    if p.is_system:
+        return
+    sender, receiver = handoff.from_force_code, handoff.to_force_code
+    if action in ("request", "withdraw"):
+        allowed = acts_for(session, p, sender, handoff.case_id)
+        side = "the sending force"
+    else:
+        allowed = acts_for(session, p, receiver, handoff.case_id)
+        side = "the receiving force"
+    if not allowed:
+        deny(
+            session,
+            p,
+            action="handoff.act",
+            message=f"Access refused: {p.label} may not {action} handoff {handoff.id}: only "
+            f"{side} can",
+            entity_type="handoff",
+            entity_id=str(handoff.id),
+        )
+
+
+# --- services -------------------------------------------------------------------------------------
+
+
+def create_handoff(
+    session: Session,
+    *,
+    actor: str,
+    case_id: int,
+    to_force_code: str,
+    to_bcu_code: str | None = None,
+    reason: str,
+    address_id: int | None = None,
+    request: bool = True,
+    now: datetime | None = None,
+) -> HandoffPublic:
+    """Start handing a case to another force; its current lead force is the sender.
+
+    Parameters
+    ----------
+    session
+        The session of the change (the caller commits).
+    actor
+        Who is creating it (audit log).
+    case_id
+        The case to hand off; it must be open and have no open handoff.
+    to_force_code
+        ONS code of the receiving force.
+    to_bcu_code
+        The receiving Met BCU (e.g. ``"CE"``), only when the receiving force is the Met.
+    reason
+        Why, e.g. "moved to Hackney (E09000012)"; required.
+    address_id
+        The new address that prompted the handoff, if any; it must be the case offender's.
+    request
+        ``True`` (default) to request it at once (state ``requested``, deadlines set);
+        ``False`` to leave it ``proposed``.
+    now
+        The time of the change (aware); default the current time.
+
+    Returns
+    -------
+    HandoffPublic
+        The new handoff. Audit events: ``handoff.create``, then ``handoff.request`` when
+        requested.
+
+    Raises
+    ------
+    InputError
+        Empty reason; the receiving force is already the lead; a BCU for a force other than the
+        Met; an address of another offender.
+    NotFoundError
+        No such case, force or address.
+    ConflictError
+        The case is closed, or already has an open handoff (named in the message).
+    """
+    actor = _actor(actor)
+    p = require(session, actor=actor, action="handoff.act", case_id=case_id)
+    now = _now(now)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("A handoff needs a reason, e.g. 'moved to Hackney'")
+    case = load_for_update(session, Case, case_id, label=f"Case {case_id}")
+    if not acts_for(session, p, case.lead_force_code, case_id):
+        deny(
+            session,
+            p,
+            action="handoff.act",
+            message=f"Access refused: {p.label} may not hand off case {case_id}: only its lead "
+            "force can",
+            entity_type="case",
+            entity_id=str(case_id),
+        )
+    if case.status != "open":
+        raise ConflictError(f"Case {case_id} is {case.status}: a closed case is not handed off")
+    to_force = session.get(Force, to_force_code)
+    if to_force is None:
+        raise NotFoundError(f"No force with code {to_force_code!r}")
+    if to_force_code == case.lead_force_code:
+        raise InputError(f"Case {case_id} is already led by {to_force.name}: nothing to hand off")
+    if to_bcu_code is not None:
+        to_bcu_code = to_bcu_code.strip().upper() or None
+    if to_bcu_code is not None and to_force_code != METROPOLITAN:
+        raise InputError(
+            f"A BCU is only given for the Metropolitan Police Service, not for {to_force.name}"
+        )
+    if address_id is not None:
+        address = session.get(Address, address_id)
+        if address is None:
+            raise NotFoundError(f"Address {address_id} does not exist")
+        if address.offender_id != case.offender_id:
+            raise InputError(f"Address {address_id} is not an address of case {case_id}'s offender")
+    existing = _open_handoff(session, case_id)
+    if existing is not None:
+        raise ConflictError(
+            f"Case {case_id} already has an open handoff: {existing.id} ({existing.state}, "
+            f"to {_force_names(session).get(existing.to_force_code, existing.to_force_code)}); "
+            "complete or withdraw it first"
+        )
+    handoff = Handoff(
+        case_id=case_id,
+        from_force_code=case.lead_force_code,
+        to_force_code=to_force_code,
+        to_bcu_code=to_bcu_code,
+        reason=reason,
+        address_id=address_id,
+        state="proposed",
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
+        updated_by=actor,
+    )
+    session.add(handoff)
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as error:
+        # The partial unique index caught a handoff created by someone else since the check
+        # above (possible on SQLite, where there is no row lock).
+        raise ConflictError(
+            f"Case {case_id} already has an open handoff, created just now by someone else; reload"
+        ) from error
+    record_event(
+        session,
+        actor=actor,
+        action="handoff.create",
+        entity_type="handoff",
+        entity_id=str(handoff.id),
+        details={
+            "from_state": None,
+            "to_state": "proposed",
+            "case_id": case_id,
+            "from_force_code": handoff.from_force_code,
+            "to_force_code": to_force_code,
+            "to_bcu_code": to_bcu_code,
+            "reason": reason,
+            "address_id": address_id,
+        },
+        category="alteration",
+        offender_ids=[case.offender_id],
+    )
+    if request:
+        _apply(
+            session, handoff=handoff, case=case, action="request", actor=actor, note=None, now=now
+        )
+    return HandoffPublic.model_validate(handoff)
+
+
+def transition(
+    session: Session,
+    *,
+    actor: str,
+    handoff_id: int,
+    action: Action,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> HandoffPublic:
+    """Move a handoff on: request, accept, reject, complete or withdraw it.
+
+    Parameters
+    ----------
+    session
+        The session of the change (the caller commits).
+    actor
+        Who is acting (audit log, and the "changed by" of a later conflict).
+    handoff_id
+        The handoff.
+    action
+        ``"request"`` (proposed → requested, deadlines set), ``"accept"`` (requested →
+        accepted), ``"reject"`` (requested → rejected and escalated; ``note`` is the reason),
+        ``"complete"`` (accepted → completed; the receiving force becomes the case's lead),
+        ``"withdraw"`` (any open state → withdrawn).
+    note
+        Free text kept in the audit log; required for ``"reject"``.
+    expected_version
+        The version the actor saw; when the handoff has moved on since, the action is refused.
+    now
+        The time of the change (aware); default the current time.
+
+    Returns
+    -------
+    HandoffPublic
+        The handoff after the action. Audit event ``handoff.<action>`` with
+        ``{from_state, to_state, note, …}``; completing also records ``case.lead_force``.
+
+    Raises
+    ------
+    InputError
+        Unknown action; a rejection without a reason.
+    NotFoundError
+        No such handoff.
+    ConflictError
+        The action is not allowed from the current state (both named); the case is closed (only
+        withdrawing is allowed then); or someone else changed the handoff or case first
+        ("… was changed by NAME at TIME; reload").
+    """
+    actor = _actor(actor)
+    now = _now(now)
+    if action not in TRANSITIONS:
+        raise InputError(f"Unknown handoff action {action!r}: use one of {', '.join(ACTIONS)}")
+    note = (note or "").strip() or None
+    if action == "reject" and note is None:
+        raise InputError(
+            f"Rejecting handoff {handoff_id} needs a reason (--note): a rejection is escalated"
+        )
+    peek = session.get(Handoff, handoff_id)
+    if peek is None:
+        raise NotFoundError(f"Handoff {handoff_id} does not exist")
+    p = require(session, actor=actor, action="handoff.act", case_id=peek.case_id)
+    _check_side(session, p, peek, action)
+    # Lock the case before the handoff, in the same order as create_handoff, so two writers
+    # on PostgreSQL queue instead of deadlocking.
+    case = load_for_update(session, Case, peek.case_id, label=f"Case {peek.case_id}")
+    handoff = load_for_update(
+        session,
+        Handoff,
+        handoff_id,
+        label=f"Handoff {handoff_id}",
+        expected_version=expected_version,
+    )
+    sources, _ = TRANSITIONS[action]
+    if handoff.state not in sources:
+        raise _refusal(handoff_id, handoff.state, action)
+    if case.status != "open" and action != "withdraw":
+        raise ConflictError(
+            f"Case {case.id} is {case.status}: handoff {handoff_id} can only be withdrawn"
+        )
+    _apply(session, handoff=handoff, case=case, action=action, actor=actor, note=note, now=now)
+    return HandoffPublic.model_validate(handoff)
+
+
+def get_handoff(session: Session, handoff_id: int, *, actor: str | None = None) -> HandoffPublic:
+    """Return one handoff.
+
+    Parameters
+    ----------
+    session
+        Any session.
+    handoff_id
+        The handoff.
+
+    Returns
+    -------
+    HandoffPublic
+        The handoff, including its current ``version`` (pass it back as ``expected_version``).
+
+    Raises
+    ------
+    NotFoundError
+        No such handoff.
+    AccessDeniedError
+        The actor may not see its case (audited).
+    """
+    row = session.get(Handoff, handoff_id)
+    if row is None:
+        raise NotFoundError(f"Handoff {handoff_id} does not exist")
+    require(session, actor=actor, action="handoff.view", case_id=row.case_id)
+    return HandoffPublic.model_validate(row)
+
+
+def open_handoff_for_case(
+    session: Session, case_id: int, *, actor: str | None = None
+) -> HandoffPublic | None:
+    """Return the open (proposed, requested or accepted) handoff of a case, or ``None``."""
+    require(session, actor=actor, action="handoff.view", case_id=case_id)
+    row = _open_handoff(session, case_id)
+    return None if row is None else HandoffPublic.model_validate(row)
+
+
+def handoff_history(
+    session: Session, handoff_id: int, *, actor: str | None = None
+) -> list[AuditEventPublic]:
+    """Return the audit events of one handoff, oldest first (who did what, when, with notes)."""
+    row = session.get(Handoff, handoff_id)
+    if row is not None:
+        require(session, actor=actor, action="handoff.view", case_id=row.case_id)
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "handoff", AuditEvent.entity_id == str(handoff_id))
+        .order_by(col(AuditEvent.at), col(AuditEvent.id))
+    )
+    return [AuditEventPublic.model_validate(row) for row in session.exec(query).all()]
+
+
+def list_handoffs(
+    session: Session,
+    *,
+    state: str | None = None,
+    force_code: str | None = None,
+    direction: Direction | None = None,
+    today: date | None = None,
+    case_id: int | None = None,
+    limit: int | None = None,
+    actor: str | None = None,
+) -> list[HandoffView]:
+    """Return handoffs with their deadline status, most urgent first.
+
+    Parameters
+    ----------
+    session
+        Any session.
+    state
+        Keep one state; also ``"open"`` (proposed, requested, accepted) or ``"closed"``.
+    force_code
+        Keep handoffs to or from this force.
+    direction
+        With ``force_code``: ``"incoming"`` (to the force) or ``"outgoing"`` (from it).
+    today
+        The day to judge deadlines on; default today in London.
+    case_id
+        Keep one case's handoffs.
+    limit
+        At most this many rows.
+    actor
+        Who is looking: only handoffs of cases they may see are listed (analysts are refused:
+        the rows name people; the network is their view of handoffs).
+
+    Returns
+    -------
+    list[HandoffView]
+        Open handoffs first, by the deadline that matters (overdue at the top; proposed ones,
+        with no deadline, after them), then closed ones, latest closed first.
+
+    Raises
+    ------
+    InputError
+        Unknown state or direction, or a direction without a force.
+    """
+    p = require(session, actor=actor, action="handoff.view", personal=True)
+    if today is None:
+        today = london_date(utcnow())
+    query = (
+        select(Handoff, Offender)
+        .join(Case, col(Case.id) == Handoff.case_id)
+        .join(Offender, col(Offender.id) == Case.offender_id)
+        .where(visible_case_filter(p))
+    )
+    if state is not None:
+        if state == "open":
+            query = query.where(col(Handoff.state).in_(OPEN_HANDOFF_STATES))
+        elif state == "closed":
+            query = query.where(col(Handoff.state).not_in(OPEN_HANDOFF_STATES))
+        elif state in HANDOFF_STATES:
+            query = query.where(Handoff.state == state)
+        else:
+            raise InputError(
+                f"Unknown handoff state {state!r}: use one of {', '.join(HANDOFF_STATES)}, "
+                "open or closed"
+            )
+    if direction is not None and direction not in ("incoming", "outgoing"):
+        raise InputError(f"Unknown direction {direction!r}: use incoming or outgoing")
+    if direction is not None and force_code is None:
+        raise InputError("Give a force with a direction: incoming to or outgoing from which force?")
+    if force_code is not None:
+        if direction == "incoming":
+            query = query.where(Handoff.to_force_code == force_code)
+        elif direction == "outgoing":
+            query = query.where(Handoff.from_force_code == force_code)
+        else:
+            query = query.where(
+                sa.or_(
+                    col(Handoff.to_force_code) == force_code,
+                    col(Handoff.from_force_code) == force_code,
+                )
+            )
+    if case_id is not None:
+        query = query.where(Handoff.case_id == case_id)
+    # The same deadline rule as current_deadline(), in SQL, so that ordering and limit happen
+    # in the database.
+    due = sa.case(
+        (col(Handoff.state) == "requested", col(Handoff.address_check_due)),
+        (col(Handoff.state) == "accepted", col(Handoff.completion_due)),
+        else_=None,
+    )
+    is_closed = sa.case((col(Handoff.state).in_(OPEN_HANDOFF_STATES), 0), else_=1)
+    query = query.order_by(
+        is_closed,
+        due.is_(None),
+        due,
+        sa.desc(col(Handoff.closed_at)),
+        sa.desc(col(Handoff.id)),
+    )
+    if limit is not None:
+        query = query.limit(limit)
+
+    names = _force_names(session)
+    amber_until = add_working_days(today, AMBER_WORKING_DAYS)
+    views: list[HandoffView] = []
+    for row, offender in session.exec(query).all():
+        public = HandoffPublic.model_validate(row)
+        deadline, kind = current_deadline(public.state, row.address_check_due, row.completion_due)
+        rag, overdue, overdue_by = rag_status(
+            public.state, deadline, today, amber_until=amber_until
+        )
+        views.append(
+            HandoffView(
+                handoff=public,
+                case_id=public.case_id,
+                offender_id=int(offender.id or 0),
+                offender_name=f"{offender.first_name} {offender.last_name}",
+                pnc_id=offender.pnc_id,
+                from_force_name=names.get(public.from_force_code, public.from_force_code),
+                to_force_name=names.get(public.to_force_code, public.to_force_code),
+                due=deadline,
+                due_kind=kind,
+                rag=rag,
+                overdue=overdue,
+                overdue_by_days=overdue_by,
+            )
+        )
+    return views
+
+
+def get_handoff_view(
+    session: Session, handoff_id: int, *, today: date | None = None, actor: str | None = None
+) -> HandoffView:
+    """Return one handoff as :func:`list_handoffs` shows it.
+
+    Raises
+    ------
+    NotFoundError
+        No such handoff.
+    """
+    row = session.get(Handoff, handoff_id)
+    if row is None:
+        raise NotFoundError(f"Handoff {handoff_id} does not exist")
+    require(session, actor=actor, action="handoff.view", case_id=row.case_id)
+    for view in list_handoffs(session, case_id=row.case_id, today=today, actor=actor):
+        if view.id == handoff_id:
+            return view
+    raise NotFoundError(f"Handoff {handoff_id} does not exist")

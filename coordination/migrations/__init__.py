@@ -1,0 +1,1 @@
+"""Alembic migrations, inside the package so that a wheel carries them."""

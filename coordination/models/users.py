@@ -1,0 +1,95 @@
+"""Users: the people who sign in, their force, BCU and role."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import field_validator
+from sqlmodel import AutoString, Field, SQLModel
+
+from coordination.core.clock import utcnow
+from coordination.models._types import UTCDateTime
+
+Role = Literal["offender_manager", "supervisor", "analyst", "admin"]
+ROLES: tuple[str, ...] = ("offender_manager", "supervisor", "analyst", "admin")
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+# --- User ------------------------------------------------------------------------------------
+
+
+class UserBase(SQLModel):
+    """A person who uses crossforce."""
+
+    username: str
+    display_name: str
+    force_code: str
+    role: Role = Field(sa_type=AutoString)
+    bcu_code: str | None = None
+    team: str | None = None
+    active: bool = True
+
+
+class UserCreate(UserBase):
+    """A new user; the username is normalised to lower case."""
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _normalise_username(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        username = value.strip().lower()
+        if not _USERNAME.match(username):
+            raise ValueError(
+                "a username is 1-64 characters: letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        return username
+
+    @field_validator("display_name", "force_code")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
+class User(UserBase, table=True):
+    """The user table. Usernames are stored lower-case (a check constraint holds it).
+
+    Sign-in fields: an argon2id ``password_hash`` (None: cannot sign in with a password, e.g.
+    single sign-on only), failed attempts and a lock-out time, and ``is_demo`` for the demo
+    accounts of development mode (never created in production).
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.UniqueConstraint("username", name="uq_users_username"),
+        sa.ForeignKeyConstraint(["force_code"], ["force.code"], name="fk_users_force"),
+        sa.CheckConstraint("username = lower(username)", name="ck_users_username_lower"),
+        sa.CheckConstraint(
+            "role IN ('offender_manager', 'supervisor', 'analyst', 'admin')",
+            name="ck_users_role",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    password_hash: str | None = None
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    is_demo: bool = False
+
+
+class UserPublic(UserBase):
+    """A user as services return it."""
+
+    id: int
+    created_at: datetime

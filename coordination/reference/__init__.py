@@ -1,0 +1,1 @@
+"""Reference data: boundary sets (load inactive, activate explicitly) and the boundary-lookup service."""

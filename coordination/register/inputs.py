@@ -1,0 +1,287 @@
+"""What a caller supplies to the register, validated: offenders, cases, residences.
+
+Offence categories and review periods are defined here too, because validation needs them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import unicodedata
+from datetime import date
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from coordination.errors import InputError
+from coordination.models import (
+    CaseBase,
+    OffenderBase,
+)
+from coordination.register.pnc import normalise_pnc
+from geo.postcodes import normalise_postcode
+
+# The OGRS3 current-offence categories (DOMAIN.md), snake_case key → the label in the scale.
+OFFENCE_CATEGORIES: dict[str, str] = {
+    "violence": "violence",
+    "robbery": "robbery",
+    "public_order": "public order",
+    "sexual_not_child": "sexual (not child)",
+    "sexual_child": "sexual (child)",
+    "soliciting": "soliciting",
+    "burglary_domestic": "burglary (domestic)",
+    "burglary_other": "burglary (other)",
+    "theft_non_motor": "theft (non-motor)",
+    "handling_stolen_goods": "handling stolen goods",
+    "fraud_and_forgery": "fraud and forgery",
+    "absconding_or_bail": "absconding or bail",
+    "taking_and_driving_away": "taking and driving away",
+    "theft_from_vehicle": "theft from vehicle",
+    "other_motoring": "other motoring",
+    "drink_driving": "drink driving",
+    "criminal_damage": "criminal damage",
+    "drug_import_export_production": "drug import/export/production",
+    "drug_possession_supply": "drug possession/supply",
+    "other": "other",
+}
+
+# Review intervals (DOMAIN.md): MAPPA every 3 months, IOM every 6; other cases as IOM.
+REVIEW_MONTHS: dict[str, int] = {
+    "mappa": 3,
+    "iom_fixed": 6,
+    "iom_flex": 6,
+    "iom_free": 6,
+    "other": 6,
+}
+
+# The age of criminal responsibility in England and Wales is 10; nobody managed is older than
+# this upper bound, which catches a mistyped century.
+MIN_AGE_YEARS = 10
+MAX_AGE_YEARS = 110
+_NAME_MAX = 100
+_BNG_MAX_E, _BNG_MAX_N = 700_000.0, 1_300_000.0
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+
+def normalise_offence_category(text: str) -> str:
+    """Return the snake_case key of an OGRS3 offence category given its key or its label.
+
+    Raises
+    ------
+    InputError
+        If the text names no category.
+    """
+    if not isinstance(text, str):
+        raise InputError("An offence category is text, e.g. 'fraud_and_forgery'")
+    cleaned = " ".join(text.strip().lower().split())
+    if cleaned.replace(" ", "_") in OFFENCE_CATEGORIES:
+        return cleaned.replace(" ", "_")
+    for key, label in OFFENCE_CATEGORIES.items():
+        if cleaned == label:
+            return key
+    shown = cleaned[:40] or "(nothing)"
+    raise InputError(
+        f"{shown!r} is not an OGRS3 offence category (one of: {', '.join(OFFENCE_CATEGORIES)})"
+    )
+
+
+def add_months(day: date, months: int) -> date:
+    """Return the same day ``months`` later, clamped to the end of a shorter month."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def review_due(programme: str, opened: date) -> date:
+    """Return when a case opened on ``opened`` is next due for review (3 months MAPPA, 6 IOM)."""
+    return add_months(opened, REVIEW_MONTHS.get(programme, 6))
+
+
+def _years_between(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _clean_name(value: str, what: str) -> str:
+    cleaned = " ".join(unicodedata.normalize("NFC", value).split())
+    if not cleaned:
+        raise ValueError(f"{what} must not be blank")
+    if len(cleaned) > _NAME_MAX:
+        raise ValueError(f"{what} is longer than {_NAME_MAX} characters")
+    if any(not ch.isprintable() for ch in cleaned):
+        raise ValueError(f"{what} contains characters that cannot be printed")
+    return cleaned
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], **data: Any) -> M:
+    """Build an input model, turning a validation failure into one clear :class:`InputError`.
+
+    Parameters
+    ----------
+    model
+        :class:`OffenderCreate`, :class:`CaseCreate` or :class:`Residence`.
+    **data
+        Its fields.
+
+    Raises
+    ------
+    InputError
+        The first problem found, as one line naming the field.
+    """
+    try:
+        return model(**data)
+    except ValidationError as exc:
+        raise _input_error(exc) from None
+
+
+def _input_error(exc: ValidationError) -> InputError:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", "invalid"))
+    # Pydantic prefixes messages of ValueErrors raised by validators.
+    message = message.removeprefix("Value error, ")
+    return InputError(f"{where}: {message}" if where else message)
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+class OffenderCreate(OffenderBase):
+    """A new offender: PNC ID checked and stored long-form, names non-blank, DOB sensible."""
+
+    @field_validator("pnc_id", mode="before")
+    @classmethod
+    def _pnc(cls, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("a PNC ID is text like 2019/0012345G")
+        return normalise_pnc(value)
+
+    @field_validator("first_name", "last_name", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("a name is text")
+        return _clean_name(value, "a name")
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _aliases(cls, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise ValueError("aliases are a list of names")
+        return list(dict.fromkeys(_clean_name(v, "an alias") for v in value if v.strip()))
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _dob(cls, value: date) -> date:
+        today = date.today()
+        if value >= today:
+            raise ValueError("the date of birth must be in the past")
+        age = _years_between(value, today)
+        if age < MIN_AGE_YEARS:
+            raise ValueError(
+                f"a date of birth of {value.isoformat()} makes the person {age}, below the age "
+                f"of criminal responsibility ({MIN_AGE_YEARS})"
+            )
+        if age > MAX_AGE_YEARS:
+            raise ValueError(
+                f"a date of birth of {value.isoformat()} makes the person {age}: check the year"
+            )
+        return value
+
+
+class CaseCreate(CaseBase):
+    """A new case: MAPPA category and level given exactly when the programme is MAPPA."""
+
+    @field_validator("offence_category", mode="before")
+    @classmethod
+    def _offence(cls, value: Any) -> str:
+        return normalise_offence_category(value)
+
+    @model_validator(mode="after")
+    def _mappa(self) -> CaseCreate:
+        mappa = self.programme == "mappa"
+        given = (self.mappa_category is not None, self.mappa_level is not None)
+        if mappa and not all(given):
+            raise ValueError("a MAPPA case needs its category (1-3) and level (1-3)")
+        if not mappa and any(given):
+            raise ValueError(
+                f"MAPPA category and level belong to MAPPA cases only, not to {self.programme}"
+            )
+        for value, what in ((self.mappa_category, "category"), (self.mappa_level, "level")):
+            if value is not None and not 1 <= value <= 3:
+                raise ValueError(f"MAPPA {what} is 1, 2 or 3, not {value}")
+        return self
+
+
+ResidenceState = Literal["residence", "no_fixed_abode", "unknown"]
+
+
+class Residence(BaseModel):
+    """Where a person lives now: a postcode, or BNG easting/northing, or a state.
+
+    "No fixed abode" and "unknown" are states, never blank strings.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    state: ResidenceState = "residence"
+    postcode: str | None = None
+    easting: float | None = None
+    northing: float | None = None
+
+    @field_validator("postcode", mode="before")
+    @classmethod
+    def _postcode(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("a postcode is text")
+        return normalise_postcode(value)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Residence:
+        point = (self.easting, self.northing)
+        if self.state != "residence":
+            if self.postcode is not None or any(v is not None for v in point):
+                raise ValueError(f"{self.state.replace('_', ' ')} takes no postcode or coordinates")
+            return self
+        has_point = all(v is not None for v in point)
+        if any(v is not None for v in point) and not has_point:
+            raise ValueError("give both easting and northing")
+        if (self.postcode is None) == (not has_point):
+            raise ValueError("give a postcode or easting/northing (one of them)")
+        if has_point:
+            e, n = float(self.easting or 0.0), float(self.northing or 0.0)
+            if not (math.isfinite(e) and math.isfinite(n)):
+                raise ValueError("coordinates must be numbers")
+            if not (0 <= e <= _BNG_MAX_E and 0 <= n <= _BNG_MAX_N):
+                raise ValueError(
+                    f"E {e:.0f}, N {n:.0f} is off the British National Grid (0-700000, 0-1300000)"
+                )
+        return self
+
+    @classmethod
+    def at_postcode(cls, postcode: str) -> Residence:
+        """A residence at a postcode (any case and spacing)."""
+        return validated(cls, postcode=postcode)
+
+    @classmethod
+    def at_point(cls, easting: float, northing: float) -> Residence:
+        """A residence at British National Grid metres."""
+        return validated(cls, easting=easting, northing=northing)
+
+    @classmethod
+    def no_fixed_abode(cls) -> Residence:
+        """No fixed abode."""
+        return cls(state="no_fixed_abode")
+
+    @classmethod
+    def unknown(cls) -> Residence:
+        """Address unknown."""
+        return cls(state="unknown")

@@ -1,0 +1,347 @@
+"""The agenda rules: which cases a meeting should discuss, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from coordination.handoffs.workflow import current_deadline, rag_status
+from coordination.models import (
+    OPEN_HANDOFF_STATES,
+    Address,
+    Area,
+    BoundarySet,
+    Case,
+    Handoff,
+    Meeting,
+    ReviewAction,
+)
+from coordination.review.common import (
+    _REASON_ORDER,
+    _RISK_TEXT,
+    REASON_CODES,
+    _days,
+    _earlier,
+    _force_names,
+    _metres,
+    _same_forces,
+)
+
+# --- the agenda rules -----------------------------------------------------------------------------
+
+Reasons = dict[int, list[dict[str, str]]]
+
+
+def _add(found: Reasons, case_id: int, code: str, text: str) -> None:
+    reasons = found.setdefault(case_id, [])
+    if not any(r["code"] == code for r in reasons):
+        reasons.append({"code": code, "text": text})
+
+
+def _rule_handoffs(
+    session: Session, forces: Sequence[str], names: dict[str, str], today: date, found: Reasons
+) -> None:
+    rows = session.execute(
+        sa.select(
+            col(Handoff.id),
+            col(Handoff.case_id),
+            col(Handoff.from_force_code),
+            col(Handoff.to_force_code),
+            col(Handoff.state),
+            col(Handoff.address_check_due),
+            col(Handoff.completion_due),
+        )
+        .join(Case, col(Case.id) == col(Handoff.case_id))
+        .where(
+            col(Handoff.state).in_(OPEN_HANDOFF_STATES),
+            col(Handoff.from_force_code).in_(forces),
+            col(Handoff.to_force_code).in_(forces),
+            col(Case.status) == "open",
+        )
+    ).all()
+    for h in rows:
+        route = (
+            f"{names.get(h.from_force_code, h.from_force_code)} → "
+            f"{names.get(h.to_force_code, h.to_force_code)}"
+        )
+        due, kind = current_deadline(h.state, h.address_check_due, h.completion_due)
+        _, overdue, days = rag_status(h.state, due, today)
+        if overdue and due is not None:
+            text = (
+                f"Handoff {h.id} {route} is overdue by {_days(days)} "
+                f"({kind} was due {due.isoformat()})"
+            )
+            _add(found, h.case_id, "handoff_overdue", text)
+        elif due is None:
+            text = f"Handoff {h.id} {route} is {h.state}, not yet requested"
+            _add(found, h.case_id, "handoff_pending", text)
+        else:
+            text = f"Handoff {h.id} {route} is {h.state}; {kind} due {due.isoformat()}"
+            _add(found, h.case_id, "handoff_pending", text)
+
+
+def _rule_crossed(
+    session: Session, forces: Sequence[str], names: dict[str, str], since: date, found: Reasons
+) -> None:
+    # Each address beside the one before it (LAG over the person's history, SQLite ≥ 3.25 and
+    # PostgreSQL alike), for the people with an address in the meeting's forces since `since`.
+    movers = (
+        sa.select(col(Address.offender_id))
+        .where(col(Address.valid_from) >= since, col(Address.force_code).in_(forces))
+        .distinct()
+    )
+    history = (
+        sa.select(
+            col(Address.id),
+            col(Address.offender_id),
+            col(Address.valid_from),
+            col(Address.force_code),
+            col(Address.postcode),
+            sa.func.lag(col(Address.force_code))
+            .over(
+                partition_by=col(Address.offender_id),
+                order_by=(col(Address.valid_from), col(Address.id)),
+            )
+            .label("previous_force"),
+        )
+        .where(col(Address.offender_id).in_(movers))
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(
+            col(Case.id).label("case_id"),
+            history.c.id,
+            history.c.valid_from,
+            history.c.force_code,
+            history.c.postcode,
+            history.c.previous_force,
+        )
+        .join(Case, col(Case.offender_id) == history.c.offender_id)
+        .where(
+            history.c.valid_from >= since,
+            history.c.force_code.in_(forces),
+            history.c.previous_force.in_(forces),
+            history.c.previous_force != history.c.force_code,
+            col(Case.status) == "open",
+            col(Case.lead_force_code).in_(forces),
+        )
+        # The latest crossing is the one worth saying: later rows overwrite earlier ones.
+        .order_by(history.c.valid_from, history.c.id)
+    ).all()
+    latest: dict[int, Any] = {}
+    for row in rows:
+        latest[int(row.case_id)] = row
+    for case_id, row in latest.items():
+        where = f" ({row.postcode})" if row.postcode else ""
+        text = (
+            f"Moved from {names.get(row.previous_force, row.previous_force)} to "
+            f"{names.get(row.force_code, row.force_code)} on "
+            f"{row.valid_from.isoformat()}{where}"
+        )
+        _add(found, case_id, "crossed_boundary", text)
+
+
+def _force_geometries(session: Session, forces: Sequence[str]) -> dict[str, Any]:
+    """Return the active boundary set's force polygons for these codes (those it has)."""
+    import shapely
+
+    active = session.exec(select(BoundarySet.id).where(col(BoundarySet.active))).first()
+    if active is None:
+        return {}
+    rows = session.exec(
+        select(Area.code, Area.geometry).where(
+            Area.boundary_set_id == active, Area.kind == "force", col(Area.code).in_(forces)
+        )
+    ).all()
+    return {code: shapely.from_wkb(wkb) for code, wkb in rows if wkb is not None}
+
+
+def _rule_near_boundary(
+    session: Session,
+    forces: Sequence[str],
+    names: dict[str, str],
+    near_m: float,
+    found: Reasons,
+) -> None:
+    import shapely
+
+    distance = col(Address.distance_to_boundary_m)
+    rows = session.execute(
+        sa.select(
+            col(Case.id).label("case_id"),
+            col(Address.force_code),
+            col(Address.postcode),
+            col(Address.easting),
+            col(Address.northing),
+            col(Address.distance_to_boundary_m),
+        )
+        .join(Address, col(Address.offender_id) == col(Case.offender_id))
+        .where(
+            col(Case.status) == "open",
+            col(Case.lead_force_code).in_(forces),
+            col(Address.valid_to).is_(None),
+            col(Address.state) == "residence",
+            col(Address.force_code).in_(forces),
+            sa.or_(distance <= near_m, sa.and_(distance.is_(None), col(Address.near_boundary))),
+        )
+    ).all()
+    if not rows:
+        return
+    geometries = _force_geometries(session, forces)
+    for address in rows:
+        others = [code for code in forces if code != address.force_code]
+        partner: str | None = None
+        point_known = address.easting is not None and address.northing is not None
+        if point_known and others and all(code in geometries for code in others):
+            point = shapely.Point(address.easting, address.northing)
+            nearest = min(others, key=lambda code: shapely.distance(geometries[code], point))
+            if shapely.distance(geometries[nearest], point) > near_m:
+                # Near a boundary, but with a force that is not at this meeting.
+                continue
+            partner = nearest
+        metres = address.distance_to_boundary_m
+        how_far = f"{_metres(metres)} from" if metres is not None else "on"
+        boundary = (
+            f"the boundary with {names.get(partner, partner)}" if partner else "a force boundary"
+        )
+        where = f" ({address.postcode})" if address.postcode else ""
+        text = (
+            f"Lives in {names.get(str(address.force_code), address.force_code)}{where}, "
+            f"{how_far} {boundary}: responsibility may be unclear"
+        )
+        _add(found, int(address.case_id), "near_boundary", text)
+
+
+def _rule_joint(
+    session: Session,
+    forces: Sequence[str],
+    names: dict[str, str],
+    next_date: date,
+    found: Reasons,
+) -> None:
+    """``high_risk_joint`` and ``review_due``: cases with both forces involved."""
+    high = sa.or_(col(Case.mappa_level).in_((2, 3)), col(Case.risk).in_(("high", "very_high")))
+    due = col(Case.next_review_due) < next_date
+    involved: dict[int, tuple[Any, str]] = {}
+    columns = (
+        col(Case.id),
+        col(Case.lead_force_code),
+        col(Case.risk),
+        col(Case.mappa_level),
+        col(Case.next_review_due),
+    )
+    by_residence = session.execute(
+        sa.select(*columns, col(Address.force_code).label("residence_force"))
+        .join(Address, col(Address.offender_id) == col(Case.offender_id))
+        .where(
+            col(Case.status) == "open",
+            col(Case.lead_force_code).in_(forces),
+            col(Address.valid_to).is_(None),
+            col(Address.force_code).in_(forces),
+            col(Address.force_code) != col(Case.lead_force_code),
+            sa.or_(high, due),
+        )
+    ).all()
+    for case in by_residence:
+        involved[int(case.id)] = (case, f"lives in {names.get(case.residence_force, '?')}")
+    by_handoff = session.execute(
+        sa.select(
+            *columns,
+            col(Handoff.id).label("handoff_id"),
+            col(Handoff.to_force_code).label("handoff_to"),
+        )
+        .join(Handoff, col(Handoff.case_id) == col(Case.id))
+        .where(
+            col(Case.status) == "open",
+            col(Case.lead_force_code).in_(forces),
+            col(Handoff.state).in_(OPEN_HANDOFF_STATES),
+            col(Handoff.to_force_code).in_(forces),
+            col(Handoff.to_force_code) != col(Case.lead_force_code),
+            sa.or_(high, due),
+        )
+    ).all()
+    for case in by_handoff:
+        involved.setdefault(
+            int(case.id),
+            (case, f"handoff {case.handoff_id} to {names.get(case.handoff_to, '?')} is open"),
+        )
+    for case_id, (case, how) in involved.items():
+        lead = names.get(case.lead_force_code, case.lead_force_code)
+        if case.mappa_level in (2, 3) or case.risk in ("high", "very_high"):
+            what = []
+            if case.mappa_level in (2, 3):
+                what.append(f"MAPPA level {case.mappa_level}")
+            if case.risk in ("high", "very_high"):
+                what.append(f"{_RISK_TEXT[case.risk]} risk")
+            joined = " and ".join(what)
+            text = f"{joined[0].upper()}{joined[1:]} with both forces involved: {lead} leads, {how}"
+            _add(found, case_id, "high_risk_joint", text)
+        if case.next_review_due is not None and case.next_review_due < next_date:
+            text = (
+                f"Review due {case.next_review_due.isoformat()}, before the next meeting "
+                f"({next_date.isoformat()}); {lead} leads, {how}"
+            )
+            _add(found, case_id, "review_due", text)
+
+
+def _earlier_meetings(session: Session, meeting: Meeting) -> dict[int, Meeting]:
+    return {
+        int(m.id or 0): m for m in _same_forces(session, meeting.forces) if _earlier(m, meeting)
+    }
+
+
+def _carried_actions(session: Session, meeting: Meeting) -> list[ReviewAction]:
+    earlier = _earlier_meetings(session, meeting)
+    if not earlier:
+        return []
+    rows = list(
+        session.exec(
+            select(ReviewAction).where(
+                ReviewAction.status == "open", col(ReviewAction.meeting_id).in_(list(earlier))
+            )
+        ).all()
+    )
+    # Soonest due first, undated last (the databases disagree on where NULL sorts).
+    rows.sort(key=lambda a: (a.due_date is None, a.due_date or date.min, a.id or 0))
+    return rows
+
+
+def _rule_open_actions(session: Session, meeting: Meeting, found: Reasons) -> None:
+    earlier = _earlier_meetings(session, meeting)
+    for action in _carried_actions(session, meeting):
+        if action.case_id is None:
+            continue
+        at = earlier[action.meeting_id]
+        due = f", due {action.due_date.isoformat()}" if action.due_date else ""
+        text = (
+            f"Open action {action.id} from the meeting of {at.meeting_date.isoformat()}: "
+            f"{action.description!r} (owner {action.owner}{due})"
+        )
+        found.setdefault(action.case_id, [])
+        found[action.case_id].append({"code": "open_action", "text": text})
+
+
+def _select(
+    session: Session,
+    meeting: Meeting,
+    *,
+    since: date,
+    next_date: date,
+    today: date,
+    near_m: float,
+) -> Reasons:
+    forces = list(meeting.forces)
+    names = _force_names(session)
+    found: Reasons = {}
+    _rule_handoffs(session, forces, names, today, found)
+    _rule_crossed(session, forces, names, since, found)
+    _rule_near_boundary(session, forces, names, near_m, found)
+    _rule_joint(session, forces, names, next_date, found)
+    _rule_open_actions(session, meeting, found)
+    for reasons in found.values():
+        reasons.sort(key=lambda r: _REASON_ORDER.get(r["code"], len(REASON_CODES)))
+    return found

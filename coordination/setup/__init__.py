@@ -1,0 +1,1 @@
+"""``crossforce init``: migrate the database, seed the defaults, load reference data."""
