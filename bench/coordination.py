@@ -30,11 +30,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import sqlalchemy as sa  # noqa: E402
-from sqlmodel import Session, SQLModel  # noqa: E402
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel
 
 from coordination.caseload.officers import officer_loads, suggest_assignees
 from coordination.caseload.queries import CaseloadPage, caseload
@@ -43,7 +40,9 @@ from coordination.core.db import make_engine, upgrade
 from coordination.handoffs import network
 from coordination.reference.boundaries import seed_forces
 from coordination.register.pnc import pnc_check_letter
-from geo.forces import CITY_OF_LONDON, LONDON_DISTRICTS, MET_BCUS, METROPOLITAN  # noqa: E402
+from geo.forces import CITY_OF_LONDON, LONDON_DISTRICTS, MET_BCUS, METROPOLITAN
+
+REPO = Path(__file__).resolve().parent.parent
 
 SEED = 20251130
 ACTOR = "bench"
@@ -343,20 +342,14 @@ def main() -> int:
                     session, force_code=METROPOLITAN, bcu_code="CE"
                 ),
                 "caseload_search": lambda: caseload(session, search="kalo"),
-                "caseload_manager": lambda: caseload(
-                    session, manager=facts["sample_manager"]
-                ),
+                "caseload_manager": lambda: caseload(session, manager=facts["sample_manager"]),
                 # As a signed-in offender manager: the permission visibility filter applies.
-                "caseload_as_manager": lambda: caseload(
-                    session, actor=facts["sample_manager"]
-                ),
+                "caseload_as_manager": lambda: caseload(session, actor=facts["sample_manager"]),
                 "network_build": lambda: network.build_network(
                     session, start=today - timedelta(days=365), end=today
                 ),
                 "officer_loads": lambda: officer_loads(session),
-                "suggest": lambda: suggest_assignees(
-                    session, case_id=facts["sample_case"]
-                ),
+                "suggest": lambda: suggest_assignees(session, case_id=facts["sample_case"]),
             }
             for key, fn in timings.items():
                 first, best, value = _time(fn, args.repeat)

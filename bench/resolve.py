@@ -22,12 +22,11 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from geo.pack import read_pack
+from geo.postcodes import PostcodeDirectory
+from geo.resolver import Resolver
 
-from geo.pack import read_pack  # noqa: E402
-from geo.postcodes import PostcodeDirectory  # noqa: E402
-from geo.resolver import Resolver  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SEED = 20251129
 

@@ -6,8 +6,8 @@ temporary SQLite file and bulk-inserts a synthetic register with the generator o
 ``bench/coordination.py`` (SQLAlchemy Core; all people invented), loads and activates the national
 boundary pack (``CROSSFORCE_REFERENCE_DIR``) so that maps are drawn, then times
 
-* ``agenda_s``: :func:`coordination.review.agenda.generate_agenda` for a City–Met meeting over the whole
-  register (each run in its own transaction, rolled back, so every run does the same work;
+* ``agenda_s``: :func:`coordination.review.agenda.generate_agenda` for a City–Met meeting over
+  the whole register (each run in its own transaction, rolled back, so every run does the same work;
   ``agenda_first_s`` is the first, cold run). Target under 2 s.
 * ``pdf_pack_s``: :func:`coordination.packs.export.export_pack` as PDF for a meeting of
   ``--items`` (60) items taken from the top of the generated agenda, each with a residence
@@ -33,15 +33,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
-import sqlalchemy as sa  # noqa: E402
-from sqlmodel import Session, col, select  # noqa: E402
-
-from coordination.boundaries import activate, load_pack  # noqa: E402
-from coordination.db import make_engine  # noqa: E402
-from coordination.models import (  # noqa: E402
+from coordination.core.db import make_engine
+from coordination.models import (
     Address,
     AgendaItem,
     Case,
@@ -49,11 +45,14 @@ from coordination.models import (  # noqa: E402
     ReviewAction,
     ReviewDecision,
 )
-from coordination.packs.build import build_pack_content  # noqa: E402
-from coordination.packs.export import export_pack  # noqa: E402
-from coordination.review.agenda import generate_agenda  # noqa: E402
-from coordination.review.meetings import create_meeting  # noqa: E402
-from geo.forces import CITY_OF_LONDON, METROPOLITAN  # noqa: E402
+from coordination.packs.build import build_pack_content
+from coordination.packs.export import export_pack
+from coordination.reference.boundaries import activate, load_pack
+from coordination.review.agenda import generate_agenda
+from coordination.review.meetings import create_meeting
+from geo.forces import CITY_OF_LONDON, METROPOLITAN
+
+REPO = Path(__file__).resolve().parent.parent
 
 ACTOR = "bench"
 SEED = 20251201
@@ -68,8 +67,6 @@ def _generator() -> Callable[..., dict[str, Any]]:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.generate
-
-
 
 
 def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:

@@ -72,7 +72,7 @@ def test_nothing_is_imported_by_a_name_string() -> None:
 
 
 def test_every_feature_package_keeps_its_commands_beside_its_services() -> None:
-    """Each command group lives in its feature package's ``cli.py``; the entry point imports them."""
+    """Each command group lives in its feature package's ``cli.py``, imported by the entry point."""
     entry = (REPO / "coordination" / "cli" / "main.py").read_text()
     groups = sorted(
         p.parent.name for p in (REPO / "coordination").glob("*/cli.py") if p.parent.name != "cli"

@@ -264,7 +264,11 @@ def test_audit_module_has_no_change_path() -> None:
 
     public = {
         name
-        for module in (coordination.ledger.chain, coordination.ledger.verify, coordination.audit.reader)
+        for module in (
+            coordination.ledger.chain,
+            coordination.ledger.verify,
+            coordination.audit.reader,
+        )
         for name in dir(module)
         if not name.startswith("_")
     }

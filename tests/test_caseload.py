@@ -268,9 +268,7 @@ def test_officer_profile_validation(engine: Engine) -> None:
     with session_scope(engine) as session:
         add_officer(session, "vera", CITY, profile=None)
         with pytest.raises(NotFoundError):
-            set_officer_profile(
-                session, actor="a", username="nobody", grade="PC", grade_points=10
-            )
+            set_officer_profile(session, actor="a", username="nobody", grade="PC", grade_points=10)
         with pytest.raises(InputError, match="Grade points"):
             set_officer_profile(session, actor="a", username="vera", grade="PC", grade_points=0)
         with pytest.raises(InputError, match="Available hours"):
@@ -442,9 +440,7 @@ def test_stale_expected_version_is_a_conflict_naming_who_and_when(engine: Engine
             session, actor="winner", case_id=case_id, username="alice", expected_version=seen
         )
     with session_scope(engine) as session, pytest.raises(ConflictError) as info:
-        assign_case(
-            session, actor="loser", case_id=case_id, username="bob", expected_version=seen
-        )
+        assign_case(session, actor="loser", case_id=case_id, username="bob", expected_version=seen)
     assert str(info.value).startswith(f"Case {case_id} was changed by winner at ")
     assert str(info.value).endswith("; reload")
     with session_scope(engine) as session:

@@ -274,8 +274,7 @@ def test_caseload_link_opens_a_case_after_a_reason(demo_env: str) -> None:
 def test_caseload_page_for_an_analyst_is_pseudonymised(demo_env: str) -> None:
     with _session(demo_env) as s:
         names = {
-            (r.first_name, r.last_name, r.pnc_id)
-            for r in caseload(s, status=None, limit=5000).rows
+            (r.first_name, r.last_name, r.pnc_id) for r in caseload(s, status=None, limit=5000).rows
         }
     at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
     at.session_state[USER_KEY] = "demo.analyst"

@@ -129,9 +129,7 @@ def _build(engine: Engine) -> World:
             attendees=["a"],
             forces=[CITY, "E23000032"],
         )
-        add_item(
-            s, actor=SYSTEM, meeting_id=joint.id, case_id=ids["on_meeting"], reason="joint"
-        )
+        add_item(s, actor=SYSTEM, meeting_id=joint.id, case_id=ids["on_meeting"], reason="joint")
         access.set_case_access(
             s,
             actor=SYSTEM,
@@ -214,9 +212,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
                 date_of_birth=date(1990, 5, 5),
                 sex="male",
             ),
-            case=validated(
-                CaseCreate, programme="iom_fixed", risk="low", offence_category="other"
-            ),
+            case=validated(CaseCreate, programme="iom_fixed", risk="low", offence_category="other"),
             residence=Residence.no_fixed_abode(),
             lookup=_no_lookup,
         ),
@@ -446,9 +442,7 @@ def test_refusal_survives_a_rollback_after_writes(world: tuple[Engine, World]) -
     before = len(_refusals(engine))
     with pytest.raises(AccessDeniedError), session_scope(engine) as s:
         assign_case(s, actor="city.sup", case_id=w.city, username="city.om")
-        get_offender(
-            s, offender_id=w.offender[w.met], actor="city.om", justification="curious"
-        )
+        get_offender(s, offender_id=w.offender[w.met], actor="city.om", justification="curious")
     refusals = _refusals(engine)
     assert len(refusals) == before + 1
     assert refusals[-1].actor == "city.om"
@@ -529,9 +523,7 @@ def test_limited_access_can_be_cleared(world: tuple[Engine, World]) -> None:
             s, actor="city.sup", case_id=w.excluded, username="city.om", reason="resolved"
         )
     with session_scope(engine) as s:
-        get_offender(
-            s, offender_id=w.offender[w.excluded], actor="city.om", justification="visit"
-        )
+        get_offender(s, offender_id=w.offender[w.excluded], actor="city.om", justification="visit")
         events = s.exec(
             select(AuditEvent)
             .where(col(AuditEvent.action).like("case_access.%"))

@@ -108,9 +108,7 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
                 date_of_birth=date(1980, 1, 2),
                 sex="female",
             ),
-            case=validated(
-                CaseCreate, programme="iom_flex", risk="low", offence_category="other"
-            ),
+            case=validated(CaseCreate, programme="iom_flex", risk="low", offence_category="other"),
             residence=Residence.no_fixed_abode(),
             lookup=_no_lookup,
         ),
@@ -143,7 +141,10 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
         lambda s, w: handoffs.transition(s, actor=MET_USER, handoff_id=w.handoff, action="accept"),
         "alteration",
     ),
-    "handoffs.workflow.get_handoff": (lambda s, w: handoffs.get_handoff(s, w.handoff, actor=USER), None),
+    "handoffs.workflow.get_handoff": (
+        lambda s, w: handoffs.get_handoff(s, w.handoff, actor=USER),
+        None,
+    ),
     "handoffs.workflow.get_handoff_view": (
         lambda s, w: handoffs.get_handoff_view(s, w.handoff, actor=USER),
         None,
@@ -232,9 +233,7 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
         "alteration",
     ),
     "review.actions.set_action_status": (
-        lambda s, w: set_action_status(
-            s, actor=USER, action_id=_action(s, w), status="done"
-        ),
+        lambda s, w: set_action_status(s, actor=USER, action_id=_action(s, w), status="done"),
         "system",  # the action's status; its case was logged when it was created
     ),
     "review.meetings.get_meeting": (
@@ -256,9 +255,7 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
         "combination",
     ),
     "review.meetings.set_meeting_status": (
-        lambda s, w: set_meeting_status(
-            s, actor=USER, meeting_id=w.joint_meeting, status="held"
-        ),
+        lambda s, w: set_meeting_status(s, actor=USER, meeting_id=w.joint_meeting, status="held"),
         "system",
     ),
     "packs.build.build_pack_content": (

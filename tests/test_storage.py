@@ -201,7 +201,11 @@ def test_audit_module_offers_no_update_or_delete() -> None:
 
     public = {
         name
-        for module in (coordination.ledger.chain, coordination.ledger.verify, coordination.audit.reader)
+        for module in (
+            coordination.ledger.chain,
+            coordination.ledger.verify,
+            coordination.audit.reader,
+        )
         for name in dir(module)
         if not name.startswith("_")
     }

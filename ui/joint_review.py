@@ -386,9 +386,7 @@ if detail is not None:
         )
         status = cols[1].selectbox("New status", ["done", "cancelled", "open"], key="jr_act_status")
         if cols[2].button("Update the action", key="jr_act_update") and actor:
-            updated = ui.run(
-                set_action_status, actor=actor, action_id=action_id, status=status
-            )
+            updated = ui.run(set_action_status, actor=actor, action_id=action_id, status=status)
             if updated is not None:
                 done(f"Action {updated.id} is now {updated.status}.")
 

@@ -1,4 +1,4 @@
-"""`crossforce audit` (wired in by `coordination.cli.main`): search, verify and export the audit log.
+"""`crossforce audit`: search, verify and export the audit log (wired in by the entry point).
 
 ``crossforce audit [--user U] [--offender ID] [--since DATE] [--until DATE] [--action A]
 [--category C] [--limit N] [--json]`` lists events, newest first;
@@ -122,8 +122,6 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "category": getattr(args, "category", None),
         "limit": getattr(args, "limit", None),
     }
-
-
 
 
 def _line(record: Any) -> str:

@@ -52,11 +52,6 @@ def _case_id(text: str) -> int:
     return value
 
 
-
-
-
-
-
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}%"
 

@@ -1,1 +1,5 @@
-"""Infrastructure every feature uses: settings, database, logging, clock, calendar, locks, tables, JSON, CLI kit."""
+"""Infrastructure every feature uses.
+
+Settings, the database engine, logging, the clock, working days, locks, spreadsheet tables, the
+JSON encoder and the kit every command group shares.
+"""

@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 
-
 @lru_cache(maxsize=256)
 def _bank_holidays(year: int) -> frozenset[date]:
     # One year at a time, cached: the holidays package computes a year on first use, and

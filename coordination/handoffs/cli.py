@@ -1,4 +1,4 @@
-"""`crossforce handoffs …`: the handoff queues and their actions (wired in by `coordination.cli.main`).
+"""`crossforce handoffs …` and `crossforce network`: handoff queues, their actions, the network.
 
 ::
 
@@ -50,9 +50,7 @@ def register(sub: Any) -> None:
         The parser class to use for nested sub-parsers (one-line errors, exit 2).
     """
     handoffs = sub.add_parser("handoffs", help="handoffs between forces: queues and actions")
-    actions = handoffs.add_subparsers(
-        dest="handoffs_command", required=True, parser_class=Parser
-    )
+    actions = handoffs.add_subparsers(dest="handoffs_command", required=True, parser_class=Parser)
 
     listing = actions.add_parser("list", help="list handoffs with due dates and RAG status")
     listing.add_argument(
@@ -92,7 +90,6 @@ def register(sub: Any) -> None:
         parser.set_defaults(handler=_cmd_action, handoff_action=action)
 
     _register_network(sub)
-
 
 
 def _register_network(sub: Any) -> None:
@@ -362,9 +359,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
     if not movers:
         say("  none")
     for m in movers[: args.top]:
-        say(
-            f"  case {m.case_id}: {m.transfers} transfers, {m.first:%Y-%m-%d} to {m.last:%Y-%m-%d}"
-        )
+        say(f"  case {m.case_id}: {m.transfers} transfers, {m.first:%Y-%m-%d} to {m.last:%Y-%m-%d}")
     if args.graphml is not None:
         say()
         say(f"GraphML written to {args.graphml}")

@@ -12,7 +12,9 @@ from coordination.errors import InputError
 
 def register(review_commands: Any) -> None:
     """Add ``pack`` to the ``review`` group's sub-parsers."""
-    pack = review_commands.add_parser("pack", help="export the meeting pack (a recorded disclosure)")
+    pack = review_commands.add_parser(
+        "pack", help="export the meeting pack (a recorded disclosure)"
+    )
     pack.add_argument("meeting_id", type=int, metavar="MEETING_ID")
     pack.add_argument("--format", dest="fmt", required=True, choices=("pdf", "xlsx", "md"))
     pack.add_argument("--out", required=True, type=Path, metavar="FILE")
@@ -45,7 +47,5 @@ def _cmd_pack(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InputError(f"Cannot write {args.out}: {exc.strerror}") from exc
     to = f" for {', '.join(args.recipients)}" if args.recipients else ""
-    say(
-        f"Wrote meeting {args.meeting_id} pack ({args.fmt}, {len(data):,} bytes){to} to {args.out}"
-    )
+    say(f"Wrote meeting {args.meeting_id} pack ({args.fmt}, {len(data):,} bytes){to} to {args.out}")
     return EXIT_OK

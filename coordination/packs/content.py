@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     pass
 
 
-
 Format = Literal["pdf", "xlsx", "md"]
 FORMATS: tuple[str, ...] = get_args(Format)
 MEDIA_TYPES: dict[str, str] = {

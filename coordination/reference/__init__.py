@@ -1,1 +1,1 @@
-"""Reference data: boundary sets (load inactive, activate explicitly) and the boundary-lookup service."""
+"""Reference data: boundary sets (loaded inactive, activated explicitly) and the lookup service."""

@@ -68,7 +68,9 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     for item in args.source:
         key, sep, url = item.partition("=")
         if not sep or key not in sources or not url:
-            raise InputError(f"--source {item!r}: expected KEY=URL with KEY one of {sorted(sources)}")
+            raise InputError(
+                f"--source {item!r}: expected KEY=URL with KEY one of {sorted(sources)}"
+            )
         sources[key] = url
     report = fetch_pack(args.dir, sources=sources, progress=progress)
     say(f"Fetched {sum(report.counts.values())} features into {report.dest}")

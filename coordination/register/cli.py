@@ -118,7 +118,6 @@ def _residence(args: argparse.Namespace) -> Residence:
 # -- output ------------------------------------------------------------------------------------
 
 
-
 def _dump(value: Any) -> Any:
     """JSON-ready data from SQLModel/pydantic models and our dataclasses."""
     if hasattr(value, "model_dump"):
@@ -164,7 +163,6 @@ def _address_line(address: AddressPublic) -> str:
 
 
 # -- commands ----------------------------------------------------------------------------------
-
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
@@ -335,7 +333,6 @@ def _cmd_move(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def _register_import(sub: Any) -> None:
     """Add ``import offenders`` to the top-level parser's sub-parsers."""
     group = sub.add_parser("import", help="import records from a file, all or nothing")
@@ -352,7 +349,6 @@ def _register_import(sub: Any) -> None:
     offenders.add_argument("--dry-run", action="store_true", help="check only, write nothing")
     offenders.add_argument("--json", action="store_true", help="print the report as JSON")
     offenders.set_defaults(handler=_cmd_import_offenders)
-
 
 
 def _cmd_import_offenders(args: argparse.Namespace) -> int:
@@ -415,7 +411,6 @@ def _register_retention(sub: Any) -> None:
     )
     retention.add_argument("--json", action="store_true", help="print JSON")
     retention.set_defaults(handler=_cmd_retention)
-
 
 
 def _cmd_retention(args: argparse.Namespace) -> int:

@@ -66,7 +66,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class Candidate:
     """One person due for erasure; nothing here identifies them.

@@ -58,9 +58,7 @@ def register(sub: Any) -> Any:
     ogrs3.set_defaults(handler=_cmd_ogrs3)
 
     review = sub.add_parser("review", help="joint review meetings: agenda, decisions, actions")
-    commands = review.add_subparsers(
-        dest="review_command", required=True, parser_class=Parser
-    )
+    commands = review.add_subparsers(dest="review_command", required=True, parser_class=Parser)
 
     agenda = commands.add_parser(
         "agenda", help="generate the agenda of the planned meeting (created if none)"
@@ -131,7 +129,6 @@ def register(sub: Any) -> Any:
     return commands
 
 
-
 def _dump(data: Any) -> None:
     say(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -147,7 +144,6 @@ def _day(text: str | None, option: str) -> date | None:
 
 def _forces(text: str) -> list[str]:
     return [part.strip().upper() for part in text.split(",") if part.strip()]
-
 
 
 # -- ogrs3 --------------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ def register(sub: Any) -> None:
     )
     users_add.add_argument("username")
     users_add.add_argument("--force", required=True, metavar="CODE", help="ONS force code")
-    users_add.add_argument("--role", required=True, choices=list(ROLES), help="what the user may do")
+    users_add.add_argument(
+        "--role", required=True, choices=list(ROLES), help="what the user may do"
+    )
     users_add.add_argument("--display-name", metavar="NAME", help="default: the username")
     users_add.add_argument("--bcu", metavar="CODE", help="BCU code (Met users)")
     users_add.add_argument(

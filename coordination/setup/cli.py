@@ -10,7 +10,9 @@ from coordination.core.console import EXIT_OK, actor, say
 
 def register(sub: Any) -> None:
     """Add ``init`` to the top-level sub-parsers."""
-    init = sub.add_parser("init", help="migrate the database and load reference data (safe to rerun)")
+    init = sub.add_parser(
+        "init", help="migrate the database and load reference data (safe to rerun)"
+    )
     init.set_defaults(handler=_cmd_init)
 
 
