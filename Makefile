@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# In a checkout the database and caches live in its data/ directory; an installed crossforce
+# without CROSSFORCE_DATA_DIR uses the per-user data directory instead.
+export CROSSFORCE_DATA_DIR ?= $(CURDIR)/data
 
 .PHONY: run test install lint typecheck bench clean
 
