@@ -7,13 +7,23 @@ STAMP  := $(VENV)/.installed
 # without CROSSFORCE_DATA_DIR uses the per-user data directory instead.
 export CROSSFORCE_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test install lint typecheck bench clean
+.PHONY: run test install lock lint typecheck bench clean
 
-$(STAMP): pyproject.toml
+# Dependencies come from requirements.lock (every version pinned, every file hashed), then the
+# project itself, editable, without letting pip choose anything else.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-pin requirements.lock after changing dependencies in pyproject.toml (needs PyPI).
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra oidc --extra test \
+		--generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--no-header -o requirements.lock
 
 install: $(STAMP)
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from coordination.core.settings import get_settings
+from coordination.errors import InputError
 
 # Inside the package, so a wheel carries its migrations.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -55,6 +56,11 @@ def make_engine(url: str) -> Engine:
         SQLite: WAL journal, foreign keys on, 30 s busy timeout, usable from any thread (Streamlit
         runs each session in its own thread), parent directory created. PostgreSQL: connections
         are checked before use so a restarted server does not surface as an error.
+
+    Raises
+    ------
+    InputError
+        A PostgreSQL URL without the driver installed (the ``postgres`` extra).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -64,7 +70,14 @@ def make_engine(url: str) -> Engine:
         engine = sa.create_engine(parsed, connect_args={"check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        # The PostgreSQL driver is an optional extra: say how to get it, not "unexpected error".
+        raise InputError(
+            f"The database driver for {parsed.drivername} is not installed: "
+            "pip install 'crossforce[postgres]'"
+        ) from exc
 
 
 def get_engine(url: str | None = None) -> Engine:
