@@ -42,7 +42,7 @@ class ForceRef:
 
 @dataclass
 class LookupResult:
-    """The answer to one lookup; ``to_dict`` is the JSON of ``crossforce lookup --json``."""
+    """The answer to one lookup; its JSON (``crossforce lookup --json``) is its fields."""
 
     query: str
     kind: str
@@ -65,12 +65,13 @@ class LookupResult:
     directory: dict[str, Any] | None = None
     polygon: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as plain JSON-ready data (keys fixed by the CLI contract)."""
-        data = asdict(self)
-        if data["distance_to_boundary_m"] is not None:
-            data["distance_to_boundary_m"] = round(float(data["distance_to_boundary_m"]), 1)
-        return data
+    def json_extra(self) -> dict[str, Any]:
+        """JSON rounds the distance to a tenth of a metre (the CLI contract).
+
+        ``coordination.core.serial.jsonable`` merges this over the dataclass fields.
+        """
+        d = self.distance_to_boundary_m
+        return {"distance_to_boundary_m": None if d is None else round(float(d), 1)}
 
 
 def _named(code: str | None, name: str | None) -> Named | None:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.serial import jsonable
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.handoffs.workflow import (
     TRANSITIONS,
@@ -321,7 +322,7 @@ def test_create_refusals(engine: Engine) -> None:
     with pytest.raises(InputError, match="actor"):
         create(actor=" ")
     with pytest.raises(InputError, match="timezone"):
-        create(now=datetime(2025, 3, 3, 9, 0))
+        create(now=datetime(2025, 3, 3, 9, 0))  # noqa: DTZ001 - naive on purpose
     with pytest.raises(NotFoundError, match="Address 999999"):
         create(address_id=999999)
     other_case = new_case(engine)
@@ -591,7 +592,7 @@ def test_rag_and_overdue_with_a_fixed_today(engine: Engine) -> None:
     assert one.from_force_name == "City of London Police"
     assert one.to_force_name == "Metropolitan Police Service"
     assert one.due_kind == "address check"
-    assert one.to_dict()["overdue_by_days"] == 20
+    assert jsonable(one)["overdue_by_days"] == 20
 
 
 def test_list_filters(engine: Engine) -> None:

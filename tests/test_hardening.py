@@ -1,4 +1,4 @@
-"""Hardening (issue 5, item 5): no personal data in logs, upload limits, bound SQL, no secrets.
+"""Hardening: no personal data in logs, upload limits, bound SQL, no secrets.
 
 The last three are source scans: string-built SQL in ``coordination/`` and ``geo/``, logging
 calls that pass names, and real-looking secrets anywhere in the repository. Each scanner is also

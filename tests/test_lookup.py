@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from coordination.core.serial import jsonable
 from coordination.errors import (
     CoordinateError,
     InputError,
@@ -44,7 +45,7 @@ def london(london_resolver, directory) -> Lookup:  # type: ignore[no-untyped-def
 
 
 def test_city_postcode_json_contract(national: Lookup) -> None:
-    data = national.lookup("ec2v7hh").to_dict()
+    data = jsonable(national.lookup("ec2v7hh"))
     assert set(data) >= JSON_KEYS
     assert data["postcode"] == "EC2V 7HH"
     assert data["force"] == {

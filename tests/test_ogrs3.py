@@ -1,4 +1,4 @@
-"""OGRS3 (coordination.ogrs3) against examples worked by hand from the formula in DOMAIN.md.
+"""OGRS3 (coordination.ogrs3) against examples worked by hand from the formula in docs/DOMAIN.md.
 
     copas = ln((S + 1) / (10 + A_conv − A_first))        S capped at 50
     z     = intercept + 1.251124464 × copas + sanction + age/sex + offence
@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coordination.core.serial import jsonable
 from coordination.errors import InputError
 from coordination.register.inputs import OFFENCE_CATEGORIES
 from coordination.review.ogrs3 import Ogrs3Result, age_band, ogrs3, ogrs3_for_case
@@ -213,7 +214,7 @@ def test_result_carries_inputs_and_parts() -> None:
         previous_sanctions=5,
         offence="burglary_domestic",
     )
-    data = r.to_dict()
+    data = jsonable(r)
     assert data["age"] == 25 and data["offence_label"] == "burglary (domestic)"
     assert data["one_year_pct"] == 31.01 and data["two_year_pct"] == 47.99
     assert r.summary().startswith("OGRS3 31.01% (1 yr), 47.99% (2 yrs): male, aged 25")

@@ -1,4 +1,4 @@
-"""Who may do what (issue 5, item 2): every role against every service action, on both databases.
+"""Who may do what : every role against every service action, on both databases.
 
 One world per database: users of the City and the Met in every role, and cases that exercise each
 way of seeing one (lead force, party to an open handoff, on a joint meeting, limited access). Each

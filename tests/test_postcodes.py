@@ -185,7 +185,7 @@ def test_distinct_errors(directory: PostcodeDirectory) -> None:
 
 def _postcode_without_coordinates(directory: PostcodeDirectory) -> str:
     missing = np.flatnonzero(directory.eastings < 0)
-    assert 20_000 < len(missing) < 30_000  # DOMAIN.md: about 24,000
+    assert 20_000 < len(missing) < 30_000  # docs/DOMAIN.md: about 24,000
     return str(directory.postcodes[missing[len(missing) // 2]])
 
 

@@ -1,4 +1,4 @@
-"""Analysts see pseudonymised data only (issue 5): scan every analyst output of a demo caseload.
+"""Analysts see pseudonymised data only: scan every analyst output of a demo caseload.
 
 A synthetic caseload of ~80 people is seeded through the services; an analyst of the City then
 gets the caseload, officers' loads, the handoff network (JSON, flows, ping-pong, frequent movers).

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from coordination.audit.reader import list_events
+from coordination.core.clock import london_today
 from coordination.core.db import get_engine, session_scope, upgrade
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.models import Address, AuditEvent, Case, Offender
@@ -199,7 +200,7 @@ def test_names_are_trimmed_and_collapsed(name: str) -> None:
 
 @given(st.integers(-40_000, 40_000))
 def test_date_of_birth_in_the_past_and_sensible(days: int) -> None:
-    today = date.today()
+    today = london_today()  # the register judges dates of birth against the London date
     born = today - timedelta(days=days)
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     if 10 <= age <= 110 and days > 0:

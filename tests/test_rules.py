@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from coordination.audit.reader import list_events
 from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.serial import jsonable
 from coordination.errors import ReferenceDataError
 from coordination.models import AddressPublic, ResponsibilityRule
 from coordination.register.rules import (
@@ -254,7 +255,7 @@ def test_other_explanations() -> None:
 
 
 def test_decision_to_dict() -> None:
-    data = run(CITY_EDGE).to_dict()
+    data = jsonable(run(CITY_EDGE))
     assert data["force_name"] == "City of London Police"
     assert data["flags"] == ["verify_address"]
 

@@ -143,7 +143,7 @@ def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     with pytest.raises(sa.exc.StatementError, match="naive"), session_scope(engine) as session:
         boundary_set = _boundary_set("a", active=False)
-        boundary_set.loaded_at = datetime(2025, 3, 1, 12, 30)
+        boundary_set.loaded_at = datetime(2025, 3, 1, 12, 30)  # noqa: DTZ001 - naive on purpose
         session.add(boundary_set)
 
 

@@ -7,7 +7,6 @@ answer to a renderer here. Everything per user lives in ``st.session_state``; no
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
+from coordination.core.serial import dumps
 from coordination.errors import CrossforceError
 from coordination.reference import lookup as service
 from coordination.reference.lookup import LookupResult, read_table, write_table
@@ -170,7 +170,7 @@ def render_result(result: LookupResult) -> None:
         )
 
     with st.expander("Result as JSON"):
-        st.json(json.dumps(result.to_dict(), default=str))
+        st.json(dumps(result))
 
 
 # --- batch ----------------------------------------------------------------------------------

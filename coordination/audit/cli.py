@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from coordination.core.console import EXIT_OK, Parser, actor, open_session, say
+from coordination.core.console import EXIT_OK, Parser, actor, open_session, print_json, say
 from coordination.errors import InputError
 
 EXIT_BROKEN = 1
@@ -148,7 +147,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             filters["limit"] = LIST_LIMIT
         records = search_events(session, actor=actor(args), **filters)
     if args.json:
-        say(json.dumps([r.to_dict() for r in records], indent=2, ensure_ascii=False))
+        print_json(records)
         return EXIT_OK
     if not records:
         say("No audit events match.")
@@ -163,7 +162,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     with open_session() as session:
         report = verify_chain(session, actor=actor(args))
     if args.json:
-        say(json.dumps(report.to_dict(), indent=2))
+        print_json(report)
     elif report.ok:
         say(report.message)
     else:

@@ -63,10 +63,6 @@ class AuditRecord:
     prev_hash: str | None
     hash: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (the time in ISO 8601 UTC)."""
-        return {**asdict(self), "at": self.at.astimezone(UTC).isoformat()}
-
 
 def require_audit_reader(session: Session, *, actor: str) -> None:
     """Refuse anyone who may not read the audit log (admins and the system may).
@@ -175,7 +171,8 @@ def _filtered(
 
 
 def _record(row: AuditEvent) -> AuditRecord:
-    assert row.id is not None
+    if row.id is None:
+        raise RuntimeError("row.id is missing")
     return AuditRecord(
         id=row.id,
         at=row.at,

@@ -113,7 +113,8 @@ def set_officer_profile(
             f"Available hours must be between 0 and the contracted {contracted_hours:g}, "
             f"not {available_hours}"
         )
-    assert user.id is not None
+    if user.id is None:
+        raise RuntimeError("user.id is missing")
     row = session.get(OfficerProfile, user.id)
     before = (
         None

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from coordination.caseload.weights import load_case_weights
+from coordination.caseload.weights import CaseWeights, load_case_weights
 from coordination.errors import InputError, NotFoundError
 from coordination.models import (
     OPEN_HANDOFF_STATES,
@@ -25,7 +25,7 @@ from coordination.models import (
     Offender,
     User,
 )
-from coordination.security.permissions import require, visible_case_filter
+from coordination.security.permissions import Principal, require, visible_case_filter
 from coordination.security.pseudonyms import case_pseudonym, offender_pseudonym
 from geo.forces import LONDON_DISTRICTS, MET_BCUS, force_name
 
@@ -136,6 +136,46 @@ def _search_terms(search: str) -> list[Any]:
     return conditions
 
 
+def _check_filters(
+    *, programme: str | None, risk: str | None, status: str | None, limit: int, offset: int
+) -> None:
+    if programme is not None and programme not in PROGRAMMES:
+        raise InputError(f"Unknown programme {programme!r}: one of {', '.join(PROGRAMMES)}")
+    if risk is not None and risk not in RISKS:
+        raise InputError(f"Unknown risk {risk!r}: one of {', '.join(RISKS)}")
+    if status is not None and status not in ("open", "closed"):
+        raise InputError(f"Unknown status {status!r}: open or closed")
+    if limit < 0 or offset < 0:
+        raise InputError("limit and offset must be ≥ 0")
+
+
+def _conditions(
+    p: Principal,
+    *,
+    status: str | None,
+    force_code: str | None,
+    programme: str | None,
+    risk: str | None,
+    bcu_code: str | None,
+    manager: str | None,
+) -> list[Any]:
+    """The WHERE clauses of the page's filters, the visibility filter first."""
+    conditions: list[Any] = [] if p.is_system else [visible_case_filter(p)]
+    equal = {
+        col(Case.status): status,
+        col(Case.lead_force_code): force_code,
+        col(Case.programme): programme,
+        col(Case.risk): risk,
+        col(Address.bcu_code): bcu_code,
+    }
+    conditions.extend(column == value for column, value in equal.items() if value is not None)
+    if manager == UNASSIGNED:
+        conditions.append(col(Case.assigned_user_id).is_(None))
+    elif manager is not None:
+        conditions.append(col(User.username) == manager.strip().lower())
+    return conditions
+
+
 def caseload(
     session: Session,
     *,
@@ -190,14 +230,7 @@ def caseload(
     InputError
         Unknown programme, risk or status, or a negative limit/offset.
     """
-    if programme is not None and programme not in PROGRAMMES:
-        raise InputError(f"Unknown programme {programme!r}: one of {', '.join(PROGRAMMES)}")
-    if risk is not None and risk not in RISKS:
-        raise InputError(f"Unknown risk {risk!r}: one of {', '.join(RISKS)}")
-    if status is not None and status not in ("open", "closed"):
-        raise InputError(f"Unknown status {status!r}: open or closed")
-    if limit < 0 or offset < 0:
-        raise InputError("limit and offset must be ≥ 0")
+    _check_filters(programme=programme, risk=risk, status=status, limit=limit, offset=offset)
     p = require(session, actor=actor, action="caseload.view", personal=bool(search))
     pseudonymised = not p.is_system and p.role == "analyst"
     today = today or datetime.now(UTC).date()
@@ -208,23 +241,15 @@ def caseload(
     handoff_on = sa.and_(
         col(Handoff.case_id) == col(Case.id), col(Handoff.state).in_(OPEN_HANDOFF_STATES)
     )
-    conditions: list[Any] = []
-    if not p.is_system:
-        conditions.append(visible_case_filter(p))
-    if status is not None:
-        conditions.append(col(Case.status) == status)
-    if force_code is not None:
-        conditions.append(col(Case.lead_force_code) == force_code)
-    if programme is not None:
-        conditions.append(col(Case.programme) == programme)
-    if risk is not None:
-        conditions.append(col(Case.risk) == risk)
-    if bcu_code is not None:
-        conditions.append(col(Address.bcu_code) == bcu_code)
-    if manager == UNASSIGNED:
-        conditions.append(col(Case.assigned_user_id).is_(None))
-    elif manager is not None:
-        conditions.append(col(User.username) == manager.strip().lower())
+    conditions = _conditions(
+        p,
+        status=status,
+        force_code=force_code,
+        programme=programme,
+        risk=risk,
+        bcu_code=bcu_code,
+        manager=manager,
+    )
     search_terms = _search_terms(search) if search and search.strip() else []
     conditions.extend(search_terms)
 
@@ -293,49 +318,48 @@ def caseload(
 
     weights = load_case_weights(session)
     districts = _district_names(session, {r.district_code for r in rows if r.district_code})
-    out = []
-    for r in rows:
-        open_handoff = r.handoff_id is not None
-        out.append(
-            CaseloadRow(
-                case_id=r.id,
-                version=r.version,
-                offender_id=r.offender_id,
-                first_name=r.first_name,
-                last_name=r.last_name,
-                pnc_id=r.pnc_id,
-                programme=r.programme,
-                mappa_category=r.mappa_category,
-                mappa_level=r.mappa_level,
-                risk=r.risk,
-                points=weights.case_points(r.programme, r.risk, r.mappa_level),
-                status=r.status,
-                lead_force_code=r.lead_force_code,
-                lead_force_name=force_name(r.lead_force_code).name,
-                residence_state=r.residence_state,
-                postcode=r.postcode,
-                district_code=r.district_code,
-                district_name=districts.get(r.district_code) if r.district_code else None,
-                bcu_code=r.bcu_code,
-                bcu_name=BCU_NAMES.get(r.bcu_code) if r.bcu_code else None,
-                near_boundary=bool(r.near_boundary),
-                manager_username=r.username,
-                manager_name=r.display_name,
-                next_review_due=r.next_review_due,
-                review_overdue=r.next_review_due is not None and r.next_review_due < today,
-                flags=tuple(r.flags or ()),
-                handoff_id=r.handoff_id,
-                handoff_state=r.handoff_state,
-                handoff_to_force_code=r.to_force_code,
-                handoff_completion_due=r.completion_due,
-                handoff_overdue=open_handoff
-                and r.completion_due is not None
-                and r.completion_due < today,
-            )
-        )
+    out = [_row(r, weights, districts, today) for r in rows]
     if pseudonymised:
         out = [pseudonymise_caseload_row(row) for row in out]
     return CaseloadPage(rows=out, total=total, limit=limit, offset=offset)
+
+
+def _row(r: Any, weights: CaseWeights, districts: dict[str, str], today: date) -> CaseloadRow:
+    """One result row of the page query as a :class:`CaseloadRow`."""
+    open_handoff = r.handoff_id is not None
+    return CaseloadRow(
+        case_id=r.id,
+        version=r.version,
+        offender_id=r.offender_id,
+        first_name=r.first_name,
+        last_name=r.last_name,
+        pnc_id=r.pnc_id,
+        programme=r.programme,
+        mappa_category=r.mappa_category,
+        mappa_level=r.mappa_level,
+        risk=r.risk,
+        points=weights.case_points(r.programme, r.risk, r.mappa_level),
+        status=r.status,
+        lead_force_code=r.lead_force_code,
+        lead_force_name=force_name(r.lead_force_code).name,
+        residence_state=r.residence_state,
+        postcode=r.postcode,
+        district_code=r.district_code,
+        district_name=districts.get(r.district_code) if r.district_code else None,
+        bcu_code=r.bcu_code,
+        bcu_name=BCU_NAMES.get(r.bcu_code) if r.bcu_code else None,
+        near_boundary=bool(r.near_boundary),
+        manager_username=r.username,
+        manager_name=r.display_name,
+        next_review_due=r.next_review_due,
+        review_overdue=r.next_review_due is not None and r.next_review_due < today,
+        flags=tuple(r.flags or ()),
+        handoff_id=r.handoff_id,
+        handoff_state=r.handoff_state,
+        handoff_to_force_code=r.to_force_code,
+        handoff_completion_due=r.completion_due,
+        handoff_overdue=open_handoff and r.completion_due is not None and r.completion_due < today,
+    )
 
 
 def get_case(session: Session, *, actor: str | None, case_id: int) -> CasePublic:

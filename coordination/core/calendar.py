@@ -1,7 +1,7 @@
 """Working days in England and Wales, for handoff deadlines.
 
 A case transfer completes within 20 working days of the request (probation Case Transfer Policy
-Framework, ``DOMAIN.md``). A working day is Monday to Friday and not an England and Wales bank
+Framework, ``docs/DOMAIN.md``). A working day is Monday to Friday and not an England and Wales bank
 holiday; the bank holidays come from the PyPI ``holidays`` package (``GB``, subdivision ``ENG``:
 Wales keeps the same bank holidays), substitute days included, so Christmas on a Saturday moves
 the holiday to the Monday.

@@ -62,9 +62,11 @@ def changed_by_message(label: str, updated_by: str | None, updated_at: datetime 
 
 
 def _engine_of(session: Session) -> sa.Engine:
-    bind: Any = session.get_bind()
+    bind = session.get_bind()
     if isinstance(bind, Connection):
         return bind.engine
+    if not isinstance(bind, sa.Engine):
+        raise TypeError("expected a Engine")
     return bind
 
 
@@ -124,11 +126,13 @@ def load_for_update(
         # A row already in the session would otherwise keep its old values and version.
         .execution_options(populate_existing=True)
     )
-    row: Any = session.exec(query).first()
+    row: RowT | None = session.exec(query).first()
     if row is None:
         raise NotFoundError(f"{label} does not exist")
-    if expected_version is not None and row.version != expected_version:
-        raise ConflictError(changed_by_message(label, row.updated_by, row.updated_at))
+    # Every locked table has version, updated_by and updated_at columns.
+    versioned: Any = row
+    if expected_version is not None and versioned.version != expected_version:
+        raise ConflictError(changed_by_message(label, versioned.updated_by, versioned.updated_at))
     return row
 
 

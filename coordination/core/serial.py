@@ -2,8 +2,9 @@
 
 Services return pydantic/SQLModel models and frozen dataclasses; :func:`jsonable` turns any of
 them (and dates, times, paths, sets and tuples inside them) into plain JSON values, so no type needs
-a hand-written ``to_dict``. A dataclass may add derived fields (a message, a rounded figure) by
-defining ``json_extra()``, which returns a mapping merged over its fields.
+a hand-written ``to_dict``. Two conventions shape a dataclass's JSON where its fields alone would
+not: ``field(metadata={"json": False})`` leaves a field out, and a ``json_extra()`` method returns
+derived values (a message, a rounded figure, a property) merged over the fields.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return jsonable(value.model_dump(mode="json"))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {
+            f.name: jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.metadata.get("json", True)
+        }
         extra = getattr(value, "json_extra", None)
         if callable(extra):
             out.update({k: jsonable(v) for k, v in extra().items()})

@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development only: a production start with this key is refused, so it can be public.
-DEVELOPMENT_SECRET_KEY = "crossforce-development-key-not-for-production"
+DEVELOPMENT_SECRET_KEY = "crossforce-development-key-not-for-production"  # noqa: S105 - public
 MIN_PRODUCTION_SECRET_LENGTH = 32
 
 

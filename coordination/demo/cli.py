@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from typing import Any
 
-from coordination.core.console import actor
+from coordination.core.console import actor, open_session, print_json
 
 
 def register(sub: Any) -> None:
@@ -45,21 +44,18 @@ def _date(text: str) -> date:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from coordination.core.db import get_engine, session_scope, upgrade
     from coordination.core.settings import get_settings
     from coordination.demo.seed import seed_demo
     from coordination.reference.lookup import get_service, postcode_directory
 
     settings = get_settings()
-    engine = get_engine(settings.database_url_effective)
-    upgrade(engine)
     service = get_service(settings)
 
     def progress(line: str) -> None:
         if not args.json:
             print(line, file=sys.stderr, flush=True)
 
-    with session_scope(engine) as session:
+    with open_session() as session:
         report = seed_demo(
             session,
             actor=actor(args),
@@ -73,7 +69,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             progress=progress,
         )
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print_json(report)
     elif report.skipped:
         print("Offenders are already registered: no demo data added (--if-empty).")
     else:

@@ -20,7 +20,7 @@ from geo.lookup import Lookup, LookupResult
 from geo.postcodes import PostcodeDirectory
 
 CITY_DISTRICT = "E09000001"
-# The City's neighbours (DOMAIN.md): Westminster, Camden, Islington, Hackney, Tower Hamlets and
+# The City's neighbours (docs/DOMAIN.md): Westminster, Camden, Islington, Hackney, Tower Hamlets and
 # Southwark across the river.
 NEIGHBOURS: tuple[str, ...] = (
     "E09000033",
@@ -338,13 +338,15 @@ class _Planner:
             outcome = move.handoff.outcome
             if outcome == "withdrawn":
                 # The move did not happen: the person is recorded back where they were.
-                assert move.handoff.closed_at is not None
+                if move.handoff.closed_at is None:
+                    raise RuntimeError("move.handoff.closed_at is missing")
                 move.back_to = current
                 day = move.handoff.closed_at.date()
                 continue
             previous, current = current, place
             if outcome == "completed":
-                assert move.handoff.closed_at is not None
+                if move.handoff.closed_at is None:
+                    raise RuntimeError("move.handoff.closed_at is missing")
                 lead = target
                 plan.lead_bcu = place.bcu if lead == METROPOLITAN else None
                 day = move.handoff.closed_at.date()

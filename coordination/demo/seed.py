@@ -34,6 +34,8 @@ from sqlmodel import Session
 
 from coordination.caseload.assignment import assign_case
 from coordination.caseload.weights import CaseWeights, load_case_weights, seed_case_weights
+from coordination.core.clock import london_today
+from coordination.core.serial import jsonable
 from coordination.demo.officers import (
     _create_officers,
     _demo_accounts,
@@ -42,7 +44,7 @@ from coordination.demo.officers import (
     _Team,
     _teams,
 )
-from coordination.demo.plan import _OffenderPlan, _Place, _Planner, _Pools
+from coordination.demo.plan import _HandoffPlan, _OffenderPlan, _Place, _Planner, _Pools
 from coordination.errors import InputError
 from coordination.handoffs import workflow as handoffs
 from coordination.ledger.chain import record_event
@@ -88,21 +90,9 @@ class DemoReport:
     leads: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the report as JSON-ready data."""
-        return {
-            "skipped": self.skipped,
-            "seed": self.seed,
-            "today": self.today.isoformat(),
-            "users": self.users,
-            "offenders": self.offenders,
-            "addresses": self.addresses,
-            "moves": self.moves,
-            "assignments": self.assignments,
-            "handoffs": dict(self.handoffs),
-            "leads": dict(self.leads),
-            "seconds": round(self.seconds, 2),
-        }
+    def json_extra(self) -> dict[str, Any]:
+        """JSON rounds the wall time to hundredths of a second."""
+        return {"seconds": round(self.seconds, 2)}
 
 
 # --- seeding -------------------------------------------------------------------------------
@@ -158,7 +148,7 @@ def seed_demo(
         usable London postcodes.
     """
     started = timer.perf_counter()
-    real_today = date.today()
+    real_today = london_today()
     today = today or real_today
     if today > real_today:
         raise InputError(f"The demo cannot be dated in the future ({today.isoformat()})")
@@ -171,7 +161,7 @@ def seed_demo(
     rules.seed_rules(session, actor=actor)
     seed_case_weights(session, actor=actor)
     weights = load_case_weights(session)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - synthetic data: repeatable by seed, not secret
     pools = _Pools(directory, lookup)
     if not len(pools.neighbours):
         raise InputError("The postcode directory has no London postcodes to draw the demo from")
@@ -219,7 +209,7 @@ def seed_demo(
         action=DEMO_ACTION,
         entity_type="demo",
         entity_id=str(seed),
-        details={k: v for k, v in report.to_dict().items() if k not in ("skipped", "seconds")},
+        details={k: v for k, v in jsonable(report).items() if k not in ("skipped", "seconds")},
     )
     return report
 
@@ -337,56 +327,22 @@ def _play(
         receiver = _supervisor(teams, ho.to_force, ho.to_bcu) if ours else sender
         # Another force's answers are recorded by the sending side, and say so.
         for_them = "" if ours else f" (recorded for {force_name(ho.to_force).name})"
-        if ho.accepted_at is not None:
-            handoffs.transition(
-                session,
-                actor=receiver,
-                handoff_id=handoff_id,
-                action="accept",
-                note=f"Address checked and confirmed{for_them}",
-                now=ho.accepted_at,
-            )
-        if ho.outcome == "rejected":
-            assert ho.closed_at is not None
-            handoffs.transition(
-                session,
-                actor=receiver,
-                handoff_id=handoff_id,
-                action="reject",
-                note=rng.choice(_REJECTIONS) + for_them,
-                now=ho.closed_at,
-            )
-        elif ho.outcome == "withdrawn":
-            assert ho.closed_at is not None
-            handoffs.transition(
-                session,
-                actor=sender,
-                handoff_id=handoff_id,
-                action="withdraw",
-                note="The move did not happen: the person did not take up the address",
-                now=ho.closed_at,
-            )
-            move_offender(
-                session,
-                actor=sender,
-                offender_id=offender_id,
-                residence=_residence(move.back_to),
-                lookup=lookup,
-                valid_from=ho.closed_at.date(),
-                near_boundary_m=near_boundary_m,
-                today=today,
-            )
-            counts.addresses += 1
-        elif ho.outcome == "completed":
-            assert ho.closed_at is not None
-            handoffs.transition(
-                session,
-                actor=receiver,
-                handoff_id=handoff_id,
-                action="complete",
-                note=f"Transfer complete{for_them}",
-                now=ho.closed_at,
-            )
+        done = _answer(
+            session,
+            rng=rng,
+            ho=ho,
+            handoff_id=handoff_id,
+            sender=sender,
+            receiver=receiver,
+            note_suffix=for_them,
+            back_to=move.back_to,
+            offender_id=offender_id,
+            lookup=lookup,
+            near_boundary_m=near_boundary_m,
+            today=today,
+            counts=counts,
+        )
+        if done:
             lead, lead_bcu, transferred = ho.to_force, ho.to_bcu, True
     counts.assignments += _allocate(
         session,
@@ -402,6 +358,82 @@ def _play(
     )
     if transferred and city_manager is not None:
         city_manager.load -= points
+
+
+def _answer(
+    session: Session,
+    *,
+    rng: random.Random,
+    ho: _HandoffPlan,
+    handoff_id: int,
+    sender: str,
+    receiver: str,
+    note_suffix: str,
+    back_to: _Place | None,
+    offender_id: int,
+    lookup: Lookup,
+    near_boundary_m: float,
+    today: date,
+    counts: _Counts,
+) -> bool:
+    """Play a planned handoff's answers (accept, then reject, withdraw or complete).
+
+    Returns whether it completed, so that the case changed lead force.
+    """
+    if ho.accepted_at is not None:
+        handoffs.transition(
+            session,
+            actor=receiver,
+            handoff_id=handoff_id,
+            action="accept",
+            note=f"Address checked and confirmed{note_suffix}",
+            now=ho.accepted_at,
+        )
+    if ho.outcome == "rejected":
+        if ho.closed_at is None:
+            raise RuntimeError("ho.closed_at is missing")
+        handoffs.transition(
+            session,
+            actor=receiver,
+            handoff_id=handoff_id,
+            action="reject",
+            note=rng.choice(_REJECTIONS) + note_suffix,
+            now=ho.closed_at,
+        )
+    elif ho.outcome == "withdrawn":
+        if ho.closed_at is None:
+            raise RuntimeError("ho.closed_at is missing")
+        handoffs.transition(
+            session,
+            actor=sender,
+            handoff_id=handoff_id,
+            action="withdraw",
+            note="The move did not happen: the person did not take up the address",
+            now=ho.closed_at,
+        )
+        move_offender(
+            session,
+            actor=sender,
+            offender_id=offender_id,
+            residence=_residence(back_to),
+            lookup=lookup,
+            valid_from=ho.closed_at.date(),
+            near_boundary_m=near_boundary_m,
+            today=today,
+        )
+        counts.addresses += 1
+    elif ho.outcome == "completed":
+        if ho.closed_at is None:
+            raise RuntimeError("ho.closed_at is missing")
+        handoffs.transition(
+            session,
+            actor=receiver,
+            handoff_id=handoff_id,
+            action="complete",
+            note=f"Transfer complete{note_suffix}",
+            now=ho.closed_at,
+        )
+    return ho.outcome == "completed"
 
 
 def _allocate(

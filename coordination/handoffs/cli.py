@@ -13,7 +13,6 @@ action when the handoff has changed since that version was read (scripts that re
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from coordination.core.console import (
     print_json,
     say,
 )
+from coordination.core.serial import jsonable
 from coordination.errors import InputError, NotFoundError
 
 _ACTION_HELP = {
@@ -137,7 +137,7 @@ def _status(view: Any) -> str:
     if view.overdue:
         days = view.overdue_by_days
         return f"RED OVERDUE {days} day{'s' if days != 1 else ''}"
-    return view.rag.upper()
+    return str(view.rag).upper()
 
 
 def _print_table(views: list[Any]) -> None:
@@ -175,15 +175,11 @@ def _print_table(views: list[Any]) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from coordination.core.db import get_engine, session_scope, upgrade
-    from coordination.core.settings import get_settings
     from coordination.handoffs.workflow import list_handoffs
 
-    engine = get_engine(get_settings().database_url_effective)
-    upgrade(engine)
     if args.direction and not args.force:
         raise InputError("--direction needs --force: incoming to or outgoing from which force?")
-    with session_scope(engine) as session:
+    with open_session() as session:
         views = list_handoffs(
             session,
             state=args.state,
@@ -192,26 +188,22 @@ def _cmd_list(args: argparse.Namespace) -> int:
             today=_parse_day(args.today),
         )
     if args.json:
-        say(json.dumps([v.to_dict() for v in views], indent=2, ensure_ascii=False))
+        print_json(views)
     else:
         _print_table(views)
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from coordination.core.db import get_engine, session_scope, upgrade
-    from coordination.core.settings import get_settings
     from coordination.handoffs.workflow import allowed_actions, get_handoff_view, handoff_history
 
-    engine = get_engine(get_settings().database_url_effective)
-    upgrade(engine)
-    with session_scope(engine) as session:
+    with open_session() as session:
         view = get_handoff_view(session, args.id)
         history = handoff_history(session, args.id)
     if args.json:
-        data = view.to_dict()
-        data["history"] = [json.loads(e.model_dump_json()) for e in history]
-        say(json.dumps(data, indent=2, ensure_ascii=False))
+        data = jsonable(view)
+        data["history"] = history
+        print_json(data)
         return 0
     h = view.handoff
     say(f"Handoff {h.id} (version {h.version}): {h.state}{'  ESCALATED' if h.escalated else ''}")
@@ -237,18 +229,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_action(args: argparse.Namespace) -> int:
-    from coordination.core.db import get_engine, session_scope, upgrade
-    from coordination.core.settings import get_settings
     from coordination.handoffs.workflow import get_handoff, transition
     from geo.forces import force_name
 
     action = args.handoff_action
     if action == "reject" and not (args.note or "").strip():
         raise InputError(f"Rejecting handoff {args.id} needs a reason: --note 'why'")
-    engine = get_engine(get_settings().database_url_effective)
-    upgrade(engine)
     who = actor(args)
-    with session_scope(engine) as session:
+    with open_session() as session:
         before = get_handoff(session, args.id)
         after = transition(
             session,
@@ -273,7 +261,7 @@ def _cmd_action(args: argparse.Namespace) -> int:
     return 0
 
 
-_PING_PONG_DAYS = 90  # the ping-pong window (issue 3: A→B→A within 90 days)
+_PING_PONG_DAYS = 90  # the ping-pong window: A→B→A within 90 days
 
 
 def _default_start(today: date) -> date:
@@ -285,7 +273,6 @@ def _default_start(today: date) -> date:
 
 def _cmd_network(args: argparse.Namespace) -> int:
     from coordination.handoffs import network
-    from geo.forces import force_name
 
     today = london_today()
     end = args.end or today
@@ -323,6 +310,15 @@ def _cmd_network(args: argparse.Namespace) -> int:
         f"Handoffs requested {start} to {end}: {len(records)} between "
         f"{g.number_of_nodes()} forces and BCUs ({g.number_of_edges()} flows)."
     )
+    _print_flows(flows, jams)
+    _print_churn(pairs, movers, top=args.top, movers_over=args.movers)
+    if args.graphml is not None:
+        say()
+        say(f"GraphML written to {args.graphml}")
+    return EXIT_OK
+
+
+def _print_flows(flows: list[Any], jams: list[Any]) -> None:
     say()
     say("Largest flows")
     if not flows:
@@ -342,25 +338,26 @@ def _cmd_network(args: argparse.Namespace) -> int:
         say("  none overdue")
     for f in jams:
         say(f"  {f.source_name} → {f.target_name}: {f.overdue} overdue of {f.pending} pending")
+
+
+def _print_churn(pairs: list[Any], movers: list[Any], *, top: int, movers_over: int) -> None:
+    from geo.forces import force_name
+
     say()
     say(f"Ping-pong (A → B → A within {_PING_PONG_DAYS} days)")
     if not pairs:
         say("  none")
-    for p in pairs[: args.top]:
+    for p in pairs[:top]:
         a, b = force_name(p.force_a).name, force_name(p.force_b).name
         say(
             f"  case {p.case_id}: {a} → {b} → {a} in {p.days:.0f} days "
             f"(handoffs {p.first_handoff_id}, {p.second_handoff_id})"
         )
-    if len(pairs) > args.top:
-        say(f"  … and {len(pairs) - args.top} more (--json lists all)")
+    if len(pairs) > top:
+        say(f"  … and {len(pairs) - top} more (--json lists all)")
     say()
-    say(f"Cases transferred more than {args.movers} times within a year")
+    say(f"Cases transferred more than {movers_over} times within a year")
     if not movers:
         say("  none")
-    for m in movers[: args.top]:
+    for m in movers[:top]:
         say(f"  case {m.case_id}: {m.transfers} transfers, {m.first:%Y-%m-%d} to {m.last:%Y-%m-%d}")
-    if args.graphml is not None:
-        say()
-        say(f"GraphML written to {args.graphml}")
-    return EXIT_OK

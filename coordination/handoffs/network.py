@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import networkx as nx
 import sqlalchemy as sa
@@ -41,6 +41,9 @@ from coordination.models import OPEN_HANDOFF_STATES, Handoff
 from coordination.security.permissions import require
 from coordination.security.pseudonyms import pseudonym_int
 from geo.forces import MET_BCUS, force_name
+
+#: The handoff network: nodes are force codes and ``force/BCU`` sub-nodes.
+HandoffGraph: TypeAlias = "nx.DiGraph[str]"
 
 _BCU_NAMES: dict[str, str] = {code: name for code, name in MET_BCUS.values()}
 # Handoffs that moved (or are moving) a case: a withdrawn one never happened and a rejected one
@@ -75,12 +78,12 @@ def bcu_node(force_code: str, bcu_code: str) -> str:
     return f"{force_code}/{bcu_code}"
 
 
-def _add_force(g: nx.DiGraph, code: str) -> None:
+def _add_force(g: HandoffGraph, code: str) -> None:
     if code not in g:
         g.add_node(code, kind="force", name=force_name(code).name, parent="")
 
 
-def _target(g: nx.DiGraph, record: HandoffRecord) -> str:
+def _target(g: HandoffGraph, record: HandoffRecord) -> str:
     _add_force(g, record.to_force)
     if not record.to_bcu:
         return record.to_force
@@ -97,7 +100,7 @@ def _target(g: nx.DiGraph, record: HandoffRecord) -> str:
 
 def build_network_from_records(
     records: Iterable[HandoffRecord], *, today: date | None = None
-) -> nx.DiGraph:
+) -> HandoffGraph:
     """Build the handoff network from records (no database).
 
     Parameters
@@ -115,7 +118,7 @@ def build_network_from_records(
         ``today`` is the ISO date used.
     """
     today = today or datetime.now(UTC).date()
-    g = nx.DiGraph(today=today.isoformat())
+    g: HandoffGraph = nx.DiGraph(today=today.isoformat())
     groups: dict[tuple[str, str], list[HandoffRecord]] = defaultdict(list)
     for record in records:
         _add_force(g, record.from_force)
@@ -206,7 +209,7 @@ def build_network(
     end: date,
     today: date | None = None,
     actor: str | None = None,
-) -> nx.DiGraph:
+) -> HandoffGraph:
     """Build the handoff network of the handoffs requested from ``start`` to ``end``.
 
     Parameters
@@ -251,7 +254,7 @@ class Flow:
     acceptance_rate: float | None
 
 
-def _flow(g: nx.DiGraph, source: str, target: str) -> Flow:
+def _flow(g: HandoffGraph, source: str, target: str) -> Flow:
     data = g.edges[source, target]
     return Flow(
         source=source,
@@ -266,21 +269,21 @@ def _flow(g: nx.DiGraph, source: str, target: str) -> Flow:
     )
 
 
-def _node_label(g: nx.DiGraph, node: str) -> str:
+def _node_label(g: HandoffGraph, node: str) -> str:
     attrs = g.nodes[node]
     if attrs["kind"] == "bcu":
         return f"{g.nodes[attrs['parent']]['name']}: {attrs['name']}"
     return str(attrs["name"])
 
 
-def largest_flows(g: nx.DiGraph, n: int = 10) -> list[Flow]:
+def largest_flows(g: HandoffGraph, n: int = 10) -> list[Flow]:
     """Return the ``n`` edges carrying the most handoffs (ties: most pending, then by key)."""
     flows = [_flow(g, s, t) for s, t in g.edges]
     flows.sort(key=lambda f: (-f.count, -f.pending, f.source, f.target))
     return flows[: max(n, 0)]
 
 
-def bottlenecks(g: nx.DiGraph, n: int = 10) -> list[Flow]:
+def bottlenecks(g: HandoffGraph, n: int = 10) -> list[Flow]:
     """Return the ``n`` edges with the most overdue handoffs (only edges with any overdue)."""
     flows = [_flow(g, s, t) for s, t in g.edges if g.edges[s, t]["overdue"] > 0]
     flows.sort(key=lambda f: (-f.overdue, -f.pending, f.source, f.target))
@@ -404,7 +407,7 @@ def frequent_movers(records: Iterable[HandoffRecord], n_per_year: int) -> list[F
 # --- export ----------------------------------------------------------------------------------
 
 
-def to_graphml(g: nx.DiGraph, path: str | Path) -> Path:
+def to_graphml(g: HandoffGraph, path: str | Path) -> Path:
     """Write the network as GraphML (readable by ``networkx.read_graphml``, Gephi, yEd).
 
     Parameters
@@ -420,7 +423,7 @@ def to_graphml(g: nx.DiGraph, path: str | Path) -> Path:
         The path written.
     """
     path = Path(path)
-    out = nx.DiGraph()
+    out: HandoffGraph = nx.DiGraph()
     # GraphML holds strings, numbers and booleans only: drop anything else (there is no null).
     out.graph.update({k: v for k, v in g.graph.items() if isinstance(v, str | int | float)})
     for node, attrs in g.nodes(data=True):
@@ -431,7 +434,7 @@ def to_graphml(g: nx.DiGraph, path: str | Path) -> Path:
     return path
 
 
-def to_json(g: nx.DiGraph) -> dict[str, Any]:
+def to_json(g: HandoffGraph) -> dict[str, Any]:
     """Return the network as node-link JSON (``nodes`` and ``links``), ready for ``json.dumps``.
 
     Missing edge figures (no acceptance yet) are written as ``null`` so every link has the same

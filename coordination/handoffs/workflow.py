@@ -1,6 +1,6 @@
 """Handoffs: moving responsibility for a case from one force to another, as a tracked workflow.
 
-States (``DOMAIN.md``: probation Case Transfer Policy Framework)::
+States (``docs/DOMAIN.md``: probation Case Transfer Policy Framework)::
 
     proposed ──request──▶ requested ──accept──▶ accepted ──complete──▶ completed
                               │
@@ -28,7 +28,7 @@ Concurrent changes lose with "Handoff 12 was changed by alice at 10:32 UTC; relo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 from coordination.core.calendar import add_working_days, london_date
 from coordination.core.clock import utcnow
 from coordination.core.locking import flush_or_conflict, load_for_update
+from coordination.core.validate import acting, aware_now
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -53,6 +54,7 @@ from coordination.models import (
     HandoffPublic,
     Offender,
 )
+from coordination.reference.boundaries import force_names
 from coordination.security.permissions import (
     Principal,
     acts_for,
@@ -130,7 +132,7 @@ class HandoffView:
         Calendar days past ``due``; 0 when not overdue.
     """
 
-    handoff: HandoffPublic
+    handoff: HandoffPublic = field(metadata={"json": False})  # flattened by json_extra
     case_id: int
     offender_id: int
     offender_name: str
@@ -153,21 +155,9 @@ class HandoffView:
         """The handoff state."""
         return self.handoff.state
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (dates as ISO strings), as ``crossforce handoffs --json``."""
-        return {
-            **self.handoff.model_dump(mode="json"),
-            "offender_id": self.offender_id,
-            "offender_name": self.offender_name,
-            "pnc_id": self.pnc_id,
-            "from_force_name": self.from_force_name,
-            "to_force_name": self.to_force_name,
-            "due": self.due.isoformat() if self.due else None,
-            "due_kind": self.due_kind,
-            "rag": self.rag,
-            "overdue": self.overdue,
-            "overdue_by_days": self.overdue_by_days,
-        }
+    def json_extra(self) -> dict[str, Any]:
+        """JSON is flat: the handoff's own fields beside the view's (``crossforce handoffs``)."""
+        return self.handoff.model_dump(mode="json")
 
 
 # --- deadlines and status -----------------------------------------------------------------------
@@ -251,25 +241,6 @@ def rag_status(
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return utcnow()
-    if now.tzinfo is None:
-        raise InputError("now must be timezone-aware (e.g. datetime.now(UTC))")
-    return now
-
-
-def _actor(actor: str) -> str:
-    actor = (actor or "").strip()
-    if not actor:
-        raise InputError("Every change needs an actor: set CROSSFORCE_USER or sign in")
-    return actor
-
-
-def _force_names(session: Session) -> dict[str, str]:
-    return {code: name for code, name in session.exec(select(Force.code, Force.name)).all()}
 
 
 def _open_handoff(session: Session, case_id: int) -> Handoff | None:
@@ -422,6 +393,41 @@ def _check_side(session: Session, p: Principal, handoff: Handoff, action: str) -
 # --- services -------------------------------------------------------------------------------------
 
 
+def _check_target(
+    session: Session, case: Case, to_force_code: str, to_bcu_code: str | None
+) -> str | None:
+    """Check the receiving force (and BCU) of a new handoff; return the BCU code, normalised."""
+    to_force = session.get(Force, to_force_code)
+    if to_force is None:
+        raise NotFoundError(f"No force with code {to_force_code!r}")
+    if to_force_code == case.lead_force_code:
+        raise InputError(f"Case {case.id} is already led by {to_force.name}: nothing to hand off")
+    bcu = (to_bcu_code or "").strip().upper() or None
+    if bcu is not None and to_force_code != METROPOLITAN:
+        raise InputError(
+            f"A BCU is only given for the Metropolitan Police Service, not for {to_force.name}"
+        )
+    return bcu
+
+
+def _check_address(session: Session, case: Case, address_id: int) -> None:
+    address = session.get(Address, address_id)
+    if address is None:
+        raise NotFoundError(f"Address {address_id} does not exist")
+    if address.offender_id != case.offender_id:
+        raise InputError(f"Address {address_id} is not an address of case {case.id}'s offender")
+
+
+def _refuse_second_open(session: Session, case_id: int) -> None:
+    existing = _open_handoff(session, case_id)
+    if existing is not None:
+        to = force_names(session).get(existing.to_force_code, existing.to_force_code)
+        raise ConflictError(
+            f"Case {case_id} already has an open handoff: {existing.id} ({existing.state}, "
+            f"to {to}); complete or withdraw it first"
+        )
+
+
 def create_handoff(
     session: Session,
     *,
@@ -474,9 +480,9 @@ def create_handoff(
     ConflictError
         The case is closed, or already has an open handoff (named in the message).
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     p = require(session, actor=actor, action="handoff.act", case_id=case_id)
-    now = _now(now)
+    now = aware_now(now)
     reason = (reason or "").strip()
     if not reason:
         raise InputError("A handoff needs a reason, e.g. 'moved to Hackney'")
@@ -493,30 +499,10 @@ def create_handoff(
         )
     if case.status != "open":
         raise ConflictError(f"Case {case_id} is {case.status}: a closed case is not handed off")
-    to_force = session.get(Force, to_force_code)
-    if to_force is None:
-        raise NotFoundError(f"No force with code {to_force_code!r}")
-    if to_force_code == case.lead_force_code:
-        raise InputError(f"Case {case_id} is already led by {to_force.name}: nothing to hand off")
-    if to_bcu_code is not None:
-        to_bcu_code = to_bcu_code.strip().upper() or None
-    if to_bcu_code is not None and to_force_code != METROPOLITAN:
-        raise InputError(
-            f"A BCU is only given for the Metropolitan Police Service, not for {to_force.name}"
-        )
+    to_bcu_code = _check_target(session, case, to_force_code, to_bcu_code)
     if address_id is not None:
-        address = session.get(Address, address_id)
-        if address is None:
-            raise NotFoundError(f"Address {address_id} does not exist")
-        if address.offender_id != case.offender_id:
-            raise InputError(f"Address {address_id} is not an address of case {case_id}'s offender")
-    existing = _open_handoff(session, case_id)
-    if existing is not None:
-        raise ConflictError(
-            f"Case {case_id} already has an open handoff: {existing.id} ({existing.state}, "
-            f"to {_force_names(session).get(existing.to_force_code, existing.to_force_code)}); "
-            "complete or withdraw it first"
-        )
+        _check_address(session, case, address_id)
+    _refuse_second_open(session, case_id)
     handoff = Handoff(
         case_id=case_id,
         from_force_code=case.lead_force_code,
@@ -614,8 +600,8 @@ def transition(
         withdrawing is allowed then); or someone else changed the handoff or case first
         ("… was changed by NAME at TIME; reload").
     """
-    actor = _actor(actor)
-    now = _now(now)
+    actor = acting(actor)
+    now = aware_now(now)
     if action not in TRANSITIONS:
         raise InputError(f"Unknown handoff action {action!r}: use one of {', '.join(ACTIONS)}")
     note = (note or "").strip() or None
@@ -702,6 +688,34 @@ def handoff_history(
     return [AuditEventPublic.model_validate(row) for row in session.exec(query).all()]
 
 
+def _state_clause(state: str) -> Any:
+    """The WHERE clause for a state filter: one state, ``open`` or ``closed``."""
+    if state == "open":
+        return col(Handoff.state).in_(OPEN_HANDOFF_STATES)
+    if state == "closed":
+        return col(Handoff.state).not_in(OPEN_HANDOFF_STATES)
+    if state in HANDOFF_STATES:
+        return col(Handoff.state) == state
+    raise InputError(
+        f"Unknown handoff state {state!r}: use one of {', '.join(HANDOFF_STATES)}, open or closed"
+    )
+
+
+def _direction_clause(force_code: str | None, direction: str | None) -> Any:
+    """The WHERE clause for handoffs to, from, or to or from a force."""
+    if direction is not None and direction not in ("incoming", "outgoing"):
+        raise InputError(f"Unknown direction {direction!r}: use incoming or outgoing")
+    if force_code is None:
+        raise InputError("Give a force with a direction: incoming to or outgoing from which force?")
+    if direction == "incoming":
+        return col(Handoff.to_force_code) == force_code
+    if direction == "outgoing":
+        return col(Handoff.from_force_code) == force_code
+    return sa.or_(
+        col(Handoff.to_force_code) == force_code, col(Handoff.from_force_code) == force_code
+    )
+
+
 def list_handoffs(
     session: Session,
     *,
@@ -756,33 +770,9 @@ def list_handoffs(
         .where(visible_case_filter(p))
     )
     if state is not None:
-        if state == "open":
-            query = query.where(col(Handoff.state).in_(OPEN_HANDOFF_STATES))
-        elif state == "closed":
-            query = query.where(col(Handoff.state).not_in(OPEN_HANDOFF_STATES))
-        elif state in HANDOFF_STATES:
-            query = query.where(Handoff.state == state)
-        else:
-            raise InputError(
-                f"Unknown handoff state {state!r}: use one of {', '.join(HANDOFF_STATES)}, "
-                "open or closed"
-            )
-    if direction is not None and direction not in ("incoming", "outgoing"):
-        raise InputError(f"Unknown direction {direction!r}: use incoming or outgoing")
-    if direction is not None and force_code is None:
-        raise InputError("Give a force with a direction: incoming to or outgoing from which force?")
-    if force_code is not None:
-        if direction == "incoming":
-            query = query.where(Handoff.to_force_code == force_code)
-        elif direction == "outgoing":
-            query = query.where(Handoff.from_force_code == force_code)
-        else:
-            query = query.where(
-                sa.or_(
-                    col(Handoff.to_force_code) == force_code,
-                    col(Handoff.from_force_code) == force_code,
-                )
-            )
+        query = query.where(_state_clause(state))
+    if force_code is not None or direction is not None:
+        query = query.where(_direction_clause(force_code, direction))
     if case_id is not None:
         query = query.where(Handoff.case_id == case_id)
     # The same deadline rule as current_deadline(), in SQL, so that ordering and limit happen
@@ -803,7 +793,7 @@ def list_handoffs(
     if limit is not None:
         query = query.limit(limit)
 
-    names = _force_names(session)
+    names = force_names(session)
     amber_until = add_working_days(today, AMBER_WORKING_DAYS)
     views: list[HandoffView] = []
     for row, offender in session.exec(query).all():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,9 +53,9 @@ class ChainReport:
         }.get(self.problem or "", self.problem or "unknown")
         return f"Audit chain broken at event {self.first_bad_id}: {why}."
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready values, with ``message``."""
-        return {**asdict(self), "message": self.message}
+    def json_extra(self) -> dict[str, Any]:
+        """JSON adds the one-line message."""
+        return {"message": self.message}
 
 
 def check_chain(session: Session, *, batch_size: int = 5000) -> ChainReport:

@@ -28,7 +28,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: sa.Dialect,  # noqa: ARG002 - SQLAlchemy's signature; UTC either way
+    ) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

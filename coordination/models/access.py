@@ -17,7 +17,7 @@ CaseAccessMode = Literal["exclude", "allow"]
 
 
 class CaseAccess(SQLModel, table=True):
-    """Limited access to one case (probation's "limited access offender" lists, DOMAIN.md).
+    """Limited access to one case (probation's "limited access offender" lists, docs/DOMAIN.md).
 
     ``exclude``: the named user may not see the case. ``allow``: once any ``allow`` row exists
     for a case, only the users named in such rows (and no one else) may see it.

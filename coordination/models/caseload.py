@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 
 class OfficerProfile(SQLModel, table=True):
-    """Workload facts about a user who manages cases (HMPPS workload rule, DOMAIN.md)."""
+    """Workload facts about a user who manages cases (HMPPS workload rule, docs/DOMAIN.md)."""
 
     __tablename__ = "officer_profile"
     __table_args__ = (

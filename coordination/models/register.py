@@ -136,7 +136,7 @@ class CaseBase(SQLModel):
     risk: Risk = Field(sa_type=AutoString)
     offence_category: str
     next_review_due: date | None = None
-    # OGRS3 static inputs (DOMAIN.md). Optional: a score is shown only when all are known.
+    # OGRS3 static inputs (docs/DOMAIN.md). Optional: a score is shown only when all are known.
     previous_sanctions: int | None = None
     age_at_first_sanction: int | None = None
     conviction_date: date | None = None

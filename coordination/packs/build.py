@@ -17,13 +17,13 @@ from coordination.models import (
     Address,
     AgendaItem,
     Case,
-    Force,
     Handoff,
     Meeting,
     Offender,
     ReviewAction,
     ReviewDecision,
 )
+from coordination.reference.boundaries import force_names
 from coordination.review.ogrs3 import ogrs3_for_case
 from coordination.security.permissions import require
 from geo.forces import force_name
@@ -51,10 +51,6 @@ log = logging.getLogger(__name__)
 
 
 # --- reading ------------------------------------------------------------------------------------
-
-
-def _force_names(session: Session) -> dict[str, str]:
-    return {code: name for code, name in session.exec(select(Force.code, Force.name)).all()}
 
 
 def _name_of(names: dict[str, str], code: str | None) -> str | None:
@@ -260,7 +256,7 @@ def build_pack_content(
         entity_type="meeting",
         entity_id=str(meeting_id),
     )
-    names = _force_names(session)
+    names = force_names(session)
     rows = session.exec(
         select(AgendaItem, Case, Offender)
         .join(Case, col(Case.id) == col(AgendaItem.case_id))
@@ -299,7 +295,8 @@ def build_pack_content(
     resolver, set_name, unavailable = _resolver_for(session, lookup) if live else (None, "", "")
     items: list[PackItem] = []
     for agenda, case, offender in live:
-        assert agenda.id is not None and case.id is not None and offender.id is not None
+        if agenda.id is None or case.id is None or offender.id is None:
+            raise RuntimeError("agenda.id, case.id or offender.id missing")
         # Residences move less often than anything else here: older rows may predate the
         # current boundary set, so each keeps the set that resolved it.
         residences = tuple(

@@ -97,6 +97,11 @@ def seed_forces(session: Session, *, actor: str) -> int:
     return len(inserted) + len(updated)
 
 
+def force_names(session: Session) -> dict[str, str]:
+    """Return every force's display name by ONS code."""
+    return {code: name for code, name in session.exec(select(Force.code, Force.name)).all()}
+
+
 def _wkb(geometries: gpd.GeoSeries) -> list[bytes | None]:
     # Layers without a CRS are taken to be in BNG already, as the BoundaryLayers contract says.
     if geometries.crs is not None and geometries.crs.to_epsg() != 27700:
@@ -248,7 +253,8 @@ def store_layers(
     )
     session.add(boundary_set)
     session.flush()
-    assert boundary_set.id is not None
+    if boundary_set.id is None:
+        raise RuntimeError("boundary_set.id is missing")
     rows = _area_rows(layers, boundary_set.id)
     table = Area.__table__  # type: ignore[attr-defined]
     # Core executemany in chunks: one round trip per chunk instead of one ORM object per area,

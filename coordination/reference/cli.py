@@ -159,7 +159,7 @@ def _cmd_lookup(args: argparse.Namespace) -> int:
         raise InputError("Give a postcode, lat,lon, or --bng E,N")
     result = lookup(args.bng or args.query, bng=bool(args.bng))
     if args.json:
-        print_json(result.to_dict())
+        print_json(result)
     else:
         _print_lookup(result)
     return EXIT_OK

@@ -7,12 +7,12 @@ raises :class:`InputError` (exit 2, one line). Wired in by ``coordination.cli.ma
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coordination.core.console import EXIT_BAD_INPUT, Parser, actor, open_session, say
+from coordination.core.console import EXIT_BAD_INPUT, Parser, actor, open_session, print_json, say
+from coordination.core.serial import jsonable
 from coordination.errors import InputError
 
 if TYPE_CHECKING:
@@ -118,15 +118,6 @@ def _residence(args: argparse.Namespace) -> Residence:
 # -- output ------------------------------------------------------------------------------------
 
 
-def _dump(value: Any) -> Any:
-    """JSON-ready data from SQLModel/pydantic models and our dataclasses."""
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    return value
-
-
 def _force(code: str | None) -> str:
     from geo.forces import force_name
 
@@ -206,13 +197,13 @@ def _cmd_add(args: argparse.Namespace) -> int:
             "case_id": added.case.id,
             "lead_force_code": added.case.lead_force_code,
             "explanation": added.decision.explanation,
-            "offender": _dump(added.offender),
-            "case": _dump(added.case),
-            "address": _dump(added.address),
-            "decision": _dump(added.decision),
+            "offender": jsonable(added.offender),
+            "case": jsonable(added.case),
+            "address": jsonable(added.address),
+            "decision": jsonable(added.decision),
             "warnings": added.warnings,
         }
-        say(json.dumps(payload, indent=2, ensure_ascii=False))
+        print_json(payload)
         return 0
     o, c = added.offender, added.case
     say(f"Offender {o.id}: {o.last_name.upper()}, {o.first_name} (PNC {o.pnc_id})")
@@ -238,12 +229,12 @@ def _cmd_show(args: argparse.Namespace) -> int:
         detail = get_offender(session, offender_id=args.id, actor=actor(args), justification=reason)
     if args.json:
         payload = {
-            "offender": _dump(detail.offender),
-            "addresses": [_dump(a) for a in detail.addresses],
-            "cases": [_dump(c) for c in detail.cases],
-            "handoffs": [_dump(h) for h in detail.handoffs],
+            "offender": jsonable(detail.offender),
+            "addresses": [jsonable(a) for a in detail.addresses],
+            "cases": [jsonable(c) for c in detail.cases],
+            "handoffs": [jsonable(h) for h in detail.handoffs],
         }
-        say(json.dumps(payload, indent=2, ensure_ascii=False))
+        print_json(payload)
         return 0
     o = detail.offender
     say(f"Offender {o.id}: {o.last_name.upper()}, {o.first_name} (PNC {o.pnc_id})")
@@ -295,23 +286,23 @@ def _cmd_move(args: argparse.Namespace) -> int:
         )
     if args.json:
         payload = {
-            "address": _dump(moved.address),
-            "previous": _dump(moved.previous) if moved.previous else None,
-            "decision": _dump(moved.decision) if moved.decision else None,
+            "address": jsonable(moved.address),
+            "previous": jsonable(moved.previous) if moved.previous else None,
+            "decision": jsonable(moved.decision) if moved.decision else None,
             "cases": [
                 {
                     "case_id": c.case_id,
                     "lead_force_code": c.lead_force_code,
-                    "decision": _dump(c.decision),
+                    "decision": jsonable(c.decision),
                     "handoff_id": c.handoff.id if c.handoff else None,
                     "note": c.note,
                 }
                 for c in moved.cases
             ],
-            "handoffs": [_dump(h) for h in moved.handoffs],
+            "handoffs": [jsonable(h) for h in moved.handoffs],
             "warnings": moved.warnings,
         }
-        say(json.dumps(payload, indent=2, ensure_ascii=False))
+        print_json(payload)
         return 0
     say(f"Offender {args.id} moved: {_address_line(moved.address)}")
     if not moved.cases:
@@ -352,7 +343,6 @@ def _register_import(sub: Any) -> None:
 
 
 def _cmd_import_offenders(args: argparse.Namespace) -> int:
-    from coordination.core.db import get_engine, session_scope, upgrade
     from coordination.core.settings import get_settings
     from coordination.core.tables import read_upload
     from coordination.reference.lookup import get_service
@@ -365,14 +355,12 @@ def _cmd_import_offenders(args: argparse.Namespace) -> int:
         raise InputError(f"Cannot read {args.file}: {exc.strerror}") from exc
     table = read_upload(data, args.file.name, max_bytes=settings.upload_max_bytes)
     lookup = get_service().lookup
-    engine = get_engine(settings.database_url_effective)
-    upgrade(engine)
-    with session_scope(engine) as session:
+    with open_session() as session:
         report = import_offenders(
             session, actor=actor(args), table=table, lookup=lookup, dry_run=args.dry_run
         )
     if args.json:
-        say(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print_json(report)
         return 0 if report.ok else EXIT_BAD_INPUT
     for warning in report.warnings:
         say(f"! {warning}")
@@ -414,7 +402,6 @@ def _register_retention(sub: Any) -> None:
 
 
 def _cmd_retention(args: argparse.Namespace) -> int:
-    from coordination.core.db import get_engine, session_scope, upgrade
     from coordination.core.settings import get_settings
     from coordination.register.retention import apply_retention, retention_candidates
 
@@ -426,17 +413,15 @@ def _cmd_retention(args: argparse.Namespace) -> int:
             raise InputError(f"--today {args.today!r} is not a date like 2031-03-31") from None
     settings = get_settings()
     years = settings.retention_years_after_closure
-    engine = get_engine(settings.database_url_effective)
-    upgrade(engine)
-    with session_scope(engine) as session:
+    with open_session() as session:
         if args.dry_run:
             due = retention_candidates(session, actor=actor(args), today=today)
         else:
             report = apply_retention(session, actor=actor(args), today=today)
     if args.dry_run:
         if args.json:
-            payload = {"retention_years": years, "would_erase": [c.to_dict() for c in due]}
-            say(json.dumps(payload, indent=2))
+            payload = {"retention_years": years, "would_erase": due}
+            print_json(payload)
             return 0
         if not due:
             say(f"Nobody is due for erasure (retention {years} years after the last closure).")
@@ -450,7 +435,7 @@ def _cmd_retention(args: argparse.Namespace) -> int:
         say("Nothing was changed. Erase with: crossforce retention --apply")
         return 0
     if args.json:
-        say(json.dumps(report.to_dict(), indent=2))
+        print_json(report)
         return 0
     say(
         f"Erased {report.offenders} people ({report.addresses} addresses, {report.texts} text "

@@ -30,7 +30,7 @@ from coordination.errors import ConflictError, CrossforceError, InputError, NotF
 from coordination.ledger.chain import record_event
 from coordination.models import Offender
 from coordination.register.inputs import CaseCreate, OffenderCreate, Residence
-from coordination.register.offenders import add_offender
+from coordination.register.offenders import AddedOffender, add_offender
 from coordination.security.permissions import require
 from geo.lookup import Lookup
 
@@ -108,20 +108,9 @@ class ImportReport:
         """The row numbers with at least one problem."""
         return sorted({e.row for e in self.errors})
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "rows": self.rows,
-            "dry_run": self.dry_run,
-            "ok": self.ok,
-            "imported": self.imported,
-            "errors": [
-                {"row": e.row, "column": e.column, "message": e.message} for e in self.errors
-            ],
-            "offender_ids": self.offender_ids,
-            "case_ids": self.case_ids,
-            "warnings": self.warnings,
-        }
+    def json_extra(self) -> dict[str, Any]:
+        """JSON adds whether the import may go ahead and how many were imported."""
+        return {"ok": self.ok, "imported": self.imported}
 
 
 @dataclass
@@ -249,12 +238,58 @@ def _check_row(number: int, raw: dict[str, Any], lookup: Lookup) -> _Row:
         row.residence = _build(Residence, row, set(), postcode=postcode)
         if row.residence is not None:
             try:
-                assert row.residence.postcode is not None
+                if row.residence.postcode is None:
+                    raise RuntimeError("row.residence.postcode is missing")
                 lookup.lookup(row.residence.postcode)
             except CrossforceError as exc:
                 row.error("postcode", str(exc))
                 row.residence = None
     return row
+
+
+def _check_duplicates(session: Session, rows: list[_Row]) -> None:
+    """Mark the same person twice in the file, or a person already registered."""
+    first_seen: dict[str, int] = {}
+    for row in rows:
+        if row.offender is None:
+            continue
+        pnc = row.offender.pnc_id
+        if pnc in first_seen:
+            row.error("pnc_id", f"{pnc} is also on row {first_seen[pnc]}")
+        else:
+            first_seen[pnc] = row.number
+    if not first_seen:
+        return
+    existing = session.exec(
+        select(Offender.pnc_id, Offender.id).where(col(Offender.pnc_id).in_(list(first_seen)))
+    ).all()
+    for pnc, offender_id in existing:
+        number = first_seen[pnc]
+        rows[number - FIRST_ROW].error(
+            "pnc_id", f"{pnc} is already registered (offender {offender_id})"
+        )
+
+
+def _add_row(
+    session: Session, *, actor: str, row: _Row, lookup: Lookup, today: date | None
+) -> AddedOffender:
+    """Add one checked row; any failure names the row and undoes the whole import."""
+    if row.offender is None or row.case is None or row.residence is None:
+        raise RuntimeError("a checked row lacks its offender, case or residence")
+    try:
+        return add_offender(
+            session,
+            actor=actor,
+            offender=row.offender,
+            case=row.case,
+            residence=row.residence,
+            lookup=lookup,
+            today=today,
+        )
+    except ConflictError as exc:
+        raise ConflictError(f"row {row.number}: {exc}; nothing was imported") from exc
+    except (InputError, NotFoundError) as exc:
+        raise InputError(f"row {row.number}: {exc}; nothing was imported") from exc
 
 
 def import_offenders(
@@ -313,26 +348,7 @@ def import_offenders(
     for position, record in enumerate(table.to_dict(orient="records")):
         raw = {_header(k): v for k, v in record.items()}
         rows.append(_check_row(FIRST_ROW + position, raw, lookup))
-
-    # The same person twice in the file, or already registered.
-    first_seen: dict[str, int] = {}
-    for row in rows:
-        if row.offender is None:
-            continue
-        pnc = row.offender.pnc_id
-        if pnc in first_seen:
-            row.error("pnc_id", f"{pnc} is also on row {first_seen[pnc]}")
-        else:
-            first_seen[pnc] = row.number
-    if first_seen:
-        existing = session.exec(
-            select(Offender.pnc_id, Offender.id).where(col(Offender.pnc_id).in_(list(first_seen)))
-        ).all()
-        for pnc, offender_id in existing:
-            number = first_seen[pnc]
-            rows[number - FIRST_ROW].error(
-                "pnc_id", f"{pnc} is already registered (offender {offender_id})"
-            )
+    _check_duplicates(session, rows)
 
     errors = [e for row in rows for e in row.errors]
     if errors or dry_run:
@@ -343,21 +359,7 @@ def import_offenders(
     # One line per distinct warning (e.g. "approximate boundaries"), not one per row.
     lookup_warnings: dict[str, list[int]] = {}
     for row in rows:
-        assert row.offender and row.case and row.residence
-        try:
-            added = add_offender(
-                session,
-                actor=actor,
-                offender=row.offender,
-                case=row.case,
-                residence=row.residence,
-                lookup=lookup,
-                today=today,
-            )
-        except ConflictError as exc:
-            raise ConflictError(f"row {row.number}: {exc}; nothing was imported") from exc
-        except (InputError, NotFoundError) as exc:
-            raise InputError(f"row {row.number}: {exc}; nothing was imported") from exc
+        added = _add_row(session, actor=actor, row=row, lookup=lookup, today=today)
         offender_ids.append(added.offender.id)
         case_ids.append(added.case.id)
         for warning in added.warnings:

@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from coordination.core.clock import london_today
 from coordination.errors import InputError
 from coordination.models import (
     CaseBase,
@@ -21,7 +22,7 @@ from coordination.models import (
 from coordination.register.pnc import normalise_pnc
 from geo.postcodes import normalise_postcode
 
-# The OGRS3 current-offence categories (DOMAIN.md), snake_case key → the label in the scale.
+# The OGRS3 current-offence categories (docs/DOMAIN.md), snake_case key → the label in the scale.
 OFFENCE_CATEGORIES: dict[str, str] = {
     "violence": "violence",
     "robbery": "robbery",
@@ -45,7 +46,7 @@ OFFENCE_CATEGORIES: dict[str, str] = {
     "other": "other",
 }
 
-# Review intervals (DOMAIN.md): MAPPA every 3 months, IOM every 6; other cases as IOM.
+# Review intervals (docs/DOMAIN.md): MAPPA every 3 months, IOM every 6; other cases as IOM.
 REVIEW_MONTHS: dict[str, int] = {
     "mappa": 3,
     "iom_fixed": 6,
@@ -179,7 +180,7 @@ class OffenderCreate(OffenderBase):
     @field_validator("date_of_birth")
     @classmethod
     def _dob(cls, value: date) -> date:
-        today = date.today()
+        today = london_today()
         if value >= today:
             raise ValueError("the date of birth must be in the past")
         age = _years_between(value, today)

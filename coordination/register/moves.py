@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from coordination.core.clock import london_today
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -110,7 +111,7 @@ def move_offender(
         Someone else moved the same person at the same time.
     """
     require(session, actor=actor, action="case.move", offender_id=offender_id)
-    today = today or date.today()
+    today = today or london_today()
     valid_from = valid_from or today
     offender = session.get(Offender, offender_id)
     if offender is None:
@@ -179,7 +180,8 @@ def move_offender(
     outcomes: list[CaseDecision] = []
     created: list[HandoffPublic] = []
     for case in open_cases:
-        assert case.id is not None
+        if case.id is None:
+            raise RuntimeError("case.id is missing")
         decision = decide(
             rules=rules,
             residence=address_public,
@@ -274,7 +276,8 @@ def _handoff_for(
     _require_force(session, decision.force_code)
     from coordination.handoffs.workflow import create_handoff
 
-    assert case.id is not None
+    if case.id is None:
+        raise RuntimeError("case.id is missing")
     handoff = create_handoff(
         session,
         actor=actor,

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
+from coordination.core.clock import london_today
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -132,7 +133,7 @@ def add_offender(
         The residence cannot be resolved (unknown postcode …) or ``valid_from`` is impossible.
     """
     require(session, actor=actor, action="case.create")
-    today = today or date.today()
+    today = today or london_today()
     valid_from = valid_from or today
     _check_valid_from(valid_from, today, offender.date_of_birth)
     existing = session.exec(select(Offender).where(Offender.pnc_id == offender.pnc_id)).first()
@@ -151,7 +152,8 @@ def add_offender(
         raise ConflictError(
             f"An offender with PNC ID {offender.pnc_id} is already registered"
         ) from error
-    assert row.id is not None
+    if row.id is None:
+        raise RuntimeError("row.id is missing")
     record_event(
         session,
         actor=actor,

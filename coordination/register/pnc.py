@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from coordination.core.clock import london_today
 from coordination.errors import InputError
 
 __all__ = ["CHECK_LETTERS", "normalise_pnc", "pnc_check_letter"]
@@ -83,7 +84,7 @@ def normalise_pnc(text: str, *, today: dt.date | None = None) -> str:
         If the text is not shaped like a PNC ID, the year is in the future, or the check letter
         is wrong (the message says which letter it should be).
     """
-    today = today or dt.date.today()
+    today = today or london_today()
     compact = "".join(text.split()).upper() if isinstance(text, str) else ""
     match = _PNC_RE.fullmatch(compact) if compact.isascii() else None
     if match is None:

@@ -36,7 +36,8 @@ def _resolve(residence: Residence, lookup: Lookup, near_boundary_m: float) -> _R
     if residence.postcode is not None:
         result = lookup.lookup(residence.postcode)
     else:
-        assert residence.easting is not None and residence.northing is not None
+        if residence.easting is None or residence.northing is None:
+            raise RuntimeError("residence.easting, residence.northing missing")
         result = lookup.lookup_point(residence.easting, residence.northing)
     distance = result.distance_to_boundary_m
     fields = {

@@ -90,16 +90,6 @@ class Candidate:
     latest_closure: date
     retained_until: date
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "offender_id": self.offender_id,
-            "pseudonym": self.pseudonym,
-            "cases": self.cases,
-            "latest_closure": self.latest_closure.isoformat(),
-            "retained_until": self.retained_until.isoformat(),
-        }
-
 
 @dataclass(frozen=True)
 class RetentionReport:
@@ -133,17 +123,9 @@ class RetentionReport:
         """How many people were erased."""
         return len(self.erased)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "today": self.today.isoformat(),
-            "retention_years": self.retention_years,
-            "offenders": self.offenders,
-            "addresses": self.addresses,
-            "texts": self.texts,
-            "erased": [c.to_dict() for c in self.erased],
-            "audit_event_ids": self.audit_event_ids,
-        }
+    def json_extra(self) -> dict[str, Any]:
+        """JSON adds how many people were erased."""
+        return {"offenders": self.offenders}
 
 
 def _years_before(day: date, years: int) -> date:
@@ -265,7 +247,8 @@ def _erase_one(
     session: Session, offender: Offender, *, actor: str, now: datetime
 ) -> tuple[int, int]:
     """Erase one person's personal data in the session; return (addresses, texts) changed."""
-    assert offender.id is not None
+    if offender.id is None:
+        raise RuntimeError("offender.id is missing")
     names = _scrubber(offender)
     texts = 0
 
@@ -377,7 +360,8 @@ def apply_retention(
     event_ids: list[int] = []
     for candidate in due:
         offender = session.get(Offender, candidate.offender_id)
-        assert offender is not None
+        if offender is None:
+            raise RuntimeError("offender is missing")
         n_addresses, n_texts = _erase_one(session, offender, actor=actor, now=now)
         addresses += n_addresses
         texts += n_texts
@@ -398,7 +382,8 @@ def apply_retention(
             category="erasure",
             offender_ids=[candidate.offender_id],
         )
-        assert event.id is not None
+        if event.id is None:
+            raise RuntimeError("event.id is missing")
         event_ids.append(event.id)
     return RetentionReport(
         today=today,

@@ -79,15 +79,9 @@ class Decision:
     explanation: str
     flags: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the decision as JSON-ready data."""
-        return {
-            "force_code": self.force_code,
-            "force_name": force_name(self.force_code).name,
-            "rule": self.rule,
-            "explanation": self.explanation,
-            "flags": list(self.flags),
-        }
+    def json_extra(self) -> dict[str, Any]:
+        """JSON adds the force's name."""
+        return {"force_name": force_name(self.force_code).name}
 
 
 @dataclass(frozen=True)
@@ -276,7 +270,8 @@ def _short_force(code: str) -> str:
 def _where(facts: _Facts) -> str:
     """'lives in Hackney (E09000012), Central East BCU, 1.4 km from the City boundary'."""
     residence = facts.residence
-    assert residence is not None
+    if residence is None:
+        raise RuntimeError("residence is missing")
     ctx = facts.context
     parts: list[str] = []
     if residence.district_code:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from coordination.core.validate import acting, aware_now
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -17,10 +18,8 @@ from coordination.models import (
 )
 from coordination.review.common import (
     ACTION_STATUSES,
-    _actor,
     _lock_meeting,
     _normalise_forces,
-    _now,
     _require_action,
     _require_meeting,
     _same_forces,
@@ -71,9 +70,9 @@ def add_action(
     ConflictError
         The meeting is closed.
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
-    now = _now(now)
+    now = aware_now(now)
     description = " ".join((description or "").split())
     owner = " ".join((owner or "").split())
     if not description:
@@ -141,9 +140,9 @@ def set_action_status(
     ConflictError
         The action already has that status.
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     _require_action(session, actor=actor, action_id=action_id)
-    now = _now(now)
+    now = aware_now(now)
     if status not in ACTION_STATUSES:
         raise InputError(
             f"Unknown action status {status!r}: use one of {', '.join(ACTION_STATUSES)}"

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from coordination.core.clock import london_date
+from coordination.core.validate import acting, aware_now
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -18,10 +19,8 @@ from coordination.review.agenda_rules import _select
 from coordination.review.common import (
     LOOKBACK_DAYS,
     OGRS3_WEIGHT_CAP,
-    _actor,
     _lock_meeting,
     _next_meeting_date,
-    _now,
     _previous_meeting,
     _require_item,
     _require_meeting,
@@ -86,9 +85,9 @@ def generate_agenda(
     InputError
         A negative distance.
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
-    now = _now(now)
+    now = aware_now(now)
     if not near_boundary_m >= 0:
         raise InputError(f"near_boundary_m must be 0 or more, not {near_boundary_m}")
     today = today or london_date(now)
@@ -223,12 +222,12 @@ def add_item(
     ConflictError
         The case is already on the agenda, or the meeting is closed.
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
     # Putting a case on a joint agenda shows it to the other forces: only a case the actor
     # may see.
     require(session, actor=actor, action="case.view", case_id=case_id)
-    now = _now(now)
+    now = aware_now(now)
     reason = " ".join((reason or "").split())
     if not reason:
         raise InputError(f"Adding case {case_id} to the agenda needs a reason")
@@ -303,9 +302,9 @@ def remove_item(
     ConflictError
         Already removed, or the meeting is closed.
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     _require_item(session, actor=actor, item_id=item_id)
-    now = _now(now)
+    now = aware_now(now)
     reason = " ".join((reason or "").split())
     if not reason:
         raise InputError(f"Removing agenda item {item_id} needs a reason")
@@ -358,9 +357,9 @@ def move_item(
     ConflictError
         The item is removed, or the meeting is closed.
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     _require_item(session, actor=actor, item_id=item_id)
-    now = _now(now)
+    now = aware_now(now)
     item, meeting = _item_for_update(session, item_id)
     if item.removed:
         raise ConflictError(f"Agenda item {item_id} is removed: add it back before moving it")

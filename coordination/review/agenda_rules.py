@@ -20,13 +20,13 @@ from coordination.models import (
     Meeting,
     ReviewAction,
 )
+from coordination.reference.boundaries import force_names
 from coordination.review.common import (
     _REASON_ORDER,
     _RISK_TEXT,
     REASON_CODES,
     _days,
     _earlier,
-    _force_names,
     _metres,
     _same_forces,
 )
@@ -335,7 +335,7 @@ def _select(
     near_m: float,
 ) -> Reasons:
     forces = list(meeting.forces)
-    names = _force_names(session)
+    names = force_names(session)
     found: Reasons = {}
     _rule_handoffs(session, forces, names, today, found)
     _rule_crossed(session, forces, names, since, found)

@@ -20,11 +20,11 @@ it when there is none, then generates its agenda and prints it with reasons and 
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date
 from typing import Any
 
-from coordination.core.console import Parser, actor, open_session, say
+from coordination.core.console import Parser, actor, open_session, print_json, say
+from coordination.core.serial import jsonable
 from coordination.errors import InputError
 
 _FORCES_DEFAULT = "E23000034,E23000001"
@@ -129,10 +129,6 @@ def register(sub: Any) -> Any:
     return commands
 
 
-def _dump(data: Any) -> None:
-    say(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 def _day(text: str | None, option: str) -> date | None:
     if text is None:
         return None
@@ -161,14 +157,14 @@ def _cmd_ogrs3(args: argparse.Namespace) -> int:
         offence=args.offence,
     )
     if args.json:
-        data = result.to_dict()
+        data = jsonable(result)
         # The contract: one_year and two_year in percent, two decimals.
         data["one_year"] = result.one_year_pct
         data["two_year"] = result.two_year_pct
         data["one_year_probability"] = result.one_year
         data["two_year_probability"] = result.two_year
         del data["one_year_pct"], data["two_year_pct"]
-        _dump(data)
+        print_json(data)
         return 0
     say(f"OGRS3 for {result.inputs_text()}")
     say(f"  1 year:  {result.one_year_pct:.2f}%")
@@ -247,12 +243,12 @@ def _cmd_agenda(args: argparse.Namespace) -> int:
         items = generate_agenda(session, actor=who, meeting_id=meeting.id, near_boundary_m=near)
         detail = get_meeting(session, meeting_id=meeting.id)
     if args.json:
-        _dump(
+        print_json(
             {
                 "meeting_id": detail.meeting.id,
-                "meeting": json.loads(detail.meeting.model_dump_json()),
+                "meeting": detail.meeting,
                 "created": created,
-                "items": [item.to_dict() for item in items],
+                "items": items,
             }
         )
         return 0
@@ -271,7 +267,7 @@ def _cmd_meetings(args: argparse.Namespace) -> int:
     with open_session() as session:
         meetings = list_meetings(session, forces=_forces(args.forces) if args.forces else None)
     if args.json:
-        _dump([json.loads(m.model_dump_json()) for m in meetings])
+        print_json(meetings)
         return 0
     if not meetings:
         say("No meetings yet: crossforce review agenda creates one.")
@@ -286,12 +282,12 @@ def _cmd_show(args: argparse.Namespace) -> int:
     with open_session() as session:
         detail = get_meeting(session, meeting_id=args.meeting_id)
     if args.json:
-        _dump(
+        print_json(
             {
-                "meeting": json.loads(detail.meeting.model_dump_json()),
-                "items": [i.to_dict() for i in detail.items],
-                "actions": [a.to_dict() for a in detail.actions],
-                "carried_actions": [a.to_dict() for a in detail.carried_actions],
+                "meeting": detail.meeting,
+                "items": detail.items,
+                "actions": detail.actions,
+                "carried_actions": detail.carried_actions,
                 "previous_meeting_date": (
                     detail.previous_meeting_date.isoformat()
                     if detail.previous_meeting_date
@@ -325,7 +321,7 @@ def _cmd_decide(args: argparse.Namespace) -> int:
             expected_version=args.expected_version,
         )
     if args.json:
-        _dump(decision.to_dict())
+        print_json(decision)
         return 0
     target = f" to {decision.target_force_name}" if decision.target_force_name else ""
     say(f"Item {decision.agenda_item_id} (case {decision.case_id}): {decision.kind}{target}.")
@@ -348,7 +344,7 @@ def _cmd_action(args: argparse.Namespace) -> int:
             case_id=args.case_id,
         )
     if args.json:
-        _dump(action.to_dict())
+        print_json(action)
         return 0
     due = f", due {action.due_date.isoformat()}" if action.due_date else ""
     say(f"Action {action.id} for {action.owner}{due}: {action.description}")
@@ -361,7 +357,7 @@ def _cmd_actions(args: argparse.Namespace) -> int:
     with open_session() as session:
         actions = open_actions(session, owner=args.owner)
     if args.json:
-        _dump([a.to_dict() for a in actions])
+        print_json(actions)
         return 0
     if not actions:
         say("No open actions.")

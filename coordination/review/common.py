@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
-from coordination.core.clock import utcnow
 from coordination.core.locking import flush_or_conflict, load_for_update
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.models import (
@@ -60,21 +59,6 @@ T = TypeVar("T")
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return utcnow()
-    if now.tzinfo is None:
-        raise InputError("now must be timezone-aware (e.g. datetime.now(UTC))")
-    return now
-
-
-def _actor(actor: str) -> str:
-    actor = (actor or "").strip()
-    if not actor:
-        raise InputError("Every change needs an actor: set CROSSFORCE_USER or sign in")
-    return actor
-
-
 def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
@@ -88,10 +72,6 @@ def _in_ids(column: Any, ids: Sequence[int]) -> Any:
     """
     values = [int(v) for v in ids]
     return column.in_(sa.bindparam("ids", value=values, expanding=True, literal_execute=True))
-
-
-def _force_names(session: Session) -> dict[str, str]:
-    return {code: name for code, name in session.exec(select(Force.code, Force.name)).all()}
 
 
 def _normalise_forces(session: Session, forces: Iterable[str]) -> list[str]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from coordination.core.validate import acting, aware_now
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.handoffs.workflow import create_handoff, transition
 from coordination.ledger.chain import record_event
@@ -15,10 +16,12 @@ from coordination.models import (
     Address,
     Case,
     Handoff,
+    Meeting,
     ReviewDecision,
 )
+from coordination.reference.boundaries import force_names
 from coordination.review.agenda import _item_for_update
-from coordination.review.common import _actor, _force_names, _now, _require_item, _touch
+from coordination.review.common import _require_item, _touch
 from coordination.review.views import DecisionView, _decision_view
 from geo.forces import METROPOLITAN
 
@@ -79,16 +82,16 @@ def record_decision(
         The item is removed, the meeting closed or changed since ``expected_version``; the case
         has an open handoff to another force (withdraw it first) or is closed.
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     _require_item(session, actor=actor, item_id=item_id)
-    now = _now(now)
+    now = aware_now(now)
     if kind not in DECISION_KINDS:
         raise InputError(f"Unknown decision {kind!r}: use one of {', '.join(DECISION_KINDS)}")
     note = (note or "").strip()
     item, meeting = _item_for_update(session, item_id, expected_version=expected_version)
     if item.removed:
         raise ConflictError(f"Agenda item {item_id} is removed: add it back before deciding on it")
-    names = _force_names(session)
+    names = force_names(session)
     target = (target_force_code or "").strip().upper() or None
     if target is not None and target not in names:
         raise NotFoundError(f"No force with code {target!r} (e.g. E23000001 for the Met)")
@@ -99,61 +102,9 @@ def record_decision(
     handoff_id: int | None = None
     handoff_action: str | None = None
     if kind == "transfer":
-        if target is None:
-            raise InputError("A transfer needs the force it goes to (target force code)")
-        if target == case.lead_force_code:
-            raise InputError(
-                f"Case {case.id} is already led by {names[target]}: a transfer needs another force"
-            )
-        open_handoff = session.exec(
-            select(Handoff).where(
-                Handoff.case_id == case.id, col(Handoff.state).in_(OPEN_HANDOFF_STATES)
-            )
-        ).first()
-        if open_handoff is None:
-            reason = (
-                f"Transfer agreed at joint review meeting {meeting.id} ({meeting.meeting_date})"
-            )
-            # When the person lives in the receiving force, the handoff names that address (and
-            # its Met BCU), as a handoff started by a move does.
-            home = session.exec(
-                select(Address).where(
-                    Address.offender_id == case.offender_id, col(Address.valid_to).is_(None)
-                )
-            ).first()
-            there = home if home is not None and home.force_code == target else None
-            created = create_handoff(
-                session,
-                actor=actor,
-                case_id=int(case.id or 0),
-                to_force_code=target,
-                to_bcu_code=there.bcu_code if there and target == METROPOLITAN else None,
-                address_id=there.id if there else None,
-                reason=f"{reason}: {note}" if note else reason,
-                request=True,
-                now=now,
-            )
-            handoff_id, handoff_action = created.id, "create"
-        elif open_handoff.to_force_code != target:
-            raise ConflictError(
-                f"Case {case.id} has open handoff {open_handoff.id} to "
-                f"{names.get(open_handoff.to_force_code, open_handoff.to_force_code)}: withdraw "
-                f"it before transferring to {names[target]}"
-            )
-        else:
-            handoff_id = int(open_handoff.id or 0)
-            step = {"proposed": "request", "requested": "accept"}.get(open_handoff.state)
-            if step is not None:
-                transition(
-                    session,
-                    actor=actor,
-                    handoff_id=handoff_id,
-                    action=step,  # type: ignore[arg-type]
-                    note=f"Joint review meeting {meeting.id}: transfer agreed"
-                    + (f" ({note})" if note else ""),
-                    now=now,
-                )
-                handoff_action = step
+        handoff_id, handoff_action = _transfer(
+            session, actor=actor, case=case, meeting=meeting, target=target, note=note, now=now
+        )
 
     decision = session.exec(
         select(ReviewDecision).where(ReviewDecision.agenda_item_id == item_id)
@@ -204,3 +155,73 @@ def record_decision(
         if h is not None:
             states[decision.handoff_id] = h.state
     return _decision_view(decision, item, names, states)
+
+
+def _transfer(
+    session: Session,
+    *,
+    actor: str,
+    case: Case,
+    meeting: Meeting,
+    target: str | None,
+    note: str,
+    now: datetime,
+) -> tuple[int | None, str | None]:
+    """Carry a transfer decision into the handoff workflow; return the handoff and what was done.
+
+    No open handoff: one is created to the target and requested. An open one to the target
+    moves one step (proposed → requested → accepted). One to another force is a conflict.
+    """
+    names = force_names(session)
+    if target is None:
+        raise InputError("A transfer needs the force it goes to (target force code)")
+    if target == case.lead_force_code:
+        raise InputError(
+            f"Case {case.id} is already led by {names[target]}: a transfer needs another force"
+        )
+    open_handoff = session.exec(
+        select(Handoff).where(
+            Handoff.case_id == case.id, col(Handoff.state).in_(OPEN_HANDOFF_STATES)
+        )
+    ).first()
+    if open_handoff is None:
+        reason = f"Transfer agreed at joint review meeting {meeting.id} ({meeting.meeting_date})"
+        # When the person lives in the receiving force, the handoff names that address (and
+        # its Met BCU), as a handoff started by a move does.
+        home = session.exec(
+            select(Address).where(
+                Address.offender_id == case.offender_id, col(Address.valid_to).is_(None)
+            )
+        ).first()
+        there = home if home is not None and home.force_code == target else None
+        created = create_handoff(
+            session,
+            actor=actor,
+            case_id=int(case.id or 0),
+            to_force_code=target,
+            to_bcu_code=there.bcu_code if there and target == METROPOLITAN else None,
+            address_id=there.id if there else None,
+            reason=f"{reason}: {note}" if note else reason,
+            request=True,
+            now=now,
+        )
+        return created.id, "create"
+    if open_handoff.to_force_code != target:
+        raise ConflictError(
+            f"Case {case.id} has open handoff {open_handoff.id} to "
+            f"{names.get(open_handoff.to_force_code, open_handoff.to_force_code)}: withdraw "
+            f"it before transferring to {names[target]}"
+        )
+    handoff_id = int(open_handoff.id or 0)
+    step = {"proposed": "request", "requested": "accept"}.get(open_handoff.state)
+    if step is None:
+        return handoff_id, None  # accepted: it completes through the workflow
+    transition(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        action=step,  # type: ignore[arg-type]
+        note=f"Joint review meeting {meeting.id}: transfer agreed" + (f" ({note})" if note else ""),
+        now=now,
+    )
+    return handoff_id, step

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from coordination.core.validate import acting, aware_now
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -14,17 +15,15 @@ from coordination.models import (
     MeetingPublic,
     ReviewAction,
 )
+from coordination.reference.boundaries import force_names
 from coordination.review.agenda_rules import _carried_actions
 from coordination.review.common import (
     _NEXT_STATUS,
     DEFAULT_FORCES,
     MEETING_STATUSES,
-    _actor,
-    _force_names,
     _lock_meeting,
     _next_meeting_date,
     _normalise_forces,
-    _now,
     _previous_meeting,
     _require_meeting,
     _same_forces,
@@ -81,8 +80,8 @@ def create_meeting(
     NotFoundError
         An unknown force code.
     """
-    actor = _actor(actor)
-    now = _now(now)
+    actor = acting(actor)
+    now = aware_now(now)
     title = " ".join((title or "").split())
     chair = " ".join((chair or "").split())
     if not title:
@@ -153,9 +152,9 @@ def set_meeting_status(
         Not the next status (e.g. closed → held, planned → closed), or the meeting changed since
         ``expected_version``.
     """
-    actor = _actor(actor)
+    actor = acting(actor)
     _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
-    now = _now(now)
+    now = aware_now(now)
     if status not in MEETING_STATUSES:
         raise InputError(
             f"Unknown meeting status {status!r}: use one of {', '.join(MEETING_STATUSES)}"
@@ -210,7 +209,7 @@ def planned_meeting(
 def default_title(session: Session, *, forces: Sequence[str], meeting_date: date) -> str:
     """Return a title such as "City of London Police – Metropolitan Police Service joint review,
     2025-03-10" for a meeting of these forces."""
-    names = _force_names(session)
+    names = force_names(session)
     codes = _normalise_forces(session, forces)
     return f"{' – '.join(names.get(c, c) for c in codes)} joint review, {meeting_date.isoformat()}"
 
@@ -234,7 +233,7 @@ def get_meeting(session: Session, *, meeting_id: int, actor: str | None = None) 
         .order_by(col(ReviewAction.id))
     ).all()
     previous = _previous_meeting(session, meeting)
-    names = _force_names(session)
+    names = force_names(session)
     return MeetingDetail(
         meeting=MeetingPublic.model_validate(meeting),
         items=items,

@@ -1,7 +1,7 @@
 """OGRS3, the Offender Group Reconviction Scale version 3 (Howard et al. 2009, Ministry of Justice).
 
 The probability of proven reoffending within one and two years, from static factors only, exactly
-as ``../shared/DOMAIN.md`` gives it::
+as ``docs/DOMAIN.md`` gives it::
 
     copas = ln((S + 1) / (10 + A_conv − A_first))        S = previous sanctions, capped at 50
     z     = intercept + 1.251124464 × copas + sanction + age/sex + offence
@@ -20,7 +20,7 @@ guessed).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -99,7 +99,8 @@ OFFENCE_FACTORS: dict[str, float] = {
     "other": -0.060667525,
 }
 # The register's categories and the scale's factors must be the same list.
-assert set(OFFENCE_FACTORS) == set(OFFENCE_CATEGORIES)
+if set(OFFENCE_FACTORS) != set(OFFENCE_CATEGORIES):  # the two tables must name the same offences
+    raise RuntimeError("OGRS3 offence factors and the register's offence categories differ")
 
 NOT_KNOWN_SEX = (
     "OGRS3 has tables for male and female only: a person whose sex is not known has no OGRS3 score"
@@ -180,12 +181,9 @@ class Ogrs3Result:
             f"{self.inputs_text()}"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict: probabilities in (0, 1) plus ``*_pct`` in percent (2 dp)."""
-        data = asdict(self)
-        data["one_year_pct"] = self.one_year_pct
-        data["two_year_pct"] = self.two_year_pct
-        return data
+    def json_extra(self) -> dict[str, Any]:
+        """JSON adds the probabilities in percent (2 dp) to those in (0, 1)."""
+        return {"one_year_pct": self.one_year_pct, "two_year_pct": self.two_year_pct}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from coordination.models import (
     ReviewAction,
     ReviewDecision,
 )
-from coordination.review.common import _chunks, _force_names, _in_ids, _offender_name
+from coordination.reference.boundaries import force_names
+from coordination.review.common import _chunks, _in_ids, _offender_name
 from coordination.review.facts import _Facts, _load_facts, _ogrs3
 from coordination.review.ogrs3 import Ogrs3Result
 
@@ -60,23 +61,6 @@ class DecisionView:
     decided_at: datetime
     decided_by: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "id": self.id,
-            "agenda_item_id": self.agenda_item_id,
-            "meeting_id": self.meeting_id,
-            "case_id": self.case_id,
-            "kind": self.kind,
-            "target_force_code": self.target_force_code,
-            "target_force_name": self.target_force_name,
-            "note": self.note,
-            "handoff_id": self.handoff_id,
-            "handoff_state": self.handoff_state,
-            "decided_at": self.decided_at.isoformat(),
-            "decided_by": self.decided_by,
-        }
-
 
 @dataclass(frozen=True)
 class AgendaItemView:
@@ -108,7 +92,7 @@ class AgendaItemView:
         The decision, once recorded.
     """
 
-    id: int
+    id: int = field(metadata={"json": False})
     meeting_id: int
     case_id: int
     offender_id: int
@@ -140,36 +124,9 @@ class AgendaItemView:
         """The reason codes, e.g. ``("handoff_overdue", "high_risk_joint")``."""
         return tuple(r["code"] for r in self.reasons)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (as ``crossforce review agenda --json`` prints each item)."""
-        return {
-            "item_id": self.id,
-            "meeting_id": self.meeting_id,
-            "position": self.position,
-            "case_id": self.case_id,
-            "offender_id": self.offender_id,
-            "offender_name": self.offender_name,
-            "pnc_id": self.pnc_id,
-            "lead_force_code": self.lead_force_code,
-            "lead_force_name": self.lead_force_name,
-            "residence_force_code": self.residence_force_code,
-            "residence_postcode": self.residence_postcode,
-            "distance_to_boundary_m": self.distance_to_boundary_m,
-            "programme": self.programme,
-            "risk": self.risk,
-            "mappa_level": self.mappa_level,
-            "next_review_due": self.next_review_due.isoformat() if self.next_review_due else None,
-            "reasons": [dict(r) for r in self.reasons],
-            "score": self.score,
-            "score_parts": dict(self.score_parts),
-            "ogrs3": self.ogrs3.to_dict() if self.ogrs3 else None,
-            "ogrs3_note": self.ogrs3_note,
-            "added_manually": self.added_manually,
-            "added_reason": self.added_reason,
-            "removed": self.removed,
-            "removed_reason": self.removed_reason,
-            "decision": self.decision.to_dict() if self.decision else None,
-        }
+    def json_extra(self) -> dict[str, Any]:
+        """JSON names the item ``item_id`` (as ``crossforce review decide ITEM`` takes it)."""
+        return {"item_id": self.id, "ogrs3": self.ogrs3, "ogrs3_note": self.ogrs3_note}
 
 
 @dataclass(frozen=True)
@@ -208,25 +165,6 @@ class ActionView:
     def is_overdue(self, today: date) -> bool:
         """Whether an open action's due date has passed on ``today``."""
         return self.status == "open" and self.due_date is not None and self.due_date < today
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "id": self.id,
-            "meeting_id": self.meeting_id,
-            "meeting_date": self.meeting_date.isoformat(),
-            "meeting_title": self.meeting_title,
-            "forces": list(self.forces),
-            "case_id": self.case_id,
-            "offender_name": self.offender_name,
-            "description": self.description,
-            "owner": self.owner,
-            "due_date": self.due_date.isoformat() if self.due_date else None,
-            "status": self.status,
-            "created_at": self.created_at.isoformat(),
-            "created_by": self.created_by,
-            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -299,7 +237,7 @@ def _item_views(
 ) -> list[AgendaItemView]:
     if not items:
         return []
-    names = _force_names(session)
+    names = force_names(session)
     if facts is None:
         facts = _load_facts(session, [i.case_id for i in items])
     item_ids = [int(i.id or 0) for i in items]

@@ -1,6 +1,6 @@
 """Limited access to a case: named users excluded, or access restricted to named users.
 
-Probation's "limited access offender" lists (DOMAIN.md, "Data protection"). Per case, a user
+Probation's "limited access offender" lists (docs/DOMAIN.md, "Data protection"). Per case, a user
 can be *excluded* (they never see the case, whatever their force), or *allowed* (once any user is
 allowed, only allowed users see the case). ``coordination.permissions.visible_case_filter``
 applies the rows to every list and record.
@@ -126,7 +126,8 @@ def set_case_access(
     case, _ = _case_for_manager(session, actor=actor, case_id=case_id)
     reason = _reason(reason)
     user = _user(session, username)
-    assert user.id is not None
+    if user.id is None:
+        raise RuntimeError("user.id is missing")
     row = session.get(CaseAccess, (case_id, user.id))
     before = None if row is None else row.mode
     if row is None:

@@ -105,7 +105,7 @@ def _cmd_users_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_users_demo_accounts(args: argparse.Namespace) -> int:
+def _cmd_users_demo_accounts(_args: argparse.Namespace) -> int:
     from coordination.core.settings import get_settings
     from coordination.security.users import DEMO_PASSWORD, list_demo_accounts
 

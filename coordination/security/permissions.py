@@ -5,7 +5,7 @@ The table (:data:`PERMISSIONS`) maps each action to what each role may do: ``"al
 addresses and PNC IDs removed, see ``coordination.pseudonyms``). ``docs/PERMISSIONS.md`` is
 generated from it by :func:`permissions_markdown` and a test keeps the two identical.
 
-Scope on top of the table (issue 5, DOMAIN.md "Data protection"):
+Scope on top of the table (docs/DOMAIN.md, "Data protection"):
 
 - A user **sees a case** when its lead force is theirs, or their force is party to an open
   handoff of it (sending or receiving), or the case is on the agenda of a joint meeting of their
@@ -169,7 +169,8 @@ PERMISSIONS: dict[str, dict[str, Permission]] = {
     "retention.run": dict(zip(ROLES, (_R, _R, _R, _A), strict=True)),
 }
 
-assert PERMISSIONS.keys() == ACTIONS.keys()
+if PERMISSIONS.keys() != ACTIONS.keys():  # every action described, every description used
+    raise RuntimeError("the permission table and the action list name different actions")
 
 
 @dataclass(frozen=True)

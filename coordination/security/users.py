@@ -12,7 +12,7 @@ from coordination.models import Force, User, UserCreate, UserPublic
 
 # The shared password of the demo accounts (README, "Signing in"). Public on purpose: the demo
 # accounts exist only outside production, where `seed_demo` never creates them.
-DEMO_PASSWORD = "crossforce-demo"
+DEMO_PASSWORD = "crossforce-demo"  # noqa: S105 - public, development only
 
 
 def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic:

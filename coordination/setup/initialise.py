@@ -137,7 +137,8 @@ def _ensure_pack(
 ) -> None:
     from geo.pack import pack_checksum, read_pack
 
-    assert settings.reference_dir is not None
+    if settings.reference_dir is None:
+        raise RuntimeError("settings.reference_dir is missing")
     path = settings.reference_dir
     checksum = pack_checksum(path)
     engine = get_engine(settings.database_url_effective)

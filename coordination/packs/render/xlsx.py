@@ -62,6 +62,8 @@ def _sheet(
     for index, heading in enumerate(headings, start=1):
         letter = sheet.cell(row=2, column=index).column_letter
         sheet.column_dimensions[letter].width = max(10, min(60, len(heading) + 6))
+    if not isinstance(sheet, Worksheet):
+        raise TypeError("expected a Worksheet")
     return sheet
 
 
