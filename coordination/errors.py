@@ -33,6 +33,7 @@ __all__ = [
     "InputError",
     "MalformedPostcodeError",
     "NotFoundError",
+    "NotInitialisedError",
     "PackValidationError",
     "PostcodeWithoutCoordinatesError",
     "ReferenceDataError",
@@ -51,6 +52,15 @@ class ConflictError(CrossforceError):
 
 class AccessDeniedError(CrossforceError, PermissionError):
     """The acting user may not do this, or may not see this record. The refusal is audited."""
+
+
+class NotInitialisedError(InputError):
+    """The database has not been set up yet: ``crossforce init`` comes first."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message or "crossforce is not set up in this data directory yet: run `crossforce init`"
+        )
 
 
 class AuthenticationError(CrossforceError):

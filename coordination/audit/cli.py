@@ -16,11 +16,22 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from coordination.core.console import EXIT_OK, Parser, actor, open_session, print_json, say
+from coordination.core.console import (
+    EXIT_OK,
+    Parser,
+    actor,
+    count,
+    iso_date,
+    open_session,
+    print_json,
+    record_id,
+    say,
+)
 from coordination.errors import InputError
 
 EXIT_BROKEN = 1
 LIST_LIMIT = 100
+_LIMIT = count(1, 10_000_000)
 
 
 def register(sub: Any) -> None:
@@ -61,7 +72,7 @@ def _add_filters(parser: argparse.ArgumentParser, *, suppress: bool = False) -> 
     parser.add_argument("--user", default=default(None), help="events by this user")
     parser.add_argument(
         "--offender",
-        type=_positive_int,
+        type=record_id,
         default=default(None),
         metavar="ID",
         help="events that touched this offender",
@@ -83,32 +94,24 @@ def _add_filters(parser: argparse.ArgumentParser, *, suppress: bool = False) -> 
     )
     parser.add_argument(
         "--limit",
-        type=_positive_int,
+        type=_LIMIT,
         default=default(None),
         metavar="N",
         help="at most N events (listing: 100; export: all)",
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
-
-
 def _moment(text: str) -> date | datetime:
+    if "T" not in text and " " not in text.strip():
+        return iso_date(text)
     try:
-        if "T" in text or " " in text.strip():
-            return datetime.fromisoformat(text)
-        return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date like 2025-01-31 (or 2025-01-31T09:30)"
         ) from None
+    iso_date(moment.date().isoformat())  # the same 1900–2100 range as a date
+    return moment
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from coordination.caseload.officers import _case_row, _user_row
 from coordination.core.locking import flush_or_conflict, load_for_update
+from coordination.core.validate import plain_text
 from coordination.errors import InputError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -75,6 +76,7 @@ def assign_case(
         "Case N was changed by NAME at TIME; reload".
     """
     p = require(session, actor=actor, action="case.assign", case_id=case_id)
+    reason = " ".join(plain_text(reason, "the reason", multiline=True).split())
     label = f"Case {case_id}"
     case = load_for_update(session, Case, case_id, label=label, expected_version=expected_version)
     user = _user_row(session, username)

@@ -9,7 +9,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from coordination.core.console import EXIT_OK, Parser, actor, open_session, print_json, say
+from coordination.core.console import (
+    EXIT_OK,
+    Parser,
+    actor,
+    count,
+    open_session,
+    print_json,
+    record_id,
+    say,
+)
 from coordination.core.serial import jsonable
 
 
@@ -23,12 +32,12 @@ def register(sub: Any) -> None:
         dest="cases_command", required=True, parser_class=Parser
     )
     assign = cases.add_parser("assign", help="make an officer of the lead force a case's manager")
-    assign.add_argument("case", type=_case_id, metavar="CASE", help="case id")
+    assign.add_argument("case", type=record_id, metavar="CASE", help="case id")
     assign.add_argument("username", help="the officer")
     assign.add_argument("--reason", default="", help="why (kept in the assignment history)")
     assign.add_argument(
         "--version",
-        type=int,
+        type=record_id,
         dest="expected_version",
         help="refuse if the case is no longer at this version (someone changed it)",
     )
@@ -36,20 +45,10 @@ def register(sub: Any) -> None:
     assign.set_defaults(handler=_cmd_assign)
 
     suggest = cases.add_parser("suggest", help="officers of the lead force, lowest load first")
-    suggest.add_argument("case", type=_case_id, metavar="CASE", help="case id")
-    suggest.add_argument("--limit", type=int, default=5, help="at most this many (5)")
+    suggest.add_argument("case", type=record_id, metavar="CASE", help="case id")
+    suggest.add_argument("--limit", type=count(1, 100), default=5, help="at most this many (5)")
     suggest.add_argument("--json", action="store_true", help="print JSON")
     suggest.set_defaults(handler=_cmd_suggest)
-
-
-def _case_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a case id (a whole number)") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a case id (a whole number)")
-    return value
 
 
 def _pct(value: float | None) -> str:

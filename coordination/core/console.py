@@ -34,6 +34,7 @@ __all__ = [
     "Parser",
     "actor",
     "bar",
+    "count",
     "iso_date",
     "open_session",
     "optional_date",
@@ -109,22 +110,54 @@ def bar(stream: TextIO | None = None) -> Callable[[int, int], None]:
     return update
 
 
-def iso_date(text: str) -> date:
-    """An argparse type: a date written ``YYYY-MM-DD``."""
+#: Dates typed on the command line lie in this range (anything else is a typing mistake).
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2100, 12, 31)
+
+
+def _parse_date(text: str) -> date | str:
+    """The date, or the reason it is not one."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-03-31") from None
+        return f"{text!r} is not a date: expected a date like 2024-03-31"
+    if not FIRST_DATE <= day <= LAST_DATE:
+        return f"{text!r} is outside {FIRST_DATE.year}–{LAST_DATE.year}"
+    return day
+
+
+def iso_date(text: str) -> date:
+    """An argparse type: a date written ``YYYY-MM-DD``, between 1900 and 2100."""
+    day = _parse_date(text)
+    if isinstance(day, str):
+        raise argparse.ArgumentTypeError(day)
+    return day
 
 
 def optional_date(text: str | None, option: str) -> date | None:
     """Parse an optional ``YYYY-MM-DD`` option value, naming the option when it is wrong."""
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{option} {text!r} is not a date like 2024-03-31") from None
+    day = _parse_date(text)
+    if isinstance(day, str):
+        raise InputError(f"{option} {day}")
+    return day
+
+
+def count(low: int, high: int) -> Callable[[str], int]:
+    """Return an argparse type for a whole number from ``low`` to ``high`` (a limit, a size)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be from {low} to {high:,}")
+        return value
+
+    parse.__name__ = f"a whole number from {low} to {high}"
+    return parse
 
 
 def record_id(text: str) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from coordination.core.settings import get_settings
-from coordination.errors import InputError
+from coordination.errors import InputError, NotInitialisedError
 
 # Inside the package, so a wheel carries its migrations.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -158,6 +158,18 @@ def upgrade(url_or_engine: str | Engine) -> None:
         # env.py uses this connection instead of opening its own (see migrations/env.py).
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to read a database that was never migrated (before ``crossforce init``).
+
+    Raises
+    ------
+    NotInitialisedError
+        The database has no Alembic revision: nothing has been set up.
+    """
+    if current_revision(engine) is None:
+        raise NotInitialisedError()
 
 
 def current_revision(engine: Engine) -> str | None:

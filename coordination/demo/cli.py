@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from typing import Any
 
-from coordination.core.console import actor, open_session, print_json
+from coordination.core.console import actor, count, iso_date, open_session, print_json
 
 
 def register(sub: Any) -> None:
@@ -18,11 +17,13 @@ def register(sub: Any) -> None:
         description="Seed synthetic officers, offenders at real London postcodes, and a year "
         "of moves and handoffs. Everything but the postcodes is made up.",
     )
-    demo.add_argument("--offenders", type=int, default=2000, help="how many (default 2000)")
-    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.add_argument(
+        "--offenders", type=count(1, 200_000), default=2000, help="how many (default 2000)"
+    )
+    demo.add_argument("--seed", type=count(0, 2**32 - 1), default=1, help="random seed (default 1)")
     demo.add_argument(
         "--today",
-        type=_date,
+        type=iso_date,
         default=None,
         metavar="YYYY-MM-DD",
         help="the day the year of history runs up to (default: today)",
@@ -34,13 +35,6 @@ def register(sub: Any) -> None:
     )
     demo.add_argument("--json", action="store_true", help="print JSON")
     demo.set_defaults(handler=_cmd_demo)
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -22,9 +22,12 @@ from coordination.core.console import (
     EXIT_OK,
     Parser,
     actor,
+    count,
     iso_date,
     open_session,
+    optional_date,
     print_json,
+    record_id,
     say,
 )
 from coordination.core.serial import jsonable
@@ -68,20 +71,20 @@ def register(sub: Any) -> None:
     listing.set_defaults(handler=_cmd_list)
 
     show = actions.add_parser("show", help="one handoff with its history")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=record_id)
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_cmd_show)
 
     for action, help_text in _ACTION_HELP.items():
         parser = actions.add_parser(action, help=help_text)
-        parser.add_argument("id", type=int, help="handoff id")
+        parser.add_argument("id", type=record_id, help="handoff id")
         parser.add_argument(
             "--note",
             help="the reason (required for reject)" if action == "reject" else "a note for the log",
         )
         parser.add_argument(
             "--version",
-            type=int,
+            type=record_id,
             dest="expected_version",
             metavar="N",
             help="refuse if the handoff is no longer at version N",
@@ -98,10 +101,10 @@ def _register_network(sub: Any) -> None:
     )
     net.add_argument("--from", dest="start", type=iso_date, help="first day (default: a year ago)")
     net.add_argument("--to", dest="end", type=iso_date, help="last day (default: today)")
-    net.add_argument("--top", type=int, default=10, help="rows per table (10)")
+    net.add_argument("--top", type=count(1, 1000), default=10, help="rows per table (10)")
     net.add_argument(
         "--movers",
-        type=int,
+        type=count(0, 1000),
         default=3,
         metavar="N",
         help="list cases transferred more than N times within a year (3)",
@@ -114,10 +117,7 @@ def _register_network(sub: Any) -> None:
 def _parse_day(text: str | None) -> date | None:
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"--today {text!r}: expected a date like 2025-03-31") from exc
+    return optional_date(text, "--today")
 
 
 def _force_code(session: Any, code: str | None) -> str | None:

@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from coordination.core.calendar import add_working_days, london_date
 from coordination.core.clock import utcnow
 from coordination.core.locking import flush_or_conflict, load_for_update
-from coordination.core.validate import acting, aware_now
+from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -483,7 +483,7 @@ def create_handoff(
     actor = acting(actor)
     p = require(session, actor=actor, action="handoff.act", case_id=case_id)
     now = aware_now(now)
-    reason = (reason or "").strip()
+    reason = plain_text(reason, "the reason", multiline=True)
     if not reason:
         raise InputError("A handoff needs a reason, e.g. 'moved to Hackney'")
     case = load_for_update(session, Case, case_id, label=f"Case {case_id}")
@@ -604,7 +604,7 @@ def transition(
     now = aware_now(now)
     if action not in TRANSITIONS:
         raise InputError(f"Unknown handoff action {action!r}: use one of {', '.join(ACTIONS)}")
-    note = (note or "").strip() or None
+    note = plain_text(note, "the note", multiline=True) or None
     if action == "reject" and note is None:
         raise InputError(
             f"Rejecting handoff {handoff_id} needs a reason (--note): a rejection is escalated"

@@ -53,10 +53,24 @@ class UserCreate(UserBase):
     @field_validator("display_name", "force_code")
     @classmethod
     def _not_blank(cls, value: str) -> str:
+        printable = value.isprintable()  # before stripping: a trailing line break is refused
         value = value.strip()
         if not value:
             raise ValueError("must not be empty")
+        if len(value) > 100 or not printable:
+            raise ValueError("must be one line of plain text, at most 100 characters")
         return value
+
+    @field_validator("bcu_code", "team")
+    @classmethod
+    def _plain_or_none(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        printable = value.isprintable()
+        value = value.strip()
+        if len(value) > 100 or not printable:
+            raise ValueError("must be one line of plain text, at most 100 characters")
+        return value or None
 
 
 class User(UserBase, table=True):

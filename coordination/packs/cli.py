@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from coordination.core.console import EXIT_OK, actor, open_session, say
+from coordination.core.console import EXIT_OK, actor, open_session, record_id, say
 from coordination.errors import InputError
 
 
@@ -15,7 +15,7 @@ def register(review_commands: Any) -> None:
     pack = review_commands.add_parser(
         "pack", help="export the meeting pack (a recorded disclosure)"
     )
-    pack.add_argument("meeting_id", type=int, metavar="MEETING_ID")
+    pack.add_argument("meeting_id", type=record_id, metavar="MEETING_ID")
     pack.add_argument("--format", dest="fmt", required=True, choices=("pdf", "xlsx", "md"))
     pack.add_argument("--out", required=True, type=Path, metavar="FILE")
     pack.add_argument(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coordination.core.db import get_engine, session_scope
+from coordination.core.db import get_engine, require_schema, session_scope
 from coordination.core.settings import Settings, get_settings
 from coordination.core.tables import read_table, write_table
 from coordination.errors import NotFoundError
@@ -89,11 +89,14 @@ def get_service(settings: Settings | None = None) -> LookupService:
 
     Raises
     ------
+    NotInitialisedError
+        The database was never set up (run ``crossforce init``).
     NotFoundError
         No boundary set is active yet (run ``crossforce init``).
     """
     settings = settings or get_settings()
     engine = get_engine(settings.database_url_effective)
+    require_schema(engine)
     with session_scope(engine) as session:
         active = get_active(session)
         if active is None:

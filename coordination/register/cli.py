@@ -11,7 +11,16 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coordination.core.console import EXIT_BAD_INPUT, Parser, actor, open_session, print_json, say
+from coordination.core.console import (
+    EXIT_BAD_INPUT,
+    Parser,
+    actor,
+    open_session,
+    optional_date,
+    print_json,
+    record_id,
+    say,
+)
 from coordination.core.serial import jsonable
 from coordination.errors import InputError
 
@@ -56,7 +65,7 @@ def register(sub: Any) -> None:
     add.set_defaults(handler=_cmd_add)
 
     show = offenders.add_parser("show", help="an offender's addresses, cases and handoffs")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=record_id)
     show.add_argument(
         "--reason",
         metavar="TEXT",
@@ -66,7 +75,7 @@ def register(sub: Any) -> None:
     show.set_defaults(handler=_cmd_show)
 
     move = offenders.add_parser("move", help="record a change of residence")
-    move.add_argument("id", type=int)
+    move.add_argument("id", type=record_id)
     _residence_options(move, unknown=True)
     move.add_argument(
         "--from", dest="valid_from", metavar="YYYY-MM-DD", help="date of the move (default today)"
@@ -91,12 +100,7 @@ def _residence_options(parser: argparse.ArgumentParser, *, unknown: bool) -> Non
 
 
 def _date(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{what} {text!r} is not a date like 2024-03-31") from None
+    return optional_date(text, what)
 
 
 def _residence(args: argparse.Namespace) -> Residence:
@@ -405,12 +409,7 @@ def _cmd_retention(args: argparse.Namespace) -> int:
     from coordination.core.settings import get_settings
     from coordination.register.retention import apply_retention, retention_candidates
 
-    today: date | None = None
-    if args.today:
-        try:
-            today = date.fromisoformat(args.today.strip())
-        except ValueError:
-            raise InputError(f"--today {args.today!r} is not a date like 2031-03-31") from None
+    today = optional_date(args.today, "--today")
     settings = get_settings()
     years = settings.retention_years_after_closure
     with open_session() as session:

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from coordination.core.clock import london_today
+from coordination.core.validate import plain_text
 from coordination.errors import InputError
 from coordination.models import (
     CaseBase,
@@ -105,7 +106,12 @@ def _years_between(born: date, on: date) -> int:
 
 
 def _clean_name(value: str, what: str) -> str:
-    cleaned = " ".join(unicodedata.normalize("NFC", value).split())
+    try:
+        # One line of plain text: a line break or control character in a name is a mistake.
+        plain = plain_text(value, what, max_length=10 * _NAME_MAX)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    cleaned = " ".join(unicodedata.normalize("NFC", plain).split())
     if not cleaned:
         raise ValueError(f"{what} must not be blank")
     if len(cleaned) > _NAME_MAX:

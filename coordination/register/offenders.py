@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
 from coordination.core.clock import london_today
+from coordination.core.validate import plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -272,7 +273,9 @@ def get_offender(
         No such offender.
     """
     p = require(session, actor=actor, action="case.view", offender_id=offender_id)
-    justification = " ".join((justification or "").split()) or None
+    justification = (
+        " ".join(plain_text(justification, "the reason", multiline=True).split()) or None
+    )
     if not p.is_system and justification is None:
         raise InputError("A reason is needed to open this record")
     offender = session.get(Offender, offender_id)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from coordination.core.validate import acting, aware_now
+from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -73,7 +73,7 @@ def add_action(
     actor = acting(actor)
     _require_meeting(session, actor=actor, action="meeting.edit", meeting_id=meeting_id)
     now = aware_now(now)
-    description = " ".join((description or "").split())
+    description = " ".join(plain_text(description, "the action", multiline=True).split())
     owner = " ".join((owner or "").split())
     if not description:
         raise InputError("An action needs a description")

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from coordination.core.clock import london_date
-from coordination.core.validate import acting, aware_now
+from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -228,7 +228,7 @@ def add_item(
     # may see.
     require(session, actor=actor, action="case.view", case_id=case_id)
     now = aware_now(now)
-    reason = " ".join((reason or "").split())
+    reason = " ".join(plain_text(reason, "the reason", multiline=True).split())
     if not reason:
         raise InputError(f"Adding case {case_id} to the agenda needs a reason")
     today = today or london_date(now)
@@ -305,7 +305,7 @@ def remove_item(
     actor = acting(actor)
     _require_item(session, actor=actor, item_id=item_id)
     now = aware_now(now)
-    reason = " ".join((reason or "").split())
+    reason = " ".join(plain_text(reason, "the reason", multiline=True).split())
     if not reason:
         raise InputError(f"Removing agenda item {item_id} needs a reason")
     item, meeting = _item_for_update(session, item_id)

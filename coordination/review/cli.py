@@ -23,9 +23,16 @@ import argparse
 from datetime import date
 from typing import Any
 
-from coordination.core.console import Parser, actor, open_session, print_json, say
+from coordination.core.console import (
+    Parser,
+    actor,
+    open_session,
+    optional_date,
+    print_json,
+    record_id,
+    say,
+)
 from coordination.core.serial import jsonable
-from coordination.errors import InputError
 
 _FORCES_DEFAULT = "E23000034,E23000001"
 
@@ -86,12 +93,12 @@ def register(sub: Any) -> Any:
     meetings.set_defaults(handler=_cmd_meetings)
 
     show = commands.add_parser("show", help="one meeting: agenda, decisions and actions")
-    show.add_argument("meeting_id", type=int)
+    show.add_argument("meeting_id", type=record_id)
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_cmd_show)
 
     decide = commands.add_parser("decide", help="record the decision on an agenda item")
-    decide.add_argument("item_id", type=int, metavar="ITEM")
+    decide.add_argument("item_id", type=record_id, metavar="ITEM")
     decide.add_argument(
         "kind", metavar="KIND", help="retain, transfer, joint, escalate, nfa or other"
     )
@@ -99,7 +106,7 @@ def register(sub: Any) -> Any:
     decide.add_argument("--note", default="", help="what was agreed")
     decide.add_argument(
         "--version",
-        type=int,
+        type=record_id,
         dest="expected_version",
         metavar="N",
         help="refuse if the meeting is no longer at version N",
@@ -108,11 +115,11 @@ def register(sub: Any) -> Any:
     decide.set_defaults(handler=_cmd_decide)
 
     action = commands.add_parser("action", help="record an action agreed at a meeting")
-    action.add_argument("meeting_id", type=int, metavar="MEETING")
+    action.add_argument("meeting_id", type=record_id, metavar="MEETING")
     action.add_argument("description", metavar="DESCRIPTION")
     action.add_argument("--owner", required=True, metavar="U")
     action.add_argument("--due", metavar="YYYY-MM-DD", help="due date")
-    action.add_argument("--case", type=int, dest="case_id", metavar="ID", help="the case")
+    action.add_argument("--case", type=record_id, dest="case_id", metavar="ID", help="the case")
     action.add_argument("--json", action="store_true", help="print JSON")
     action.set_defaults(handler=_cmd_action)
 
@@ -122,7 +129,7 @@ def register(sub: Any) -> Any:
     actions.set_defaults(handler=_cmd_actions)
 
     status = commands.add_parser("status", help="move a meeting on: planned → held → closed")
-    status.add_argument("meeting_id", type=int, metavar="MEETING")
+    status.add_argument("meeting_id", type=record_id, metavar="MEETING")
     status.add_argument("status", choices=("held", "closed"))
     status.set_defaults(handler=_cmd_status)
 
@@ -130,12 +137,7 @@ def register(sub: Any) -> Any:
 
 
 def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InputError(f"{option} {text!r}: expected a date like 2025-03-31") from exc
+    return optional_date(text, option)
 
 
 def _forces(text: str) -> list[str]:

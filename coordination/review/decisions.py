@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from coordination.core.validate import acting, aware_now
+from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.handoffs.workflow import create_handoff, transition
 from coordination.ledger.chain import record_event
@@ -87,7 +87,7 @@ def record_decision(
     now = aware_now(now)
     if kind not in DECISION_KINDS:
         raise InputError(f"Unknown decision {kind!r}: use one of {', '.join(DECISION_KINDS)}")
-    note = (note or "").strip()
+    note = plain_text(note, "the note", multiline=True)
     item, meeting = _item_for_update(session, item_id, expected_version=expected_version)
     if item.removed:
         raise ConflictError(f"Agenda item {item_id} is removed: add it back before deciding on it")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from coordination.core.validate import acting, aware_now
+from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -82,8 +82,8 @@ def create_meeting(
     """
     actor = acting(actor)
     now = aware_now(now)
-    title = " ".join((title or "").split())
-    chair = " ".join((chair or "").split())
+    title = " ".join(plain_text(title, "the title", multiline=True).split())
+    chair = " ".join(plain_text(chair, "the chair", multiline=True).split())
     if not title:
         raise InputError("A meeting needs a title, e.g. 'City–Met joint review, March'")
     if not chair:
@@ -92,7 +92,13 @@ def create_meeting(
         raise InputError(f"The meeting date must be a date like 2025-03-10, not {meeting_date!r}")
     if isinstance(attendees, str):
         raise InputError("Attendees are a list of names, not one string")
-    people = list(dict.fromkeys(" ".join(str(a).split()) for a in attendees if str(a).strip()))
+    people = list(
+        dict.fromkeys(
+            " ".join(plain_text(str(a), "an attendee", multiline=True).split())
+            for a in attendees
+            if str(a).strip()
+        )
+    )
     codes = _normalise_forces(session, forces)
     require(session, actor=actor, action="meeting.edit", forces=codes)
     meeting = Meeting(

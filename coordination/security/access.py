@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from coordination.core.clock import utcnow
+from coordination.core.validate import plain_text
 from coordination.errors import InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import Case, CaseAccess, User
@@ -76,7 +77,7 @@ def _user(session: Session, username: str) -> User:
 
 
 def _reason(reason: str | None) -> str:
-    cleaned = " ".join((reason or "").split())
+    cleaned = " ".join(plain_text(reason, "the reason", multiline=True).split())
     if not cleaned:
         raise InputError("Limited access needs a reason, e.g. 'officer is a relative'")
     return cleaned

@@ -6,13 +6,25 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from coordination.core.settings import Settings, get_settings
-from coordination.errors import AccessDeniedError, ConflictError, NotFoundError
+from coordination.errors import AccessDeniedError, ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import Force, User, UserCreate, UserPublic
+from geo.forces import MET_BCUS, METROPOLITAN
 
 # The shared password of the demo accounts (README, "Signing in"). Public on purpose: the demo
 # accounts exist only outside production, where `seed_demo` never creates them.
 DEMO_PASSWORD = "crossforce-demo"  # noqa: S105 - public, development only
+
+
+def _check_bcu(force_code: str, bcu_code: str) -> None:
+    """A BCU belongs to a Met user, and is one of the Met's BCUs."""
+    if force_code != METROPOLITAN:
+        raise InputError(
+            f"A BCU is given only for Metropolitan Police Service users, not for {force_code}"
+        )
+    codes = sorted({code for code, _ in MET_BCUS.values()})
+    if bcu_code.upper() not in codes:
+        raise InputError(f"Unknown BCU {bcu_code!r}: one of {', '.join(codes)}")
 
 
 def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic:
@@ -38,6 +50,8 @@ def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic
         The force code is not a known force.
     ConflictError
         The username is taken.
+    InputError
+        A BCU for a user outside the Met, or a BCU the Met does not have.
     AccessDeniedError
         The actor may not manage users (admins and system actors may); audited.
     """
@@ -50,6 +64,8 @@ def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic
         raise NotFoundError(f"No force with code {data.force_code!r}: run `crossforce init` first")
     if get_user(session, data.username) is not None:
         raise ConflictError(f"A user named {data.username!r} already exists")
+    if data.bcu_code is not None:
+        _check_bcu(data.force_code, data.bcu_code)
     user = User.model_validate(data)
     session.add(user)
     try:
