@@ -468,3 +468,61 @@ def test_cli_demo_accounts_prints_nothing_in_production(
         monkeypatch.delenv("CROSSFORCE_ENV")
         monkeypatch.delenv("CROSSFORCE_SECRET_KEY")
         reset_settings_cache()
+
+
+# --- the lock-out under parallel guesses -----------------------------------------------------
+
+PARALLEL = 30
+
+
+def _guess_in_parallel(engine: sa.Engine, username: str, now: datetime) -> list[str]:
+    """PARALLEL wrong passwords at once, each in its own session; the messages they got."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def guess(i: int) -> str:
+        try:
+            _sign_in(engine, username, f"wrong guess number {i}", now)
+        except AuthenticationError as exc:
+            return str(exc)
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        return list(pool.map(guess, range(PARALLEL)))
+
+
+def test_thirty_parallel_wrong_passwords_lock_the_account(engine: sa.Engine) -> None:
+    answers = _guess_in_parallel(engine, "alice", T0)
+    assert "signed in" not in answers
+    assert any(a.startswith("Account locked until") for a in answers)
+    # Every failure was counted: the right password, straight after, is refused.
+    assert _refused(engine, "alice", PASSWORD, T0 + timedelta(seconds=1)).startswith(
+        "Account locked until"
+    )
+    assert _user(engine).locked_until is not None
+    # Every guess is in the audit log, as a failure or as a refusal while locked.
+    guesses = [e for e in _events(engine) if e.action in ("auth.failure", "auth.locked")]
+    assert len(guesses) == PARALLEL + 1
+
+
+def test_an_unknown_name_is_locked_out_like_a_real_one(engine: sa.Engine) -> None:
+    limit = SETTINGS.lockout_attempts
+    real = [_refused(engine, "alice", "not the password", T0) for _ in range(limit + 1)]
+    ghost = [_refused(engine, "nobody.here", "not the password", T0) for _ in range(limit + 1)]
+    # The same answers in the same order: nothing tells a guesser which name exists.
+    assert real == ghost
+    assert real[0] == auth.WRONG_CREDENTIALS
+    assert real[-1] == f"Account locked until {(T0 + timedelta(minutes=15)):%H:%M}"
+
+
+def test_unknown_names_lock_out_under_parallel_guesses_too(engine: sa.Engine) -> None:
+    answers = _guess_in_parallel(engine, "nobody.here", T0)
+    assert any(a.startswith("Account locked until") for a in answers)
+    assert _refused(engine, "nobody.here", "anything at all", T0).startswith("Account locked until")
+
+
+def test_a_lock_that_has_run_out_starts_the_count_again(engine: sa.Engine) -> None:
+    for _ in range(SETTINGS.lockout_attempts):
+        _refused(engine, "alice", "not the password", T0)
+    later = T0 + timedelta(minutes=SETTINGS.lockout_minutes, seconds=1)
+    assert _sign_in(engine, "alice", PASSWORD, later).username == "alice"
+    assert _user(engine).failed_logins == 0

@@ -87,7 +87,10 @@ from coordination.models.review import (
 )
 from coordination.models.users import (
     ROLES,
+    ApiToken,
+    ApiTokenPublic,
     Role,
+    SignInThrottle,
     User,
     UserBase,
     UserCreate,
@@ -110,6 +113,8 @@ __all__ = [
     "AddressPublic",
     "AddressState",
     "AgendaItem",
+    "ApiToken",
+    "ApiTokenPublic",
     "Area",
     "AreaBase",
     "AreaCreate",
@@ -154,6 +159,7 @@ __all__ = [
     "Risk",
     "Role",
     "Sex",
+    "SignInThrottle",
     "UTCDateTime",
     "User",
     "UserBase",

@@ -107,3 +107,57 @@ class UserPublic(UserBase):
 
     id: int
     created_at: datetime
+
+
+# --- Sign-in throttle and API tokens ---------------------------------------------------------
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins under a name that has no account, counted like an account's.
+
+    An unknown name is locked out after the same number of failures as a real one, so the answers
+    ("Wrong username or password", then "Account locked until …") never tell a guesser which
+    names exist.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    username: str = Field(primary_key=True, max_length=64)
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token for the command line (``CROSSFORCE_TOKEN``), stored only hashed."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        sa.UniqueConstraint("token_hash", name="uq_api_token_hash"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_api_token_user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int
+    name: str
+    #: The first characters of the token, to tell tokens apart in lists (not enough to use one).
+    prefix: str
+    #: SHA-256 of the whole token (tokens are long random strings: no slow hash is needed).
+    token_hash: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiTokenPublic(SQLModel):
+    """A token as listed: never the token itself."""
+
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from coordination.core.calendar import LONDON
@@ -27,7 +30,7 @@ from coordination.core.clock import utcnow
 from coordination.core.settings import Settings, get_settings
 from coordination.errors import AuthenticationError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
-from coordination.models import User, UserPublic
+from coordination.models import SignInThrottle, User, UserPublic
 
 __all__ = [
     "MAX_PASSWORD_LENGTH",
@@ -193,46 +196,26 @@ def authenticate(
     """
     settings = settings or get_settings()
     now = now or utcnow()
-    name = username.strip().lower()
+    name = username.strip().lower()[:64]
     user = _user(session, name)
-    if user is None or not user.active or not user.password_hash:
-        _verify(_DUMMY_HASH, password)
-        # Nobody is proven here, and a typed name could even look like "system:…": the actor
-        # is anonymous and the name typed is kept as a detail.
-        _audit(
-            session,
-            actor="anonymous",
-            action="auth.failure",
-            username=None,
-            details={"username": name[:64], "reason": "unknown, inactive or password-less user"},
-        )
-        session.commit()
-        raise AuthenticationError(WRONG_CREDENTIALS)
-
-    if user.locked_until is not None and now < user.locked_until:
+    if user is None or not user.active or not user.password_hash or user.id is None:
+        _unknown_name(session, name=name, password=password, now=now, settings=settings)
+    locked_until = _current_lock(session, User, User.id == user.id, now)
+    if locked_until is not None:
         _audit(
             session,
             actor=user.username,
             action="auth.locked",
             username=user.username,
-            details={"locked_until": user.locked_until.isoformat()},
+            details={"locked_until": locked_until.isoformat()},
         )
         session.commit()
-        raise AuthenticationError(_locked_message(user.locked_until))
-    if user.locked_until is not None:
-        # The lock has run out: the count starts again.
-        user.locked_until = None
-        user.failed_logins = 0
-
+        raise AuthenticationError(_locked_message(locked_until))
     if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        details: dict[str, Any] = {"failed_logins": user.failed_logins}
-        locked = user.failed_logins >= settings.lockout_attempts
-        if locked:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
-            details["locked_until"] = user.locked_until.isoformat()
-        session.add(user)
+        failures, until = _count_failure(session, User, User.id == user.id, now, settings)
+        details: dict[str, Any] = {"failed_logins": failures}
+        if until is not None:
+            details["locked_until"] = until.isoformat()
         _audit(
             session,
             actor=user.username,
@@ -241,8 +224,8 @@ def authenticate(
             details=details,
         )
         session.commit()
-        if locked and user.locked_until is not None:
-            raise AuthenticationError(_locked_message(user.locked_until))
+        if until is not None:
+            raise AuthenticationError(_locked_message(until))
         raise AuthenticationError(WRONG_CREDENTIALS)
 
     details = {"method": "password"}
@@ -387,6 +370,92 @@ def session_expired(last_activity: datetime | None, now: datetime, idle_minutes:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _unknown_name(
+    session: Session, *, name: str, password: str, now: datetime, settings: Settings
+) -> NoReturn:
+    """Fail a sign-in under a name with no usable account exactly as a real account fails.
+
+    The same hash work is done, and failures are counted and locked out by name, so neither the
+    messages nor the timing say whether the name exists.
+    """
+    # Nobody is proven here, and a typed name could even look like "system:…": the actor is
+    # anonymous and the name typed is kept as a detail.
+    detail: dict[str, Any] = {"username": name, "reason": "unknown, inactive or password-less user"}
+    throttled = SignInThrottle.username == name
+    if _throttle_row(session, name, now) and (
+        until := _current_lock(session, SignInThrottle, throttled, now)
+    ):
+        _audit(session, actor="anonymous", action="auth.locked", username=None, details=detail)
+        session.commit()
+        raise AuthenticationError(_locked_message(until))
+    _verify(_DUMMY_HASH, password)
+    failures, until = _count_failure(session, SignInThrottle, throttled, now, settings)
+    _audit(
+        session,
+        actor="anonymous",
+        action="auth.failure",
+        username=None,
+        details={**detail, "failed_logins": failures},
+    )
+    session.commit()
+    if until is not None:
+        raise AuthenticationError(_locked_message(until))
+    raise AuthenticationError(WRONG_CREDENTIALS)
+
+
+def _throttle_row(session: Session, name: str, now: datetime) -> bool:
+    """Make sure the name has a throttle row (an upsert: parallel first attempts are safe)."""
+    table: sa.Table = SignInThrottle.__table__  # type: ignore[attr-defined]
+    values = {"username": name, "failed_logins": 0, "locked_until": None, "updated_at": now}
+    dialect = session.connection().dialect.name
+    insert: Any = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["username"]))
+    return True
+
+
+def _current_lock(session: Session, model: Any, where: Any, now: datetime) -> datetime | None:
+    """The time a lock runs to, or ``None``; a lock that has run out is cleared (count from 0)."""
+    until = session.execute(sa.select(model.locked_until).where(where)).scalar_one_or_none()
+    if until is None:
+        return None
+    if now < until:
+        return until  # type: ignore[no-any-return]
+    session.execute(
+        sa.update(model)
+        .where(where, model.locked_until == until)
+        .values(locked_until=None, failed_logins=0)
+    )
+    return None
+
+
+def _count_failure(
+    session: Session, model: Any, where: Any, now: datetime, settings: Settings
+) -> tuple[int, datetime | None]:
+    """Count one failure atomically in the database; lock when it reaches the limit.
+
+    The count is ``failed_logins = failed_logins + 1`` in one statement that returns the new
+    value, so parallel wrong guesses are all counted (a read, then a write, would lose them).
+
+    Returns
+    -------
+    tuple
+        The failures counted so far, and the lock's end when this failure locked the account.
+    """
+    failures = int(
+        session.execute(
+            sa.update(model)
+            .where(where)
+            .values(failed_logins=model.failed_logins + 1)
+            .returning(model.failed_logins)
+        ).scalar_one()
+    )
+    if failures < settings.lockout_attempts:
+        return failures, None
+    until = now + timedelta(minutes=settings.lockout_minutes)
+    session.execute(sa.update(model).where(where).values(locked_until=until, failed_logins=0))
+    return failures, until
 
 
 def _user(session: Session, username: str) -> User | None:
