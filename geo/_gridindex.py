@@ -336,7 +336,7 @@ class GridIndex:
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        geoms = shapely.from_wkb(state.pop("geoms"))
+        geoms = shapely.from_wkb(np.asarray(state.pop("geoms"), dtype=object))
         self.__dict__.update(state)
         self.geoms = np.asarray(geoms, dtype=object)
         self._init_threads()

@@ -81,6 +81,21 @@ _PICKLE_FORMAT = "crossforce-resolver-2"
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
+GeomArray = npt.NDArray[np.object_]
+
+
+def _points(x: FloatArray, y: FloatArray) -> GeomArray:
+    """Points from coordinate arrays, typed as the array of geometries shapely returns.
+
+    shapely's stubs cannot tell a 0-d array from a scalar, so they promise "a Point or an
+    array"; these inputs are always 1-d, and ``asarray`` of an object array does not copy.
+    """
+    return np.asarray(shapely.points(x, y), dtype=object)
+
+
+def _distances(a: GeomArray, b: GeomArray | shapely.Geometry) -> FloatArray:
+    """Element-wise distances, typed as the float array shapely returns for array input."""
+    return np.asarray(shapely.distance(a, b), dtype=np.float64)
 
 
 def _nearest_one(
@@ -661,13 +676,13 @@ class Resolver:
 
     def _nearest_districts(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
         """Nearest district within ``nearest_max_m`` (lowest code on ties), or -1."""
-        pts = shapely.points(x, y)
+        pts = _points(x, y)
         # Every piece within reach, then exact distances: faster than nearest queries here.
         qi, ti = self._district_tree.query(pts, predicate="dwithin", distance=self.nearest_max_m)
         idx = np.full(len(x), -1, dtype=np.int32)
         best = np.full(len(x), np.nan)
         if len(qi):
-            dist = shapely.distance(pts[qi], self.district_pieces[ti])
+            dist = _distances(pts[qi], self.district_pieces[ti])
             lab = self.district_piece_label[ti]
             order = np.lexsort((lab, dist, qi))
             qi, lab, dist = qi[order], lab[order], dist[order]
@@ -726,13 +741,13 @@ class Resolver:
     def _distance_other_slow(
         self, f: int, x: FloatArray, y: FloatArray
     ) -> tuple[FloatArray, IntArray]:
-        pts = shapely.points(x, y)
+        pts = _points(x, y)
         dist = np.full(len(x), np.inf)
         other = np.full(len(x), _UNKNOWN, dtype=np.int32)
         for g, geom in enumerate(self.force_geoms):
             if g == f:
                 continue
-            d = shapely.distance(pts, geom)
+            d = _distances(pts, geom)
             better = d < dist
             dist[better] = d[better]
             other[better] = g
@@ -765,9 +780,10 @@ class Resolver:
         """Nearest ward of a district (lowest code on ties) for points it did not cover."""
         assert self.ward_grid is not None
         cand = self.district_wards[district]
-        pts = shapely.points(x, y)
-        d = shapely.distance(self.ward_grid.geoms[cand][:, None], pts[None, :])
-        return cand[np.argmin(d, axis=0)].astype(np.int32)
+        pts = _points(x, y)
+        d = _distances(self.ward_grid.geoms[cand][:, None], pts[None, :])
+        nearest: npt.NDArray[np.intp] = np.argmin(d, axis=0)
+        return cand[nearest].astype(np.int32)
 
     # --------------------------------------------------------------------------- one point
 
