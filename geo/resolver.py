@@ -99,18 +99,16 @@ def _distances(a: GeomArray, b: GeomArray | shapely.Geometry) -> FloatArray:
 
 
 def _nearest_one(
-    tree: shapely.STRtree, point: shapely.Point
+    tree: shapely.STRtree, x: float, y: float
 ) -> tuple[npt.NDArray[np.intp], FloatArray]:
     """Every nearest item of one point (ties included) and the distance.
 
-    Calls the compiled tree directly when it can: the public wrapper's argument checks cost
-    as much as the query itself on the single-lookup path.
+    The point goes in as a one-element array made straight from its coordinates: on the
+    single-lookup path that is cheaper than a ``Point`` that the tree would then wrap in an
+    array itself.
     """
-    raw = getattr(tree, "_tree", None)
-    if raw is not None:
-        (_, ti), d = raw.query_nearest(np.array([point], dtype=object), 0, False, True)
-        return ti, d
-    ti, d = tree.query_nearest(point, return_distance=True, all_matches=True)
+    point = shapely.points(np.array([[x, y]]))
+    (_, ti), d = tree.query_nearest(point, return_distance=True, all_matches=True)
     return ti, d
 
 
@@ -883,7 +881,7 @@ class Resolver:
         best = math.inf
         other = _UNKNOWN
         if len(sel):
-            ti, d = _nearest_one(self._force_trees[f], shapely.Point(x, y))
+            ti, d = _nearest_one(self._force_trees[f], x, y)
             if len(ti):
                 best = float(d[0])
                 labels = self._force_tree_labels[f]
