@@ -55,6 +55,7 @@ import shapely
 
 from geo._distance import OtherForceIndex
 from geo._gridindex import GridIndex
+from geo._linework import dedup_linework, dissolve, outer_linework, pieces
 from geo.errors import ReferenceDataError
 from geo.forces import force_name
 from geo.layers import BoundaryLayers
@@ -158,110 +159,6 @@ class Resolution:
     approximate: bool
 
 
-def _pieces(
-    lines: npt.NDArray[np.object_], labels: npt.NDArray[np.int64], segments: int
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
-    """Cut lines into pieces of at most ``segments`` segments, keeping each line's label."""
-    parts, owner = shapely.get_parts(lines, return_index=True)
-    coords, idx = shapely.get_coordinates(parts, return_index=True)
-    if len(coords) == 0:
-        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    starts = np.r_[0, np.flatnonzero(np.diff(idx)) + 1]
-    ends = np.r_[starts[1:], len(idx)]
-    nseg = ends - starts - 1
-    npieces = np.maximum(np.ceil(nseg / segments).astype(np.int64), 0)
-    line_of_piece = np.repeat(np.arange(len(starts)), npieces)
-    k = np.arange(len(line_of_piece)) - np.repeat(np.cumsum(npieces) - npieces, npieces)
-    p0 = starts[line_of_piece] + k * segments
-    p1 = np.minimum(p0 + segments, ends[line_of_piece] - 1)
-    count = p1 - p0 + 1
-    take = np.repeat(p0, count) + (
-        np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    )
-    geoms = shapely.linestrings(coords[take], indices=np.repeat(np.arange(len(p0)), count))
-    return np.asarray(geoms, dtype=object), labels[owner[idx[starts[line_of_piece]]]]
-
-
-def _segments(
-    polygons: npt.NDArray[np.object_],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Ring coordinates, the start position of each segment, and a key per segment.
-
-    The key is the same for a segment and its reverse, so shared edges get equal keys.
-    """
-    parts, owner = shapely.get_parts(shapely.boundary(polygons), return_index=True)
-    coords, idx = shapely.get_coordinates(parts, return_index=True)
-    s = np.flatnonzero(idx[1:] == idx[:-1])
-    a, b = coords[s], coords[s + 1]
-    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
-    key = np.hstack([np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)])
-    _, inverse = np.unique(key, axis=0, return_inverse=True)
-    return coords, s, np.column_stack([inverse.ravel(), owner[idx[s]]])
-
-
-def _runs(
-    coords: npt.NDArray[np.float64], kept: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
-    """Lines from runs of consecutive kept segments (given by start position), and each
-    line's first segment position."""
-    if not len(kept):
-        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    run_start = np.r_[True, kept[1:] != kept[:-1] + 1]
-    run_id = np.cumsum(run_start) - 1
-    last = np.r_[np.flatnonzero(run_start[1:]), len(kept) - 1]
-    pos = np.concatenate([kept, kept[last] + 1])
-    lab = np.concatenate([run_id, np.arange(len(last))])
-    order = np.lexsort((pos, lab))
-    lines = shapely.linestrings(coords[pos[order]], indices=lab[order])
-    return np.asarray(lines, dtype=object), kept[run_start]
-
-
-def _dedup_linework(polygons: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-    """Boundaries of polygons with every shared segment kept once (for drawing).
-
-    Segments are matched by their end points, which suits coverages (ONS boundaries, dissolved
-    Voronoi cells) whose neighbours share vertices; elsewhere a line may be drawn twice.
-    """
-    if len(polygons) == 0:
-        return np.empty(0, dtype=object)
-    coords, s, info = _segments(polygons)
-    _, first = np.unique(info[:, 0], return_index=True)
-    keep = np.zeros(len(s), dtype=bool)
-    keep[first] = True
-    lines, _ = _runs(coords, s[keep])
-    return lines
-
-
-def _outer_linework(
-    polygons: npt.NDArray[np.object_],
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
-    """The unshared parts of polygon boundaries (coast, edges of gaps), labelled by polygon.
-
-    From outside every polygon the nearest polygon is reached across one of these, so the
-    nearest-district fallback needs no other lines.
-    """
-    coords, s, info = _segments(polygons)
-    counts = np.bincount(info[:, 0])
-    single = counts[info[:, 0]] == 1
-    lines, first = _runs(coords, s[single])
-    label_at = dict(zip(s.tolist(), info[:, 1].tolist(), strict=True))
-    labels = np.array([label_at[p] for p in first.tolist()], dtype=np.int64)
-    return lines, labels
-
-
-def _dissolve(polygons: npt.NDArray[np.object_]) -> shapely.Geometry:
-    """Union of polygons: the fast coverage union, or the general one if that is not valid."""
-    try:
-        merged = shapely.coverage_union_all(polygons)
-    except shapely.errors.GEOSException:
-        return shapely.union_all(polygons)
-    # A coverage union of polygons whose shared edges do not match vertex for vertex may leave
-    # parts touching along a line, which is invalid, or fail: then pay for the general union.
-    if not shapely.is_valid(merged):
-        merged = shapely.union_all(polygons)
-    return merged
-
-
 class Resolver:
     """Resolve points against one boundary set. Build with :meth:`build` or :meth:`load`."""
 
@@ -354,23 +251,23 @@ class Resolver:
 
         # Nearest-district fallback: outside every polygon, the distance to a polygon is the
         # distance to its boundary, and short pieces make nearest queries cheap.
-        outer, outer_label = _outer_linework(dgeoms)
-        self.district_pieces, self.district_piece_label = _pieces(
+        outer, outer_label = outer_linework(dgeoms)
+        self.district_pieces, self.district_piece_label = pieces(
             outer, outer_label, _NEAREST_SEGMENTS
         )
 
         # Force areas as the union of their districts, so distances agree with the answers.
         fgeoms: npt.NDArray[np.object_] = np.empty(len(self.force_codes), dtype=np.object_)
         for i in range(len(self.force_codes)):
-            fgeoms[i] = _dissolve(dgeoms[self.district_force == i])
+            fgeoms[i] = dissolve(dgeoms[self.district_force == i])
         fgeoms = np.asarray(shapely.make_valid(fgeoms), dtype=object)
         self.force_geoms = fgeoms
         lines = [shapely.boundary(fgeoms)]
         labels = [np.arange(len(fgeoms), dtype=np.int64)]
         if self.approximate:
-            lines.append(np.array([shapely.boundary(_dissolve(fgeoms))]))
+            lines.append(np.array([shapely.boundary(dissolve(fgeoms))]))
             labels.append(np.array([_UNKNOWN], dtype=np.int64))
-        self.force_pieces, self.force_piece_label = _pieces(
+        self.force_pieces, self.force_piece_label = pieces(
             np.concatenate(lines), np.concatenate(labels), _PIECE_SEGMENTS
         )
         # Each force's tree holds the other forces' pieces within reach: any point of a force
@@ -449,8 +346,8 @@ class Resolver:
         if self.ward_grid is not None:
             draw_sources["ward"] = self.ward_grid.geoms
         for key, polys in draw_sources.items():
-            merged = _dedup_linework(polys)
-            self.draw_pieces[key], _ = _pieces(
+            merged = dedup_linework(polys)
+            self.draw_pieces[key], _ = pieces(
                 merged, np.zeros(len(merged), dtype=np.int64), _DRAW_SEGMENTS
             )
         self._make_trees()
