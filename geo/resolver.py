@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +51,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from geo._cache import CacheReader, CacheWriter, read_layers, write_layers
 from geo._distance import OtherForceIndex
 from geo._gridindex import GridIndex
 from geo._linework import dedup_linework, dissolve, outer_linework, pieces
@@ -78,11 +77,34 @@ _METHODS = ["polygon", "nearest", "outside"]
 # distance path (geo/_distance.py); any spacing and k give exact answers, these give speed.
 _SEARCH_SPACING_M = 100.0
 _SEARCH_K = 8
-_PICKLE_FORMAT = "crossforce-resolver-2"
+# The on-disk layout (geo/_cache.py) and its contents; a cache of any other format is rebuilt.
+# Format 2 and earlier were pickles.
+_CACHE_FORMAT = "crossforce-resolver-3"
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
 GeomArray = npt.NDArray[np.object_]
+
+# What Resolver.save writes besides geometries and its parts' own arrays.
+_STRING_LISTS = (
+    "district_codes",
+    "district_names",
+    "force_codes",
+    "force_ons_names",
+    "force_names",
+    "bcu_codes",
+    "ward_codes",
+    "ward_names",
+)
+_ARRAYS: tuple[tuple[str, type[np.generic]], ...] = (
+    ("district_force", np.int32),
+    ("district_piece_label", np.int64),
+    ("force_piece_label", np.int64),
+    ("force_margin", np.float64),
+    ("district_bcu_idx", np.int32),
+    ("ward_district", np.int32),
+    ("district_has_wards", np.bool_),
+)
 
 
 def _points(x: FloatArray, y: FloatArray) -> GeomArray:
@@ -353,7 +375,7 @@ class Resolver:
         self._make_trees()
 
     def _make_trees(self) -> None:
-        """(Re)build the STRtrees, which are cheap to build and are not pickled."""
+        """(Re)build the STRtrees, which are cheap to build and are not saved."""
         self._district_tree = shapely.STRtree(self.district_pieces)
         self._force_trees = [
             shapely.STRtree(self.force_pieces[sel]) for sel in self.force_piece_sets
@@ -370,60 +392,52 @@ class Resolver:
             self.force_piece_label[sel].tolist() for sel in self.force_piece_sets
         ]
 
-    # ---------------------------------------------------------------------------- pickling
-
-    _GEOM_ATTRS = (
-        "district_pieces",
-        "force_pieces",
-        "force_geoms",
-    )
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        for k in self._GEOM_ATTRS:
-            state[k] = shapely.to_wkb(state[k])
-        state["draw_pieces"] = {k: shapely.to_wkb(v) for k, v in self.draw_pieces.items()}
-        state["_format"] = _PICKLE_FORMAT
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.pop("_format", None) != _PICKLE_FORMAT:
-            raise ReferenceDataError("Saved resolver is from another version; rebuild it")
-        for k in self._GEOM_ATTRS:
-            state[k] = np.asarray(shapely.from_wkb(state[k]), dtype=object)
-        state["draw_pieces"] = {
-            k: np.asarray(shapely.from_wkb(v), dtype=object)
-            for k, v in state["draw_pieces"].items()
-        }
-        self.__dict__.update(state)
-        self._make_trees()
+    # ---------------------------------------------------------------------------- on disk
 
     def save(self, path: Path) -> None:
-        """Pickle the resolver to ``path``, atomically (write a temporary file, then rename).
+        """Write the resolver to the directory ``path``, atomically (see :mod:`geo._cache`).
 
         Parameters
         ----------
         path
-            Destination file; its directory must exist.
+            Destination directory; its parent must exist. Whatever is there is replaced.
         """
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        writer = CacheWriter()
+        write_layers(writer.child("layers"), self.layers)
+        for name in ("boundary_set", "approximate", "near_boundary_m", "nearest_max_m"):
+            writer.value(name, getattr(self, name))
+        writer.value("cell_size_m", self.cell_size_m)
+        for name in _STRING_LISTS:
+            writer.value(name, list(getattr(self, name)))
+        writer.value("district_bcu", [None if b is None else list(b) for b in self.district_bcu])
+        for name, _ in _ARRAYS:
+            writer.array(name, getattr(self, name))
+        writer.ragged("force_piece_sets", self.force_piece_sets, np.intp, ())
+        writer.array("district_wards.keys", np.array(list(self.district_wards), dtype=np.int64))
+        writer.ragged("district_wards", list(self.district_wards.values()), np.intp, ())
+        writer.geometries("district_pieces", self.district_pieces)
+        writer.geometries("force_pieces", self.force_pieces)
+        writer.geometries("force_geoms", self.force_geoms)
+        writer.value("draw_layers", list(self.draw_pieces))
+        for key, lines in self.draw_pieces.items():
+            writer.geometries(f"draw.{key}", lines)
+        self.grid.write(writer.child("grid"))
+        writer.value("has_ward_grid", self.ward_grid is not None)
+        if self.ward_grid is not None:
+            self.ward_grid.write(writer.child("ward_grid"))
+        self.other_force_index.write(writer.child("other_force_index"))
+        writer.save(Path(path), _CACHE_FORMAT)
 
     @classmethod
     def load(cls, path: Path) -> Resolver:
         """Load a resolver saved by :meth:`save`.
 
+        Nothing in the cache is unpickled or run: arrays are read with ``allow_pickle=False``.
+
         Parameters
         ----------
         path
-            The pickle file.
+            The cache directory.
 
         Returns
         -------
@@ -432,26 +446,66 @@ class Resolver:
         Raises
         ------
         ReferenceDataError
-            If the file is not a saved resolver of this version.
+            If ``path`` is not a saved resolver of this version, or is damaged.
         """
         try:
-            with open(path, "rb") as fh:
-                obj = pickle.load(fh)
-        except (
-            OSError,
-            pickle.UnpicklingError,
-            EOFError,
-            AttributeError,
-            ImportError,
-            IndexError,
-            KeyError,
-            TypeError,
-            ValueError,
-        ) as exc:
+            with CacheReader.open(Path(path), _CACHE_FORMAT) as reader:
+                resolver = cls._read(reader)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ReferenceDataError(f"Cannot read the saved resolver {path}") from exc
-        if not isinstance(obj, cls):
-            raise ReferenceDataError(f"{path} does not hold a resolver")
-        return obj
+        return resolver
+
+    @classmethod
+    def _read(cls, reader: CacheReader) -> Resolver:
+        self = cls()
+        self.layers = read_layers(reader.child("layers"))
+        self.boundary_set = reader.string("boundary_set")
+        self.approximate = reader.flag("approximate")
+        self.near_boundary_m = reader.number("near_boundary_m")
+        self.nearest_max_m = reader.number("nearest_max_m")
+        self.cell_size_m = reader.number("cell_size_m")
+        for name in _STRING_LISTS:
+            setattr(self, name, reader.strings(name))
+        self.district_bcu = [
+            None if b is None else (str(b[0]), str(b[1])) for b in reader.value("district_bcu")
+        ]
+        for name, dtype in _ARRAYS:
+            setattr(self, name, reader.array(name, dtype))
+        self.force_piece_sets = reader.ragged("force_piece_sets", np.intp)
+        keys = reader.array("district_wards.keys", np.int64).tolist()
+        self.district_wards = dict(zip(keys, reader.ragged("district_wards", np.intp), strict=True))
+        self.district_pieces = reader.geometries("district_pieces")
+        self.force_pieces = reader.geometries("force_pieces")
+        self.force_geoms = reader.geometries("force_geoms")
+        self.draw_pieces = {
+            key: reader.geometries(f"draw.{key}") for key in reader.strings("draw_layers")
+        }
+        self.grid = GridIndex.read(reader.child("grid"))
+        self.ward_grid = (
+            GridIndex.read(reader.child("ward_grid")) if reader.flag("has_ward_grid") else None
+        )
+        self.other_force_index = OtherForceIndex.read(reader.child("other_force_index"))
+        self._check_sizes()
+        self._make_trees()
+        return self
+
+    def _check_sizes(self) -> None:
+        """Refuse a loaded resolver whose parts do not fit together (a damaged cache)."""
+        n_districts, n_forces = len(self.district_codes), len(self.force_codes)
+        fits = (
+            len(self.district_names) == len(self.district_force) == n_districts
+            and len(self.grid.geoms) == len(self.district_bcu) == n_districts
+            and len(self.district_bcu_idx) == len(self.district_has_wards) == n_districts
+            and len(self.force_names) == len(self.force_ons_names) == len(self.force_geoms)
+            and len(self.force_geoms) == len(self.force_margin) == len(self.force_piece_sets)
+            and len(self.force_geoms) == n_forces == self.other_force_index.n_forces
+            and len(self.district_pieces) == len(self.district_piece_label)
+            and len(self.force_pieces) == len(self.force_piece_label)
+            and len(self.ward_codes) == len(self.ward_names) == len(self.ward_district)
+            and (self.ward_grid is None or len(self.ward_grid.geoms) == len(self.ward_codes))
+        )
+        if not fits:
+            raise ReferenceDataError("The saved resolver's parts do not fit together")
 
     # ------------------------------------------------------------------------- many points
 
