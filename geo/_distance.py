@@ -2,7 +2,7 @@
 
 The resolver's reference answer for a point of force ``F`` is the minimum, over every boundary
 segment labelled with a force other than ``F`` (or with the unknown outer edge of an approximate
-set), of GEOS's point–segment distance; equal minima go to a real force before the unknown edge,
+set), of GEOS's point-segment distance; equal minima go to a real force before the unknown edge,
 then to the lowest force index. :class:`OtherForceIndex` gives that same answer, bit for bit, for
 most points without GEOS, and says which points it could not certify so the caller can use the
 slow exact path for them.
@@ -62,6 +62,18 @@ def point_segment_distance(
 
     Matching GEOS's arithmetic (not just the geometry) keeps ties between the two directed
     copies of a shared edge, and every distance, identical to the STRtree answers.
+
+    Parameters
+    ----------
+    px, py
+        The points.
+    ax, ay, bx, by
+        Each point's segment, from ``a`` to ``b`` (same length as the points).
+
+    Returns
+    -------
+    numpy.ndarray
+        The distances.
     """
     dx = bx - ax
     dy = by - ay

@@ -121,7 +121,7 @@ class GridIndex:
         ring_owner = np.repeat(part_owner, ring_counts)
 
         fill, count = self._scanline_fill(rings, ring_owner)
-        edge_cell, edge_poly = self._edge_cells(rings, ring_owner, n)
+        edge_cell, edge_poly = self._edge_cells(rings, ring_owner)
 
         cells = np.where(count == 1, fill, -1).astype(np.int32).ravel()
         # A cell centre inside two polygons (overlapping input) cannot be answered by lookup:
@@ -219,7 +219,7 @@ class GridIndex:
         return val, cnt
 
     def _edge_cells(
-        self, rings: npt.NDArray[np.object_], ring_owner: npt.NDArray[np.int64], n: int
+        self, rings: npt.NDArray[np.object_], ring_owner: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Cells any ring passes through or touches, with the ring's polygon.
 
