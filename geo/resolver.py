@@ -704,13 +704,14 @@ class Resolver:
 
     def _wards(self, x: FloatArray, y: FloatArray, district: IntArray) -> IntArray:
         ward = np.full(len(x), -1, dtype=np.int32)
-        if self.ward_grid is None:
+        grid = self.ward_grid
+        if grid is None:
             return ward
         has = (district >= 0) & self.district_has_wards[np.maximum(district, 0)]
         sel = np.flatnonzero(has)
         if not sel.size:
             return ward
-        loc = self.ward_grid.locate(x[sel], y[sel])
+        loc = grid.locate(x[sel], y[sel])
         w, w2 = loc.index, loc.other
         d = district[sel]
         wd = np.where(w >= 0, self.ward_district[np.maximum(w, 0)], -1)
@@ -722,15 +723,19 @@ class Resolver:
         bad = ~good & ~use2
         for dist_idx in np.unique(d[bad]):
             pick = np.flatnonzero(bad & (d == dist_idx))
-            ward[sel[pick]] = self._nearest_ward(int(dist_idx), x[sel[pick]], y[sel[pick]])
+            ward[sel[pick]] = self._nearest_ward(grid, int(dist_idx), x[sel[pick]], y[sel[pick]])
         return ward
 
-    def _nearest_ward(self, district: int, x: FloatArray, y: FloatArray) -> IntArray:
-        """Nearest ward of a district (lowest code on ties) for points it did not cover."""
-        assert self.ward_grid is not None
+    def _nearest_ward(
+        self, grid: GridIndex, district: int, x: FloatArray, y: FloatArray
+    ) -> IntArray:
+        """Nearest ward of a district (lowest code on ties) for points it did not cover.
+
+        ``grid`` is :attr:`ward_grid`, passed by callers that have checked it exists.
+        """
         cand = self.district_wards[district]
         pts = _points(x, y)
-        d = _distances(self.ward_grid.geoms[cand][:, None], pts[None, :])
+        d = _distances(grid.geoms[cand][:, None], pts[None, :])
         nearest: npt.NDArray[np.intp] = np.argmin(d, axis=0)
         return cand[nearest].astype(np.int32)
 
@@ -779,7 +784,7 @@ class Resolver:
             dist_b, other_f = dd_arr, oo_arr
         ward_code = ward_name = None
         if self.ward_grid is not None and self.district_has_wards.item(d):
-            w = self._ward_one(d, x, y)
+            w = self._ward_one(self.ward_grid, d, x, y)
             ward_code, ward_name = self.ward_codes[w], self.ward_names[w]
         bcu = self.district_bcu[d]
         return Resolution(
@@ -846,13 +851,13 @@ class Resolver:
             return None, _UNKNOWN
         return best, other
 
-    def _ward_one(self, d: int, x: float, y: float) -> int:
-        assert self.ward_grid is not None
-        _, covered, _ = self.ward_grid.locate_one(x, y)
+    def _ward_one(self, grid: GridIndex, d: int, x: float, y: float) -> int:
+        """The ward of one point of district ``d``; ``grid`` is :attr:`ward_grid`."""
+        _, covered, _ = grid.locate_one(x, y)
         for w in covered:
             if self.ward_district.item(w) == d:
                 return w
-        return int(self._nearest_ward(d, np.array([x]), np.array([y]))[0])
+        return int(self._nearest_ward(grid, d, np.array([x]), np.array([y]))[0])
 
     # ------------------------------------------------------------------------------- maps
 
