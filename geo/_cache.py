@@ -94,11 +94,27 @@ class CacheWriter:
         return _check_key(self._prefix + name)
 
     def value(self, name: str, value: Json) -> None:
-        """Store one JSON value (floats round-trip exactly)."""
+        """Store one JSON value (floats round-trip exactly).
+
+        Parameters
+        ----------
+        name
+            Key, under this writer's prefix.
+        value
+            Anything JSON holds.
+        """
         self._values[self._key(name)] = value
 
     def array(self, name: str, array: npt.ArrayLike) -> None:
-        """Store one array of a plain dtype (object arrays are refused when written)."""
+        """Store one array of a plain dtype (object arrays are refused when written).
+
+        Parameters
+        ----------
+        name
+            Key, under this writer's prefix; also the file's name.
+        array
+            Numbers or booleans, any shape.
+        """
         # C order, so every file could be memory-mapped as it is.
         self._arrays[self._key(name)] = np.ascontiguousarray(array)
 
@@ -128,6 +144,13 @@ class CacheWriter:
 
         Coordinates rebuild in one vectorised call and could be memory-mapped; WKB keeps every
         other geometry (polygons, collections, empties, ``None``) exactly.
+
+        Parameters
+        ----------
+        name
+            Key, under this writer's prefix.
+        geoms
+            Array of shapely geometries.
         """
         geoms = np.asarray(geoms, dtype=object)
         if _plain_lines(geoms):
@@ -139,7 +162,15 @@ class CacheWriter:
         self.wkb(name, geoms)
 
     def wkb(self, name: str, geoms: GeomArray) -> None:
-        """Store geometries as WKB, whatever they are (``None`` included)."""
+        """Store geometries as WKB, whatever they are (``None`` included).
+
+        Parameters
+        ----------
+        name
+            Key, under this writer's prefix.
+        geoms
+            Array of shapely geometries.
+        """
         wkb = shapely.to_wkb(np.asarray(geoms, dtype=object))
         chunks = [b"" if w is None else bytes(w) for w in wkb.tolist()]
         offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
@@ -151,6 +182,13 @@ class CacheWriter:
 
     def frame(self, name: str, frame: pd.DataFrame) -> None:
         """Store a DataFrame or GeoDataFrame: JSON columns, WKB geometry columns, the index.
+
+        Parameters
+        ----------
+        name
+            Key, under this writer's prefix.
+        frame
+            Columns of numbers, booleans, strings or geometries.
 
         Raises
         ------
@@ -404,7 +442,24 @@ class CacheReader:
         return got
 
     def array(self, name: str, dtype: npt.DTypeLike, ndim: int = 1) -> AnyArray:
-        """A stored array, which must have this dtype and number of dimensions."""
+        """A stored array, which must have this dtype and number of dimensions.
+
+        Parameters
+        ----------
+        name
+            Key, under this reader's prefix.
+        dtype, ndim
+            What the caller needs; anything else is refused.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Raises
+        ------
+        ReferenceDataError
+            If there is no such array, or it has another dtype or number of dimensions.
+        """
         try:
             got = self._arrays[self._prefix + name]
         except KeyError:
@@ -414,7 +469,24 @@ class CacheReader:
         return got
 
     def ragged(self, name: str, dtype: npt.DTypeLike, ndim: int = 1) -> list[AnyArray]:
-        """A list of arrays stored by :meth:`CacheWriter.ragged` (views of one array)."""
+        """A list of arrays stored by :meth:`CacheWriter.ragged` (views of one array).
+
+        Parameters
+        ----------
+        name
+            Key, under this reader's prefix.
+        dtype, ndim
+            Of every part.
+
+        Returns
+        -------
+        list of numpy.ndarray
+
+        Raises
+        ------
+        ReferenceDataError
+            If the parts are missing or their lengths do not add up.
+        """
         values = self.array(f"{name}.values", dtype, ndim)
         lengths = self.array(f"{name}.lengths", np.int64)
         if int(lengths.sum()) != len(values) or np.any(lengths < 0):
@@ -532,7 +604,15 @@ def _read_array(open_file: Opener, key: str, entry: Any) -> AnyArray:
 
 
 def write_layers(writer: CacheWriter, layers: BoundaryLayers) -> None:
-    """Store a boundary set (every layer, with its geometry)."""
+    """Store a boundary set (every layer, with its geometry).
+
+    Parameters
+    ----------
+    writer
+        Where to store it (a child writer, say ``writer.child("layers")``).
+    layers
+        The boundary set.
+    """
     writer.value("name", layers.name)
     writer.value("source", layers.source)
     writer.value("vintage", layers.vintage)
@@ -547,7 +627,22 @@ def write_layers(writer: CacheWriter, layers: BoundaryLayers) -> None:
 
 
 def read_layers(reader: CacheReader) -> BoundaryLayers:
-    """Read back a boundary set stored by :func:`write_layers`."""
+    """Read back a boundary set stored by :func:`write_layers`.
+
+    Parameters
+    ----------
+    reader
+        The reader it was stored under.
+
+    Returns
+    -------
+    BoundaryLayers
+
+    Raises
+    ------
+    ReferenceDataError
+        If a field is missing or of the wrong kind.
+    """
     return BoundaryLayers(
         name=reader.string("name"),
         source=reader.string("source"),
