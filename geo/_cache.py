@@ -14,7 +14,8 @@ then renamed into place, so another process sees either the old cache, no cache,
 one, never half of one. Reading opens the directory once and every file through that handle,
 so a cache replaced while it is read is never mixed with its successor. A cache of another
 format, or one whose files do not match the manifest (missing, truncated, another dtype or
-shape, a wrong checksum), raises :class:`~geo.errors.ReferenceDataError`. Nothing is synced to
+shape, a wrong checksum), or whose manifest does not match its own checksum, raises
+:class:`~geo.errors.ReferenceDataError`. Nothing is synced to
 disk: after a crash a file may be short or empty, which reading detects like any damage.
 """
 
@@ -71,6 +72,12 @@ def _check_key(key: str) -> str:
 
 def _crc(array: AnyArray) -> int:
     return zlib.crc32(np.ascontiguousarray(array).data)
+
+
+def _json_crc(value: Json) -> int:
+    # Python writes floats as their shortest repr, so parsing and writing again gives the same
+    # text: the checksum of a manifest read back matches the one computed when it was written.
+    return zlib.crc32(json.dumps(value, sort_keys=True).encode("utf-8"))
 
 
 class CacheWriter:
@@ -239,7 +246,8 @@ class CacheWriter:
                     "shape": list(array.shape),
                     "crc32": _crc(array),
                 }
-            manifest = {"format": format_name, "arrays": entries, "values": self._values}
+            body: dict[str, Json] = {"arrays": entries, "values": self._values}
+            manifest = {"format": format_name, "crc32": _json_crc(body), **body}
             (tmp / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
             _install(tmp, path)
         finally:
@@ -385,9 +393,11 @@ class CacheReader:
                 if not isinstance(manifest, dict) or manifest.get("format") != format_name:
                     raise ReferenceDataError(f"{path} is not a resolver cache of this version")
                 entries = dict(manifest["arrays"])
+                values = dict(manifest["values"])
+                if _json_crc({"arrays": entries, "values": values}) != manifest["crc32"]:
+                    raise ValueError("the manifest does not match its checksum")
                 arrays = {key: _read_array(open_file, key, entry) for key, entry in entries.items()}
                 expected = {key: int(entry["crc32"]) for key, entry in entries.items()}
-                values = dict(manifest["values"])
         except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
             raise ReferenceDataError(f"Cannot read the resolver cache {path}") from exc
         return cls(arrays, values, checksums=_Checksums(arrays, expected))
@@ -533,7 +543,10 @@ class CacheReader:
             if dtype == "geometry":
                 geoms = self.geometries(f"{name}.col{i}")
                 crs = self.value(f"{name}.col{i}.crs")
-                data[column] = gpd.GeoSeries(geoms, index=index, crs=crs)
+                try:
+                    data[column] = gpd.GeoSeries(geoms, index=index, crs=crs)
+                except pyproj.exceptions.CRSError as exc:
+                    raise self._missing(f"{name}.col{i}.crs") from exc
             else:
                 values = self.value(f"{name}.col{i}")
                 data[column] = pd.Series(

@@ -230,10 +230,23 @@ def _drop_manifest(path: Path) -> None:
     (path / "manifest.json").unlink()
 
 
+def _change_a_value(path: Path) -> None:
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["values"]["grid.x0"] += 1.0
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
 def _drop_a_value(path: Path) -> None:
+    """A value missing from a manifest whose checksum agrees: refused all the same."""
     manifest = json.loads((path / "manifest.json").read_text())
     del manifest["values"]["grid.nx"]
+    manifest["crc32"] = _json_crc(manifest)
     (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _json_crc(manifest: dict[str, Any]) -> int:
+    body = {"arrays": manifest["arrays"], "values": manifest["values"]}
+    return zlib.crc32(json.dumps(body, sort_keys=True).encode("utf-8"))
 
 
 def _reshape_an_array(path: Path) -> None:
@@ -252,6 +265,7 @@ def _retype_an_array(path: Path) -> None:
         "shape": list(array.shape),
         "crc32": zlib.crc32(array.data),
     }
+    manifest["crc32"] = _json_crc(manifest)
     (path / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -268,6 +282,7 @@ def _pickle_in_an_npy(path: Path) -> None:
         _drop_a_file,
         _garble_manifest,
         _drop_manifest,
+        _change_a_value,
         _drop_a_value,
         _reshape_an_array,
         _retype_an_array,
