@@ -2,7 +2,7 @@
 
 The resolver's reference answer for a point of force ``F`` is the minimum, over every boundary
 segment labelled with a force other than ``F`` (or with the unknown outer edge of an approximate
-set), of GEOS's point–segment distance; equal minima go to a real force before the unknown edge,
+set), of GEOS's point-segment distance; equal minima go to a real force before the unknown edge,
 then to the lowest force index. :class:`OtherForceIndex` gives that same answer, bit for bit, for
 most points without GEOS, and says which points it could not certify so the caller can use the
 slow exact path for them.
@@ -43,6 +43,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from geo._cache import CacheReader, CacheWriter
+from geo.errors import ReferenceDataError
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
 
@@ -59,6 +62,18 @@ def point_segment_distance(
 
     Matching GEOS's arithmetic (not just the geometry) keeps ties between the two directed
     copies of a shared edge, and every distance, identical to the STRtree answers.
+
+    Parameters
+    ----------
+    px, py
+        The points.
+    ax, ay, bx, by
+        Each point's segment, from ``a`` to ``b`` (same length as the points).
+
+    Returns
+    -------
+    numpy.ndarray
+        The distances.
     """
     dx = bx - ax
     dy = by - ay
@@ -79,8 +94,8 @@ def point_segment_distance(
 class OtherForceIndex:
     """Nearest other-force segment for many points, exact where certified.
 
-    Build with :meth:`build`. The object pickles as plain arrays; the k-d trees are rebuilt on
-    unpickling.
+    Build with :meth:`build`. The object is plain arrays, which :meth:`write` stores; the k-d
+    trees are rebuilt by :meth:`read`.
     """
 
     spacing: float
@@ -227,12 +242,62 @@ class OtherForceIndex:
         flat[on] = fy[on].astype(np.intp) * self.reach_nx + fx[on].astype(np.intp)
         return flat
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+    def write(self, writer: CacheWriter) -> None:
+        """Store the index's arrays (see :mod:`geo._cache`); the trees are not stored."""
+        writer.value("spacing", self.spacing)
+        writer.value("k", self.k)
+        writer.value("n_forces", self.n_forces)
+        writer.array("seg", self.seg)
+        writer.array("seg_label", self.seg_label)
+        writer.array("group_segs", self.group_segs)
+        writer.array("shared_xy", self.shared_xy)
+        writer.array("shared_group", self.shared_group)
+        writer.value("own_force", list(self.own_force))
+        writer.ragged("own_xy", self.own_xy, np.float64, (2,))
+        writer.ragged("own_group", self.own_group, np.int32, ())
+        writer.value("reach_x0", self.reach_x0)
+        writer.value("reach_y0", self.reach_y0)
+        writer.value("reach_nx", self.reach_nx)
+        writer.value("reach_ny", self.reach_ny)
+        writer.array("reach_lb", self.reach_lb)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+    @classmethod
+    def read(cls, reader: CacheReader) -> OtherForceIndex:
+        """Rebuild an index stored by :meth:`write`, k-d trees included.
+
+        Raises
+        ------
+        ReferenceDataError
+            If a field is missing or the arrays do not fit together.
+        """
+        self = cls()
+        self.spacing = reader.number("spacing")
+        self.k = reader.integer("k")
+        self.n_forces = reader.integer("n_forces")
+        self.seg = reader.array("seg", np.float64, 2)
+        self.seg_label = reader.array("seg_label", np.int32)
+        self.group_segs = reader.array("group_segs", np.int32, 2)
+        self.shared_xy = reader.array("shared_xy", np.float64, 2)
+        self.shared_group = reader.array("shared_group", np.int32)
+        self.own_force = [int(g) for g in reader.value("own_force")]
+        self.own_xy = reader.ragged("own_xy", np.float64, 2)
+        self.own_group = reader.ragged("own_group", np.int32)
+        self.reach_x0 = reader.number("reach_x0")
+        self.reach_y0 = reader.number("reach_y0")
+        self.reach_nx = reader.integer("reach_nx")
+        self.reach_ny = reader.integer("reach_ny")
+        self.reach_lb = reader.array("reach_lb", np.float32, 2)
+        n_own = len(self.own_force)
+        if (
+            len(self.own_xy) != n_own
+            or len(self.own_group) != n_own
+            or self.reach_lb.shape != (self.reach_nx * self.reach_ny, n_own)
+            or len(self.seg) != len(self.seg_label)
+            or self.seg.shape[1:] != (4,)
+        ):
+            raise ReferenceDataError("The cached distance index does not fit together")
         self._make_trees()
+        return self
 
     @property
     def nbytes(self) -> int:

@@ -24,6 +24,9 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from geo._cache import CacheReader, CacheWriter, geoms_from_wkb
+from geo.errors import ReferenceDataError
+
 # Cell values below zero.
 EMPTY_NEAR = -1
 EMPTY_FAR = -2
@@ -58,8 +61,8 @@ class Located:
 class GridIndex:
     """Point-in-polygon by grid lookup, exact on edges.
 
-    Parameters are set by :meth:`build`; the object is plain arrays plus the polygons, so it
-    pickles compactly (the polygons are re-prepared on unpickling).
+    Parameters are set by :meth:`build`; the object is plain arrays plus the polygons, so
+    :meth:`write` and :meth:`read` store it as arrays (the polygons are re-prepared on reading).
 
     Thread safety: GEOS prepared polygons must not be queried from two threads at once, so each
     thread other than the builder's gets its own prepared copy on first use.
@@ -118,7 +121,7 @@ class GridIndex:
         ring_owner = np.repeat(part_owner, ring_counts)
 
         fill, count = self._scanline_fill(rings, ring_owner)
-        edge_cell, edge_poly = self._edge_cells(rings, ring_owner, n)
+        edge_cell, edge_poly = self._edge_cells(rings, ring_owner)
 
         cells = np.where(count == 1, fill, -1).astype(np.int32).ravel()
         # A cell centre inside two polygons (overlapping input) cannot be answered by lookup:
@@ -151,9 +154,10 @@ class GridIndex:
         self._init_threads()
         return self
 
-    def _init_threads(self) -> None:
+    def _init_threads(self, wkb: npt.NDArray[np.object_] | None = None) -> None:
+        """Prepare the polygons, and keep their WKB for other threads' copies."""
         _prepare(self.geoms)
-        self._wkb = shapely.to_wkb(self.geoms)
+        self._wkb = shapely.to_wkb(self.geoms) if wkb is None else wkb
         self._owner = threading.get_ident()
         self._local = threading.local()
 
@@ -215,7 +219,7 @@ class GridIndex:
         return val, cnt
 
     def _edge_cells(
-        self, rings: npt.NDArray[np.object_], ring_owner: npt.NDArray[np.int64], n: int
+        self, rings: npt.NDArray[np.object_], ring_owner: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Cells any ring passes through or touches, with the ring's polygon.
 
@@ -330,16 +334,47 @@ class GridIndex:
         """Bytes held by the grid arrays (not the polygons)."""
         return int(self.cells.nbytes + self.cand_ptr.nbytes + self.cand_idx.nbytes)
 
-    def __getstate__(self) -> dict[str, object]:
-        state = {k: v for k, v in self.__dict__.items() if k not in {"_owner", "_local", "_wkb"}}
-        state["geoms"] = self._wkb
-        return state
+    def write(self, writer: CacheWriter) -> None:
+        """Store the grid and its polygons (see :mod:`geo._cache`)."""
+        writer.value("x0", self.x0)
+        writer.value("y0", self.y0)
+        writer.value("cell", self.cell)
+        writer.value("nx", self.nx)
+        writer.value("ny", self.ny)
+        writer.array("cells", self.cells)
+        writer.array("cand_ptr", self.cand_ptr)
+        writer.array("cand_idx", self.cand_idx)
+        writer.wkb("geoms", self.geoms)
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        geoms = shapely.from_wkb(state.pop("geoms"))
-        self.__dict__.update(state)
-        self.geoms = np.asarray(geoms, dtype=object)
-        self._init_threads()
+    @classmethod
+    def read(cls, reader: CacheReader) -> GridIndex:
+        """Rebuild a grid stored by :meth:`write`.
+
+        Raises
+        ------
+        ReferenceDataError
+            If a field is missing or the arrays do not fit together.
+        """
+        self = cls()
+        self.x0 = reader.number("x0")
+        self.y0 = reader.number("y0")
+        self.cell = reader.number("cell")
+        self.nx = reader.integer("nx")
+        self.ny = reader.integer("ny")
+        self.cells = reader.array("cells", np.int32)
+        self.cand_ptr = reader.array("cand_ptr", np.int32)
+        self.cand_idx = reader.array("cand_idx", np.int32)
+        wkb = reader.wkb("geoms")
+        self.geoms = geoms_from_wkb(wkb)
+        # Only sizes: the cache's checksums already vouch for the values.
+        if (
+            len(self.cells) != self.nx * self.ny
+            or len(self.cand_ptr) < 1
+            or int(self.cand_ptr[-1]) != len(self.cand_idx)
+        ):
+            raise ReferenceDataError("The cached grid does not fit together")
+        self._init_threads(wkb)
+        return self
 
 
 def _prepare(geoms: npt.NDArray[np.object_]) -> None:

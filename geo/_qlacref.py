@@ -72,6 +72,17 @@ def letter_files(directory: Path | None = None) -> list[tuple[str, Path]]:
 def read_letter(letter: str, path: Path) -> LetterColumns:
     """Decompress and unpack one letter file.
 
+    Parameters
+    ----------
+    letter
+        The letter the file is named by.
+    path
+        The file (one of :func:`letter_files`).
+
+    Returns
+    -------
+    LetterColumns
+
     Raises
     ------
     ReferenceDataError
@@ -99,7 +110,20 @@ def read_letter(letter: str, path: Path) -> LetterColumns:
 def iter_letters(
     progress: Callable[[str], None] | None = None, directory: Path | None = None
 ) -> Iterator[LetterColumns]:
-    """Yield each letter's columns in letter order, reporting ``"reading postcodes A…"``."""
+    """Yield each letter's columns in letter order, reporting ``"reading postcodes A…"``.
+
+    Parameters
+    ----------
+    progress
+        Called with a line of text before each letter is read.
+    directory
+        Where the letter files are; the installed package's directory by default.
+
+    Yields
+    ------
+    LetterColumns
+        One per letter file.
+    """
     for letter, path in letter_files(directory):
         if progress is not None:
             progress(f"reading postcodes {letter}…")

@@ -138,26 +138,37 @@ def check(pack: RawPack) -> list[str]:
         problems += _check_codes(pack.bcus, "district_code", DISTRICT_CODE, "district")
         problems += _check_bcus(pack.bcus)
     if pack.districts is not None:
-        problems += _check_district_forces(pack)
+        problems += _check_district_forces(pack, pack.districts)
     problems += _check_wards_in_districts(pack)
     problems += _check_force_sets(pack)
     return problems
 
 
-def district_forces(pack: RawPack) -> pd.Series:
+def district_forces(districts: RawLayer, lookup: RawLayer | None) -> pd.Series:
     """Return each district's force code (index: district code; missing when unknown).
 
     The district layer's own PFA column wins; the lookup fills districts without one. Whether the
     two agree is a validation matter, not decided here.
+
+    Parameters
+    ----------
+    districts
+        The pack's district layer.
+    lookup
+        The pack's district-to-force lookup table, if it has one.
+
+    Returns
+    -------
+    pandas.Series
+        Force codes (``string`` dtype), indexed by district code.
     """
-    assert pack.districts is not None
-    codes = pack.districts.frame["code"].astype("string")
+    codes = districts.frame["code"].astype("string")
     result = pd.Series(pd.NA, index=pd.Index(codes, name="code"), dtype="string")
-    if "force_code" in pack.districts.frame:
-        own = pack.districts.frame["force_code"].astype("string").to_numpy()
+    if "force_code" in districts.frame:
+        own = districts.frame["force_code"].astype("string").to_numpy()
         result = pd.Series(own, index=result.index, dtype="string")
-    if pack.lookup is not None:
-        mapping = _lookup_mapping(pack.lookup.frame)
+    if lookup is not None:
+        mapping = _lookup_mapping(lookup.frame)
         filled = result.index.to_series().map(mapping).astype("string")
         result = result.where(_present(result), filled)
     return result
@@ -291,12 +302,11 @@ def _check_bcus(bcus: RawLayer) -> list[str]:
     ]
 
 
-def _check_district_forces(pack: RawPack) -> list[str]:
-    assert pack.districts is not None
+def _check_district_forces(pack: RawPack, districts: RawLayer) -> list[str]:
     problems: list[str] = []
-    label = pack.districts.label
-    district_codes = set(pack.districts.frame["code"].dropna().astype(str))
-    forces = district_forces(pack)
+    label = districts.label
+    district_codes = set(districts.frame["code"].dropna().astype(str))
+    forces = district_forces(districts, pack.lookup)
     missing = sorted(forces.index[~_present(forces)].dropna())
     if missing:
         where = f" or in {pack.lookup.label}" if pack.lookup is not None else ""
@@ -306,8 +316,8 @@ def _check_district_forces(pack: RawPack) -> list[str]:
         )
     if pack.lookup is not None:
         mapping = _lookup_mapping(pack.lookup.frame)
-        if "force_code" in pack.districts.frame:
-            frame = pack.districts.frame
+        if "force_code" in districts.frame:
+            frame = districts.frame
             own = {
                 str(c): str(f)
                 for c, f in zip(frame["code"], frame["force_code"], strict=True)
@@ -370,7 +380,7 @@ def _check_force_sets(pack: RawPack) -> list[str]:
     """Forces named by districts, force polygons and the force names table must be one set."""
     if pack.districts is None:
         return []
-    forces = district_forces(pack)
+    forces = district_forces(pack.districts, pack.lookup)
     named = set(forces[_present(forces)].astype(str))
     problems: list[str] = []
     for layer in (pack.forces, pack.force_names):

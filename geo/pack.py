@@ -221,6 +221,12 @@ class _Columns:
     def vintage(self, role: str) -> str:
         return self.found[role][0]
 
+    def bcu_columns(self) -> tuple[str, str]:
+        """The BCU code and name columns, which a table is a "bcus" table by having."""
+        if self.bcu_code is None or self.bcu_name is None:
+            raise KeyError("the table has no BCU code and name columns")
+        return self.bcu_code, self.bcu_name
+
 
 def _columns(frame: pd.DataFrame) -> _Columns:
     found: dict[str, tuple[str, str]] = {}
@@ -286,17 +292,18 @@ def _normalise(kind: str, frame: pd.DataFrame, cols: _Columns, label: str) -> Ra
         data = pd.DataFrame({"code": col("pfa_cd"), "name": col("pfa_nm")})
         return RawLayer(label, data, vintages)
     if kind == "bcus":
-        assert cols.bcu_code is not None and cols.bcu_name is not None
+        bcu_code, bcu_name = cols.bcu_columns()
         data = pd.DataFrame(
             {
                 "district_code": col("lad_cd"),
-                "bcu_code": _text(frame[cols.bcu_code]).reset_index(drop=True),
-                "bcu_name": _text(frame[cols.bcu_name]).reset_index(drop=True),
+                "bcu_code": _text(frame[bcu_code]).reset_index(drop=True),
+                "bcu_name": _text(frame[bcu_name]).reset_index(drop=True),
             }
         )
         return RawLayer(label, data, vintages)
 
-    assert isinstance(frame, gpd.GeoDataFrame)
+    if not isinstance(frame, gpd.GeoDataFrame):  # _kind gives these kinds only to geometry
+        raise TypeError(f"{label}: a {kind} layer without geometry")
     if kind == "forces":
         columns = {"code": col("pfa_cd"), "name": col("pfa_nm")}
     elif kind == "districts":
@@ -405,7 +412,8 @@ def _assign_ward_districts(raw: RawPack) -> None:
     wards = raw.wards.frame
     if wards["district_code"].notna().any() or not (raw.wards.has_crs and raw.districts.has_crs):
         return
-    assert isinstance(wards, gpd.GeoDataFrame)
+    if not isinstance(wards, gpd.GeoDataFrame):  # ward layers are read with their geometry
+        raise TypeError(f"{raw.wards.label}: a ward layer without geometry")
     districts = raw.districts.frame.sort_values("code", kind="stable")
     geoms = np.asarray(wards.geometry.values, dtype=object)
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & shapely.is_valid(geoms)
@@ -460,9 +468,10 @@ def _force_names(raw: RawPack) -> dict[str, str]:
 
 
 def _assemble(raw: RawPack, *, name: str, source: str, vintage: str) -> BoundaryLayers:
-    assert raw.districts is not None
+    if raw.districts is None:  # validate() has already refused such a pack
+        raise PackValidationError(f"boundary pack {source} has no district layer")
     d = raw.districts.frame
-    forces_of = district_forces(raw)
+    forces_of = district_forces(raw.districts, raw.lookup)
     district_names = d["name"].copy()
     if raw.lookup is not None:
         lookup_names = (

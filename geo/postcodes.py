@@ -68,7 +68,8 @@ def _canonical_or_none(text: str) -> str | None:
     """The canonical ``"OUTWARD INWARD"`` form, or None when the text is not a postcode."""
     # str.split() drops every Unicode space (tabs, NBSP, ...) wherever a person typed it.
     compact = "".join(text.split())
-    # Non-ASCII is refused before upper-casing: "ſ".upper() is "S" and "ı".upper() is "I".
+    # Non-ASCII is refused before upper-casing: "\u017f".upper() (long s) is "S" and
+    # "\u0131".upper() (dotless i) is "I".
     if not compact.isascii() or not 5 <= len(compact) <= 7:
         return None
     compact = compact.upper()

@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,8 +51,10 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from geo._cache import CacheReader, CacheWriter, read_layers, write_layers
 from geo._distance import OtherForceIndex
 from geo._gridindex import GridIndex
+from geo._linework import dedup_linework, dissolve, outer_linework, pieces
 from geo.errors import ReferenceDataError
 from geo.forces import force_name
 from geo.layers import BoundaryLayers
@@ -77,25 +77,61 @@ _METHODS = ["polygon", "nearest", "outside"]
 # distance path (geo/_distance.py); any spacing and k give exact answers, these give speed.
 _SEARCH_SPACING_M = 100.0
 _SEARCH_K = 8
-_PICKLE_FORMAT = "crossforce-resolver-2"
+# The on-disk layout (geo/_cache.py) and its contents; a cache of any other format is rebuilt.
+# Format 2 and earlier were pickles.
+_CACHE_FORMAT = "crossforce-resolver-3"
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
+GeomArray = npt.NDArray[np.object_]
+
+# What Resolver.save writes besides geometries and its parts' own arrays.
+_STRING_LISTS = (
+    "district_codes",
+    "district_names",
+    "force_codes",
+    "force_ons_names",
+    "force_names",
+    "bcu_codes",
+    "ward_codes",
+    "ward_names",
+)
+_ARRAYS: tuple[tuple[str, type[np.generic]], ...] = (
+    ("district_force", np.int32),
+    ("district_piece_label", np.int64),
+    ("force_piece_label", np.int64),
+    ("force_margin", np.float64),
+    ("district_bcu_idx", np.int32),
+    ("ward_district", np.int32),
+    ("district_has_wards", np.bool_),
+)
+
+
+def _points(x: FloatArray, y: FloatArray) -> GeomArray:
+    """Points from coordinate arrays, typed as the array of geometries shapely returns.
+
+    shapely's stubs cannot tell a 0-d array from a scalar, so they promise "a Point or an
+    array"; these inputs are always 1-d, and ``asarray`` of an object array does not copy.
+    """
+    return np.asarray(shapely.points(x, y), dtype=object)
+
+
+def _distances(a: GeomArray, b: GeomArray | shapely.Geometry) -> FloatArray:
+    """Element-wise distances, typed as the float array shapely returns for array input."""
+    return np.asarray(shapely.distance(a, b), dtype=np.float64)
 
 
 def _nearest_one(
-    tree: shapely.STRtree, point: shapely.Point
+    tree: shapely.STRtree, x: float, y: float
 ) -> tuple[npt.NDArray[np.intp], FloatArray]:
     """Every nearest item of one point (ties included) and the distance.
 
-    Calls the compiled tree directly when it can: the public wrapper's argument checks cost
-    as much as the query itself on the single-lookup path.
+    The point goes in as a one-element array made straight from its coordinates: on the
+    single-lookup path that is cheaper than a ``Point`` that the tree would then wrap in an
+    array itself.
     """
-    raw = getattr(tree, "_tree", None)
-    if raw is not None:
-        (_, ti), d = raw.query_nearest(np.array([point], dtype=object), 0, False, True)
-        return ti, d
-    ti, d = tree.query_nearest(point, return_distance=True, all_matches=True)
+    point = shapely.points(np.array([[x, y]]))
+    (_, ti), d = tree.query_nearest(point, return_distance=True, all_matches=True)
     return ti, d
 
 
@@ -143,110 +179,6 @@ class Resolution:
     method: str
     boundary_set: str
     approximate: bool
-
-
-def _pieces(
-    lines: npt.NDArray[np.object_], labels: npt.NDArray[np.int64], segments: int
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
-    """Cut lines into pieces of at most ``segments`` segments, keeping each line's label."""
-    parts, owner = shapely.get_parts(lines, return_index=True)
-    coords, idx = shapely.get_coordinates(parts, return_index=True)
-    if len(coords) == 0:
-        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    starts = np.r_[0, np.flatnonzero(np.diff(idx)) + 1]
-    ends = np.r_[starts[1:], len(idx)]
-    nseg = ends - starts - 1
-    npieces = np.maximum(np.ceil(nseg / segments).astype(np.int64), 0)
-    line_of_piece = np.repeat(np.arange(len(starts)), npieces)
-    k = np.arange(len(line_of_piece)) - np.repeat(np.cumsum(npieces) - npieces, npieces)
-    p0 = starts[line_of_piece] + k * segments
-    p1 = np.minimum(p0 + segments, ends[line_of_piece] - 1)
-    count = p1 - p0 + 1
-    take = np.repeat(p0, count) + (
-        np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    )
-    geoms = shapely.linestrings(coords[take], indices=np.repeat(np.arange(len(p0)), count))
-    return np.asarray(geoms, dtype=object), labels[owner[idx[starts[line_of_piece]]]]
-
-
-def _segments(
-    polygons: npt.NDArray[np.object_],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Ring coordinates, the start position of each segment, and a key per segment.
-
-    The key is the same for a segment and its reverse, so shared edges get equal keys.
-    """
-    parts, owner = shapely.get_parts(shapely.boundary(polygons), return_index=True)
-    coords, idx = shapely.get_coordinates(parts, return_index=True)
-    s = np.flatnonzero(idx[1:] == idx[:-1])
-    a, b = coords[s], coords[s + 1]
-    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
-    key = np.hstack([np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)])
-    _, inverse = np.unique(key, axis=0, return_inverse=True)
-    return coords, s, np.column_stack([inverse.ravel(), owner[idx[s]]])
-
-
-def _runs(
-    coords: npt.NDArray[np.float64], kept: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
-    """Lines from runs of consecutive kept segments (given by start position), and each
-    line's first segment position."""
-    if not len(kept):
-        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    run_start = np.r_[True, kept[1:] != kept[:-1] + 1]
-    run_id = np.cumsum(run_start) - 1
-    last = np.r_[np.flatnonzero(run_start[1:]), len(kept) - 1]
-    pos = np.concatenate([kept, kept[last] + 1])
-    lab = np.concatenate([run_id, np.arange(len(last))])
-    order = np.lexsort((pos, lab))
-    lines = shapely.linestrings(coords[pos[order]], indices=lab[order])
-    return np.asarray(lines, dtype=object), kept[run_start]
-
-
-def _dedup_linework(polygons: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-    """Boundaries of polygons with every shared segment kept once (for drawing).
-
-    Segments are matched by their end points, which suits coverages (ONS boundaries, dissolved
-    Voronoi cells) whose neighbours share vertices; elsewhere a line may be drawn twice.
-    """
-    if len(polygons) == 0:
-        return np.empty(0, dtype=object)
-    coords, s, info = _segments(polygons)
-    _, first = np.unique(info[:, 0], return_index=True)
-    keep = np.zeros(len(s), dtype=bool)
-    keep[first] = True
-    lines, _ = _runs(coords, s[keep])
-    return lines
-
-
-def _outer_linework(
-    polygons: npt.NDArray[np.object_],
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
-    """The unshared parts of polygon boundaries (coast, edges of gaps), labelled by polygon.
-
-    From outside every polygon the nearest polygon is reached across one of these, so the
-    nearest-district fallback needs no other lines.
-    """
-    coords, s, info = _segments(polygons)
-    counts = np.bincount(info[:, 0])
-    single = counts[info[:, 0]] == 1
-    lines, first = _runs(coords, s[single])
-    label_at = dict(zip(s.tolist(), info[:, 1].tolist(), strict=True))
-    labels = np.array([label_at[p] for p in first.tolist()], dtype=np.int64)
-    return lines, labels
-
-
-def _dissolve(polygons: npt.NDArray[np.object_]) -> shapely.Geometry:
-    """Union of polygons: the fast coverage union, or the general one if that is not valid."""
-    try:
-        merged = shapely.coverage_union_all(polygons)
-    except shapely.errors.GEOSException:
-        return shapely.union_all(polygons)
-    # A coverage union of polygons whose shared edges do not match vertex for vertex may leave
-    # parts touching along a line, which is invalid, or fail: then pay for the general union.
-    if not shapely.is_valid(merged):
-        merged = shapely.union_all(polygons)
-    return merged
 
 
 class Resolver:
@@ -341,23 +273,23 @@ class Resolver:
 
         # Nearest-district fallback: outside every polygon, the distance to a polygon is the
         # distance to its boundary, and short pieces make nearest queries cheap.
-        outer, outer_label = _outer_linework(dgeoms)
-        self.district_pieces, self.district_piece_label = _pieces(
+        outer, outer_label = outer_linework(dgeoms)
+        self.district_pieces, self.district_piece_label = pieces(
             outer, outer_label, _NEAREST_SEGMENTS
         )
 
         # Force areas as the union of their districts, so distances agree with the answers.
         fgeoms: npt.NDArray[np.object_] = np.empty(len(self.force_codes), dtype=np.object_)
         for i in range(len(self.force_codes)):
-            fgeoms[i] = _dissolve(dgeoms[self.district_force == i])
+            fgeoms[i] = dissolve(dgeoms[self.district_force == i])
         fgeoms = np.asarray(shapely.make_valid(fgeoms), dtype=object)
         self.force_geoms = fgeoms
         lines = [shapely.boundary(fgeoms)]
         labels = [np.arange(len(fgeoms), dtype=np.int64)]
         if self.approximate:
-            lines.append(np.array([shapely.boundary(_dissolve(fgeoms))]))
+            lines.append(np.array([shapely.boundary(dissolve(fgeoms))]))
             labels.append(np.array([_UNKNOWN], dtype=np.int64))
-        self.force_pieces, self.force_piece_label = _pieces(
+        self.force_pieces, self.force_piece_label = pieces(
             np.concatenate(lines), np.concatenate(labels), _PIECE_SEGMENTS
         )
         # Each force's tree holds the other forces' pieces within reach: any point of a force
@@ -436,14 +368,14 @@ class Resolver:
         if self.ward_grid is not None:
             draw_sources["ward"] = self.ward_grid.geoms
         for key, polys in draw_sources.items():
-            merged = _dedup_linework(polys)
-            self.draw_pieces[key], _ = _pieces(
+            merged = dedup_linework(polys)
+            self.draw_pieces[key], _ = pieces(
                 merged, np.zeros(len(merged), dtype=np.int64), _DRAW_SEGMENTS
             )
         self._make_trees()
 
     def _make_trees(self) -> None:
-        """(Re)build the STRtrees, which are cheap to build and are not pickled."""
+        """(Re)build the STRtrees, which are cheap to build and are not saved."""
         self._district_tree = shapely.STRtree(self.district_pieces)
         self._force_trees = [
             shapely.STRtree(self.force_pieces[sel]) for sel in self.force_piece_sets
@@ -460,60 +392,52 @@ class Resolver:
             self.force_piece_label[sel].tolist() for sel in self.force_piece_sets
         ]
 
-    # ---------------------------------------------------------------------------- pickling
-
-    _GEOM_ATTRS = (
-        "district_pieces",
-        "force_pieces",
-        "force_geoms",
-    )
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        for k in self._GEOM_ATTRS:
-            state[k] = shapely.to_wkb(state[k])
-        state["draw_pieces"] = {k: shapely.to_wkb(v) for k, v in self.draw_pieces.items()}
-        state["_format"] = _PICKLE_FORMAT
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.pop("_format", None) != _PICKLE_FORMAT:
-            raise ReferenceDataError("Saved resolver is from another version; rebuild it")
-        for k in self._GEOM_ATTRS:
-            state[k] = np.asarray(shapely.from_wkb(state[k]), dtype=object)
-        state["draw_pieces"] = {
-            k: np.asarray(shapely.from_wkb(v), dtype=object)
-            for k, v in state["draw_pieces"].items()
-        }
-        self.__dict__.update(state)
-        self._make_trees()
+    # ---------------------------------------------------------------------------- on disk
 
     def save(self, path: Path) -> None:
-        """Pickle the resolver to ``path``, atomically (write a temporary file, then rename).
+        """Write the resolver to the directory ``path``, atomically (see :mod:`geo._cache`).
 
         Parameters
         ----------
         path
-            Destination file; its directory must exist.
+            Destination directory; its parent must exist. Whatever is there is replaced.
         """
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        writer = CacheWriter()
+        write_layers(writer.child("layers"), self.layers)
+        for name in ("boundary_set", "approximate", "near_boundary_m", "nearest_max_m"):
+            writer.value(name, getattr(self, name))
+        writer.value("cell_size_m", self.cell_size_m)
+        for name in _STRING_LISTS:
+            writer.value(name, list(getattr(self, name)))
+        writer.value("district_bcu", [None if b is None else list(b) for b in self.district_bcu])
+        for name, _ in _ARRAYS:
+            writer.array(name, getattr(self, name))
+        writer.ragged("force_piece_sets", self.force_piece_sets, np.intp, ())
+        writer.array("district_wards.keys", np.array(list(self.district_wards), dtype=np.int64))
+        writer.ragged("district_wards", list(self.district_wards.values()), np.intp, ())
+        writer.geometries("district_pieces", self.district_pieces)
+        writer.geometries("force_pieces", self.force_pieces)
+        writer.geometries("force_geoms", self.force_geoms)
+        writer.value("draw_layers", list(self.draw_pieces))
+        for key, lines in self.draw_pieces.items():
+            writer.geometries(f"draw.{key}", lines)
+        self.grid.write(writer.child("grid"))
+        writer.value("has_ward_grid", self.ward_grid is not None)
+        if self.ward_grid is not None:
+            self.ward_grid.write(writer.child("ward_grid"))
+        self.other_force_index.write(writer.child("other_force_index"))
+        writer.save(Path(path), _CACHE_FORMAT)
 
     @classmethod
     def load(cls, path: Path) -> Resolver:
         """Load a resolver saved by :meth:`save`.
 
+        Nothing in the cache is unpickled or run: arrays are read with ``allow_pickle=False``.
+
         Parameters
         ----------
         path
-            The pickle file.
+            The cache directory.
 
         Returns
         -------
@@ -522,26 +446,66 @@ class Resolver:
         Raises
         ------
         ReferenceDataError
-            If the file is not a saved resolver of this version.
+            If ``path`` is not a saved resolver of this version, or is damaged.
         """
         try:
-            with open(path, "rb") as fh:
-                obj = pickle.load(fh)
-        except (
-            OSError,
-            pickle.UnpicklingError,
-            EOFError,
-            AttributeError,
-            ImportError,
-            IndexError,
-            KeyError,
-            TypeError,
-            ValueError,
-        ) as exc:
+            with CacheReader.open(Path(path), _CACHE_FORMAT) as reader:
+                resolver = cls._read(reader)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ReferenceDataError(f"Cannot read the saved resolver {path}") from exc
-        if not isinstance(obj, cls):
-            raise ReferenceDataError(f"{path} does not hold a resolver")
-        return obj
+        return resolver
+
+    @classmethod
+    def _read(cls, reader: CacheReader) -> Resolver:
+        self = cls()
+        self.layers = read_layers(reader.child("layers"))
+        self.boundary_set = reader.string("boundary_set")
+        self.approximate = reader.flag("approximate")
+        self.near_boundary_m = reader.number("near_boundary_m")
+        self.nearest_max_m = reader.number("nearest_max_m")
+        self.cell_size_m = reader.number("cell_size_m")
+        for name in _STRING_LISTS:
+            setattr(self, name, reader.strings(name))
+        self.district_bcu = [
+            None if b is None else (str(b[0]), str(b[1])) for b in reader.value("district_bcu")
+        ]
+        for name, dtype in _ARRAYS:
+            setattr(self, name, reader.array(name, dtype))
+        self.force_piece_sets = reader.ragged("force_piece_sets", np.intp)
+        keys = reader.array("district_wards.keys", np.int64).tolist()
+        self.district_wards = dict(zip(keys, reader.ragged("district_wards", np.intp), strict=True))
+        self.district_pieces = reader.geometries("district_pieces")
+        self.force_pieces = reader.geometries("force_pieces")
+        self.force_geoms = reader.geometries("force_geoms")
+        self.draw_pieces = {
+            key: reader.geometries(f"draw.{key}") for key in reader.strings("draw_layers")
+        }
+        self.grid = GridIndex.read(reader.child("grid"))
+        self.ward_grid = (
+            GridIndex.read(reader.child("ward_grid")) if reader.flag("has_ward_grid") else None
+        )
+        self.other_force_index = OtherForceIndex.read(reader.child("other_force_index"))
+        self._check_sizes()
+        self._make_trees()
+        return self
+
+    def _check_sizes(self) -> None:
+        """Refuse a loaded resolver whose parts do not fit together (a damaged cache)."""
+        n_districts, n_forces = len(self.district_codes), len(self.force_codes)
+        fits = (
+            len(self.district_names) == len(self.district_force) == n_districts
+            and len(self.grid.geoms) == len(self.district_bcu) == n_districts
+            and len(self.district_bcu_idx) == len(self.district_has_wards) == n_districts
+            and len(self.force_names) == len(self.force_ons_names) == len(self.force_geoms)
+            and len(self.force_geoms) == len(self.force_margin) == len(self.force_piece_sets)
+            and len(self.force_geoms) == n_forces == self.other_force_index.n_forces
+            and len(self.district_pieces) == len(self.district_piece_label)
+            and len(self.force_pieces) == len(self.force_piece_label)
+            and len(self.ward_codes) == len(self.ward_names) == len(self.ward_district)
+            and (self.ward_grid is None or len(self.ward_grid.geoms) == len(self.ward_codes))
+        )
+        if not fits:
+            raise ReferenceDataError("The saved resolver's parts do not fit together")
 
     # ------------------------------------------------------------------------- many points
 
@@ -661,13 +625,13 @@ class Resolver:
 
     def _nearest_districts(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
         """Nearest district within ``nearest_max_m`` (lowest code on ties), or -1."""
-        pts = shapely.points(x, y)
+        pts = _points(x, y)
         # Every piece within reach, then exact distances: faster than nearest queries here.
         qi, ti = self._district_tree.query(pts, predicate="dwithin", distance=self.nearest_max_m)
         idx = np.full(len(x), -1, dtype=np.int32)
         best = np.full(len(x), np.nan)
         if len(qi):
-            dist = shapely.distance(pts[qi], self.district_pieces[ti])
+            dist = _distances(pts[qi], self.district_pieces[ti])
             lab = self.district_piece_label[ti]
             order = np.lexsort((lab, dist, qi))
             qi, lab, dist = qi[order], lab[order], dist[order]
@@ -726,13 +690,13 @@ class Resolver:
     def _distance_other_slow(
         self, f: int, x: FloatArray, y: FloatArray
     ) -> tuple[FloatArray, IntArray]:
-        pts = shapely.points(x, y)
+        pts = _points(x, y)
         dist = np.full(len(x), np.inf)
         other = np.full(len(x), _UNKNOWN, dtype=np.int32)
         for g, geom in enumerate(self.force_geoms):
             if g == f:
                 continue
-            d = shapely.distance(pts, geom)
+            d = _distances(pts, geom)
             better = d < dist
             dist[better] = d[better]
             other[better] = g
@@ -740,13 +704,14 @@ class Resolver:
 
     def _wards(self, x: FloatArray, y: FloatArray, district: IntArray) -> IntArray:
         ward = np.full(len(x), -1, dtype=np.int32)
-        if self.ward_grid is None:
+        grid = self.ward_grid
+        if grid is None:
             return ward
         has = (district >= 0) & self.district_has_wards[np.maximum(district, 0)]
         sel = np.flatnonzero(has)
         if not sel.size:
             return ward
-        loc = self.ward_grid.locate(x[sel], y[sel])
+        loc = grid.locate(x[sel], y[sel])
         w, w2 = loc.index, loc.other
         d = district[sel]
         wd = np.where(w >= 0, self.ward_district[np.maximum(w, 0)], -1)
@@ -758,16 +723,21 @@ class Resolver:
         bad = ~good & ~use2
         for dist_idx in np.unique(d[bad]):
             pick = np.flatnonzero(bad & (d == dist_idx))
-            ward[sel[pick]] = self._nearest_ward(int(dist_idx), x[sel[pick]], y[sel[pick]])
+            ward[sel[pick]] = self._nearest_ward(grid, int(dist_idx), x[sel[pick]], y[sel[pick]])
         return ward
 
-    def _nearest_ward(self, district: int, x: FloatArray, y: FloatArray) -> IntArray:
-        """Nearest ward of a district (lowest code on ties) for points it did not cover."""
-        assert self.ward_grid is not None
+    def _nearest_ward(
+        self, grid: GridIndex, district: int, x: FloatArray, y: FloatArray
+    ) -> IntArray:
+        """Nearest ward of a district (lowest code on ties) for points it did not cover.
+
+        ``grid`` is :attr:`ward_grid`, passed by callers that have checked it exists.
+        """
         cand = self.district_wards[district]
-        pts = shapely.points(x, y)
-        d = shapely.distance(self.ward_grid.geoms[cand][:, None], pts[None, :])
-        return cand[np.argmin(d, axis=0)].astype(np.int32)
+        pts = _points(x, y)
+        d = _distances(grid.geoms[cand][:, None], pts[None, :])
+        nearest: npt.NDArray[np.intp] = np.argmin(d, axis=0)
+        return cand[nearest].astype(np.int32)
 
     # --------------------------------------------------------------------------- one point
 
@@ -814,7 +784,7 @@ class Resolver:
             dist_b, other_f = dd_arr, oo_arr
         ward_code = ward_name = None
         if self.ward_grid is not None and self.district_has_wards.item(d):
-            w = self._ward_one(d, x, y)
+            w = self._ward_one(self.ward_grid, d, x, y)
             ward_code, ward_name = self.ward_codes[w], self.ward_names[w]
         bcu = self.district_bcu[d]
         return Resolution(
@@ -867,7 +837,7 @@ class Resolver:
         best = math.inf
         other = _UNKNOWN
         if len(sel):
-            ti, d = _nearest_one(self._force_trees[f], shapely.Point(x, y))
+            ti, d = _nearest_one(self._force_trees[f], x, y)
             if len(ti):
                 best = float(d[0])
                 labels = self._force_tree_labels[f]
@@ -881,13 +851,13 @@ class Resolver:
             return None, _UNKNOWN
         return best, other
 
-    def _ward_one(self, d: int, x: float, y: float) -> int:
-        assert self.ward_grid is not None
-        _, covered, _ = self.ward_grid.locate_one(x, y)
+    def _ward_one(self, grid: GridIndex, d: int, x: float, y: float) -> int:
+        """The ward of one point of district ``d``; ``grid`` is :attr:`ward_grid`."""
+        _, covered, _ = grid.locate_one(x, y)
         for w in covered:
             if self.ward_district.item(w) == d:
                 return w
-        return int(self._nearest_ward(d, np.array([x]), np.array([y]))[0])
+        return int(self._nearest_ward(grid, d, np.array([x]), np.array([y]))[0])
 
     # ------------------------------------------------------------------------------- maps
 

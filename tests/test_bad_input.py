@@ -78,8 +78,10 @@ TEXT_COMMANDS = [
         "--offence",
         "other",
     ],
-    ["users", "add", "new.user", "--force", "E23000034", "--role", "analyst"]
-    + ["--display-name", "{}", "--password-stdin"],
+    [
+        *("users", "add", "new.user", "--force", "E23000034", "--role", "analyst"),
+        *("--display-name", "{}", "--password-stdin"),
+    ],
 ]
 
 

@@ -253,13 +253,13 @@ def test_get_resolver_builds_then_loads_the_cache(
     settings = Settings(data_dir=tmp_path)
     with session_scope(engine) as session:
         built = boundaries.get_resolver(session, settings=settings)
-    cache = tmp_path / "cache" / "resolver-tiny-0123456789ab.pkl"
-    assert cache.is_file()
+    cache = tmp_path / "cache" / "resolver-tiny-0123456789ab.arrays"
+    assert (cache / "manifest.json").is_file()
     assert [p.name for p in cache.parent.iterdir()] == [cache.name]  # no temporary left behind
-    mtime = cache.stat().st_mtime_ns
+    mtime = (cache / "manifest.json").stat().st_mtime_ns
     with session_scope(engine) as session:
         loaded = boundaries.get_resolver(session, settings=settings)
-    assert cache.stat().st_mtime_ns == mtime
+    assert (cache / "manifest.json").stat().st_mtime_ns == mtime
     assert type(loaded) is type(built)
 
 
@@ -287,13 +287,16 @@ def test_get_resolver_rebuilds_a_bad_or_mismatched_cache(
     _store(engine, tiny_layers, checksum="fedcba9876543210" * 4)
     with session_scope(engine) as session:
         boundaries.activate(session, actor="boss", name="tiny")
-    cache = tmp_path / "cache" / "resolver-tiny-fedcba987654.pkl"
+    from geo.resolver import Resolver
+
+    cache = tmp_path / "cache" / "resolver-tiny-fedcba987654.arrays"
     cache.parent.mkdir()
-    cache.write_bytes(b"not a pickle")
+    cache.write_bytes(b"not a cache")
     with session_scope(engine) as session:
         resolver = boundaries.get_resolver(session, settings=Settings(data_dir=tmp_path))
     assert resolver.near_boundary_m == 100.0
-    assert cache.read_bytes() != b"not a pickle"
+    assert cache.is_dir()  # the bad file was replaced by a cache directory
+    assert Resolver.load(cache).near_boundary_m == 100.0
     wider = Settings(data_dir=tmp_path, near_boundary_m=250.0, nearest_max_m=0.0)
     with session_scope(engine) as session:
         resolver = boundaries.get_resolver(session, settings=wider)

@@ -293,7 +293,7 @@ def _module_resolver() -> Resolver:
 
 
 def test_save_load_round_trip(resolver: Resolver, tmp_path: Path) -> None:
-    path = tmp_path / "resolver.pkl"
+    path = tmp_path / "resolver.arrays"
     resolver.save(path)
     loaded = Resolver.load(path)
     assert not list(tmp_path.glob("*.tmp"))
@@ -494,21 +494,6 @@ def test_resolve_point_equals_resolve_on_three_forces() -> None:
         assert _same(single.distance_to_boundary_m, df["distance_to_boundary_m"].iloc[i])
         got = df["nearest_other_force_code"].iloc[i]
         assert single.nearest_other_force_code == (None if pd.isna(got) else got)
-
-
-def test_old_pickle_format_is_refused(resolver: Resolver, tmp_path: Path) -> None:
-    import pickle
-
-    from coordination.errors import ReferenceDataError
-
-    state = resolver.__getstate__()
-    state["_format"] = "crossforce-resolver-1"
-    obj = Resolver.__new__(Resolver)
-    with pytest.raises(ReferenceDataError):
-        obj.__setstate__(state)
-    path = tmp_path / "old.pkl"
-    path.write_bytes(pickle.dumps(resolver))
-    assert isinstance(Resolver.load(path), Resolver)
 
 
 @pytest.mark.pack

@@ -66,7 +66,7 @@ def test_initialise_twice_with_a_tiny_pack(
         ("init", "boundary_set.load"),
         ("init", "boundary_set.activate"),
     ]
-    assert any(settings.cache_dir.glob(f"resolver-{name}-{checksum[:12]}.pkl"))
+    assert any(settings.cache_dir.glob(f"resolver-{name}-{checksum[:12]}.arrays"))
 
     second = initialise(settings=settings, actor="init")
     assert not second.changed

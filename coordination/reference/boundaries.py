@@ -476,8 +476,8 @@ def read_layers(session: Session, *, name: str) -> BoundaryLayers:
 
 
 def resolver_cache_path(settings: Settings, boundary_set: BoundarySetPublic) -> Path:
-    """Return where the prepared resolver of a set is cached."""
-    return settings.cache_dir / f"resolver-{boundary_set.name}-{boundary_set.checksum[:12]}.pkl"
+    """Return where the prepared resolver of a set is cached (a directory of arrays)."""
+    return settings.cache_dir / f"resolver-{boundary_set.name}-{boundary_set.checksum[:12]}.arrays"
 
 
 def get_resolver(session: Session, *, settings: Settings) -> Resolver:
