@@ -494,7 +494,7 @@ def get_resolver(session: Session, *, settings: Settings) -> Resolver:
     -------
     Resolver
         Built with ``settings.near_boundary_m`` and ``settings.nearest_max_m`` and cached under
-        ``settings.cache_dir`` as ``resolver-<name>-<checksum[:12]>.pkl``. A cached resolver
+        ``settings.cache_dir`` as ``resolver-<name>-<checksum[:12]>.arrays`` (a directory of arrays). A cached resolver
         that cannot be read, or was built with other distances, is rebuilt and replaced.
 
     Raises
