@@ -521,4 +521,7 @@ def get_resolver(session: Session, *, settings: Settings) -> Resolver:
     resolver = Resolver.build(layers, near_boundary_m=wanted[0], nearest_max_m=wanted[1])
     path.parent.mkdir(parents=True, exist_ok=True)
     resolver.save(path)  # atomic: two processes warming at once never see half a file
+    for stale in path.parent.glob("resolver-*.pkl"):
+        # Caches of the old pickle format are never read again (a pickle can run code).
+        stale.unlink(missing_ok=True)
     return resolver
