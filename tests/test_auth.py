@@ -6,6 +6,7 @@ forces; time is injected (``now``) to step through a lock-out without waiting.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -327,10 +328,13 @@ def test_demo_seed_gives_demo_accounts_in_development_only(
         engine = make_engine(f"sqlite:///{tmp_path / env}.db")
         upgrade(engine)
         with session_scope(engine) as session:
-            seed_forces(session, actor="system:pytest")
+            seed_forces(session, actor="system:init")
+        # Production refuses a synthetic demo outright (and so never gets its accounts).
+        refused = pytest.raises(InputError, match="never seeded") if env == "production" else None
+        with session_scope(engine) as session, refused or contextlib.nullcontext():
             seed_demo(
                 session,
-                actor="system:pytest",
+                actor="system:pytest" if env == "development" else "system:demo",
                 lookup=lookup,
                 directory=directory,
                 offenders=8,

@@ -40,7 +40,7 @@ CITY_PT = (530300.0, 180500.0)
 MET_PT = (531700.0, 180500.0)
 YEARS = 6
 CLOSED = datetime(2025, 3, 14, 10, 30, tzinfo=UTC)
-ADMIN = "system:retention"
+ADMIN = "system:pytest"
 
 
 def pnc(serial: int, year: int = 2015) -> str:

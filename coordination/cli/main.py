@@ -23,7 +23,7 @@ from coordination.audit import cli as audit_cli
 from coordination.caseload import cli as caseload_cli
 from coordination.core.console import EXIT_BAD_INPUT, EXIT_UNEXPECTED, Parser
 from coordination.demo import cli as demo_cli
-from coordination.errors import CrossforceError, ReferenceDataError
+from coordination.errors import AuthenticationError, CrossforceError, ReferenceDataError
 from coordination.handoffs import cli as handoffs_cli
 from coordination.packs import cli as packs_cli
 from coordination.reference import cli as reference_cli
@@ -42,7 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="actor",
         metavar="USERNAME",
-        help="the user acting (default: CROSSFORCE_USER, else your login name)",
+        help="who you are (default: CROSSFORCE_USER); outside development you then give your "
+        "password, or set CROSSFORCE_TOKEN instead",
+    )
+    parser.add_argument(
+        "--password-stdin",
+        dest="sign_in_password_stdin",
+        action="store_true",
+        help="read your own password from the first line of stdin (scripts)",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     setup_cli.register(sub)
@@ -59,12 +66,67 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _resolver(args: argparse.Namespace) -> Callable[[], str]:
-    def resolve() -> str:
-        from coordination.core.settings import get_settings
+    """Who is acting, decided once and only when a command first asks."""
+    decided: list[str] = []
 
-        return str(args.actor or get_settings().user or f"cli:{getpass.getuser()}")
+    def resolve() -> str:
+        if not decided:
+            decided.append(_identify(args))
+        return decided[0]
 
     return resolve
+
+
+def _identify(args: argparse.Namespace) -> str:
+    """Prove who is at the keyboard: a token, or a username and its password.
+
+    In development a name is trusted as it is (``--as``, ``CROSSFORCE_USER``, else the login
+    name), so scripts and the demo need no passwords. Elsewhere a person proves who they are
+    (failed passwords count towards the account's lock-out, as on the web), and ``system:``
+    names, which are crossforce's own jobs, are refused on the command line.
+    """
+    from coordination.core.console import open_session
+    from coordination.core.settings import get_settings
+
+    settings = get_settings()
+    token = os.environ.get("CROSSFORCE_TOKEN", "").strip()
+    if token:
+        from coordination.security.tokens import authenticate_token
+
+        with open_session() as session:
+            return authenticate_token(session, token=token)
+    name = str(args.actor or settings.user or "").strip()
+    if settings.env == "development":
+        return name or f"cli:{getpass.getuser()}"
+    if not name:
+        raise AuthenticationError(
+            "Say who you are: --as USERNAME (then your password) or CROSSFORCE_TOKEN"
+        )
+    if name.lower().startswith("system:"):
+        raise AuthenticationError(
+            f"{name!r} is one of crossforce's own jobs, not a person: sign in as yourself"
+        )
+    password = _own_password(args, name)
+    from coordination.security.auth import authenticate
+
+    with open_session() as session:
+        return authenticate(session, username=name, password=password).username
+
+
+def _own_password(args: argparse.Namespace, name: str) -> str:
+    if args.sign_in_password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise AuthenticationError("--password-stdin: no password on stdin")
+        return password
+    if not sys.stdin.isatty():
+        raise AuthenticationError(
+            f"Signing in as {name} needs your password: use --password-stdin, or CROSSFORCE_TOKEN"
+        )
+    try:
+        return getpass.getpass(f"Password for {name}: ")
+    except EOFError:
+        raise AuthenticationError("No password given") from None
 
 
 def _log_file() -> Path | None:
@@ -80,7 +142,10 @@ def _log_file() -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``crossforce`` command line and return its exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error (one line, printed by the parser)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_INPUT
     args.resolve_actor = _resolver(args)
     logging.basicConfig(level=os.environ.get("CROSSFORCE_LOG_LEVEL", "WARNING"))
     from coordination.core.logs import configure_logging
@@ -88,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()  # masks PNC IDs, postcodes and dates in every log record
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
+        if args.sign_in_password_stdin:
+            # Your own password is the first line of stdin, read before the command reads any
+            # of its own (such as a new user's password on the next line).
+            args.resolve_actor()
         return handler(args)
     except ReferenceDataError as exc:
         print(f"crossforce: {exc}", file=sys.stderr)

@@ -165,7 +165,7 @@ def record_id(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an id (a whole number)") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (an id)") from None
     if not 1 <= value <= MAX_ID:
         raise argparse.ArgumentTypeError(f"{text!r} is not an id (ids start at 1)")
     return value

@@ -6,7 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from coordination.core.console import actor, count, iso_date, open_session, print_json
+from coordination.core.console import count, iso_date, open_session, print_json
+
+#: The demo is seeded by this account (development only: production refuses a demo).
+DEMO_ACCOUNT = "system:demo"
 
 
 def register(sub: Any) -> None:
@@ -52,7 +55,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with open_session() as session:
         report = seed_demo(
             session,
-            actor=actor(args),
+            actor=DEMO_ACCOUNT,
             lookup=service.lookup,
             directory=postcode_directory(settings),
             offenders=args.offenders,

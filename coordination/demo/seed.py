@@ -145,8 +145,13 @@ def seed_demo(
     ------
     InputError
         ``offenders`` out of range, ``today`` in the future, or the postcode directory gives no
-        usable London postcodes.
+        usable London postcodes; or the database is a production one (a demo is never seeded
+        there, so no demo account and no shared password can exist in production).
     """
+    from coordination.core.settings import get_settings
+
+    if get_settings().env == "production":
+        raise InputError("A synthetic demo is never seeded into a production database")
     started = timer.perf_counter()
     real_today = london_today()
     today = today or real_today

@@ -25,6 +25,7 @@ from coordination.core.clock import utcnow
 from coordination.errors import ConflictError, NotFoundError, ReferenceDataError
 from coordination.ledger.chain import record_event
 from coordination.models import Area, BoundarySet, BoundarySetPublic, Force
+from coordination.security.permissions import require
 from geo.forces import FORCES, METROPOLITAN
 from geo.layers import BNG, BoundaryLayers
 
@@ -65,6 +66,7 @@ def seed_forces(session: Session, *, actor: str) -> int:
         How many forces were inserted or changed; 0 when the table was already up to date, in
         which case nothing is written and no audit event is recorded.
     """
+    require(session, actor=actor, action="reference.manage", entity_type="force")
     existing = {force.code: force for force in session.exec(select(Force)).all()}
     inserted: list[str] = []
     updated: list[str] = []
@@ -232,6 +234,7 @@ def store_layers(
     ConflictError
         A set with this name already exists.
     """
+    require(session, actor=actor, action="reference.manage", entity_type="boundary_set")
     if session.exec(select(BoundarySet.id).where(BoundarySet.name == layers.name)).first():
         raise ConflictError(
             f"A boundary set named {layers.name!r} already exists: load it under another name"
@@ -309,6 +312,7 @@ def load_pack(
     ConflictError
         A set with this name already exists.
     """
+    require(session, actor=actor, action="reference.manage", entity_type="boundary_set")
     from geo.pack import pack_checksum, read_pack
 
     layers = read_pack(Path(path), name=name)
@@ -346,6 +350,7 @@ def activate(session: Session, *, actor: str, name: str) -> BoundarySetPublic:
     NotFoundError
         No set has that name; the message lists the known names.
     """
+    require(session, actor=actor, action="reference.manage", entity_type="boundary_set")
     row = _get_row(session, name)
     if row.active:
         return BoundarySetPublic.model_validate(row)
@@ -494,8 +499,9 @@ def get_resolver(session: Session, *, settings: Settings) -> Resolver:
     -------
     Resolver
         Built with ``settings.near_boundary_m`` and ``settings.nearest_max_m`` and cached under
-        ``settings.cache_dir`` as ``resolver-<name>-<checksum[:12]>.arrays`` (a directory of arrays). A cached resolver
-        that cannot be read, or was built with other distances, is rebuilt and replaced.
+        ``settings.cache_dir`` as ``resolver-<name>-<checksum[:12]>.arrays`` (a directory of
+        arrays). A cached resolver that cannot be read, or was built with other distances, is
+        rebuilt and replaced.
 
     Raises
     ------

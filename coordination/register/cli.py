@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from coordination.register.inputs import Residence
 
 
+#: A scheduled erasure runs as this service account (it may erase, nothing else).
+RETENTION_ACCOUNT = "system:retention"
+
+
 def register(sub: Any) -> None:
     """Add ``offenders add|show|move`` to the top-level parser's sub-parsers.
 
@@ -399,6 +403,11 @@ def _register_retention(sub: Any) -> None:
     mode.add_argument("--dry-run", action="store_true", help="list who would be erased")
     mode.add_argument("--apply", action="store_true", help="erase now (cannot be undone)")
     retention.add_argument(
+        "--as-service",
+        action="store_true",
+        help="run as the retention service account (for a scheduled job) instead of as you",
+    )
+    retention.add_argument(
         "--today", metavar="YYYY-MM-DD", help="measure the period to this date (default today)"
     )
     retention.add_argument("--json", action="store_true", help="print JSON")
@@ -412,11 +421,12 @@ def _cmd_retention(args: argparse.Namespace) -> int:
     today = optional_date(args.today, "--today")
     settings = get_settings()
     years = settings.retention_years_after_closure
+    who = RETENTION_ACCOUNT if args.as_service else actor(args)
     with open_session() as session:
         if args.dry_run:
-            due = retention_candidates(session, actor=actor(args), today=today)
+            due = retention_candidates(session, actor=who, today=today)
         else:
-            report = apply_retention(session, actor=actor(args), today=today)
+            report = apply_retention(session, actor=who, today=today)
     if args.dry_run:
         if args.json:
             payload = {"retention_years": years, "would_erase": due}

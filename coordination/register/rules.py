@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from coordination.errors import ReferenceDataError
 from coordination.ledger.chain import record_event
 from coordination.models import AddressPublic, ResponsibilityRule
+from coordination.security.permissions import require
 from geo.forces import CITY_OF_LONDON, LONDON_DISTRICTS, MET_BCUS, METROPOLITAN, force_name
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "responsibility_rules.toml"
@@ -168,6 +169,7 @@ def seed_rules(session: Session, *, actor: str, path: Path = DEFAULT_RULES_FILE)
     int
         How many rules were inserted; 0 (and no audit event) when none were missing.
     """
+    require(session, actor=actor, action="reference.manage", entity_type="responsibility_rule")
     existing = set(session.exec(select(ResponsibilityRule.name)).all())
     inserted: list[str] = []
     for rule in default_rules(path):

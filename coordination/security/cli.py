@@ -1,4 +1,9 @@
-"""`crossforce users list|add|demo-accounts`: the people who may sign in."""
+"""`crossforce users list|add|demo-accounts|token …`: the people who may sign in, and their tokens.
+
+In production the first admin is added with `crossforce users add NAME --role admin` while no admin
+exists (the ``system:setup`` service account may do that and nothing else); afterwards an admin
+adds users, signed in with `--as` and a password or with `CROSSFORCE_TOKEN`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,16 @@ import getpass
 import sys
 from typing import Any
 
-from coordination.core.console import EXIT_OK, Parser, actor, open_session, print_json, say
+from coordination.core.console import (
+    EXIT_OK,
+    Parser,
+    actor,
+    count,
+    open_session,
+    print_json,
+    record_id,
+    say,
+)
 from coordination.errors import InputError
 from coordination.models.users import ROLES
 
@@ -41,12 +55,27 @@ def register(sub: Any) -> None:
     )
     demo.set_defaults(handler=_cmd_users_demo_accounts)
 
+    token = users.add_parser("token", help="personal API tokens for the command line")
+    tokens = token.add_subparsers(dest="token_command", required=True, parser_class=Parser)
+    create = tokens.add_parser("create", help="make a token for yourself (shown once)")
+    create.add_argument("--name", required=True, help="what it is for, e.g. 'laptop'")
+    create.add_argument(
+        "--days", type=count(1, 366), default=90, help="how long it lasts (default 90 days)"
+    )
+    create.set_defaults(handler=_cmd_token_create)
+    listing = tokens.add_parser("list", help="your tokens (an admin sees everyone's)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=_cmd_token_list)
+    revoke = tokens.add_parser("revoke", help="revoke a token at once")
+    revoke.add_argument("id", type=record_id, help="the token's id (from `users token list`)")
+    revoke.set_defaults(handler=_cmd_token_revoke)
+
 
 def _cmd_users_list(args: argparse.Namespace) -> int:
     from coordination.security.users import list_users
 
     with open_session() as session:
-        users = list_users(session)
+        users = list_users(session, actor=actor(args))
     if args.json:
         print_json(users)
         return EXIT_OK
@@ -80,7 +109,7 @@ def _cmd_users_add(args: argparse.Namespace) -> int:
     from coordination.core.settings import get_settings
     from coordination.models import UserCreate
     from coordination.security.auth import check_password_policy, set_password
-    from coordination.security.users import create_user
+    from coordination.security.users import create_user, has_admin
 
     settings = get_settings()
     try:
@@ -99,8 +128,12 @@ def _cmd_users_add(args: argparse.Namespace) -> int:
     # Checked before anything is written, so a weak password leaves no half-made user.
     check_password_policy(password, username=data.username, min_length=settings.min_password_length)
     with open_session() as session:
-        user = create_user(session, actor=actor(args), data=data)
-        set_password(session, actor=actor(args), username=user.username, password=password)
+        # Outside development, with no admin yet, the first admin is created by the setup
+        # service account; afterwards an admin, signed in, adds users.
+        bootstrap = settings.env != "development" and not has_admin(session)
+        who = "system:setup" if bootstrap else actor(args)
+        user = create_user(session, actor=who, data=data)
+        set_password(session, actor=who, username=user.username, password=password)
     say(f"Added {user.username} ({user.role.replace('_', ' ')}, {user.force_code}).")
     return EXIT_OK
 
@@ -121,4 +154,41 @@ def _cmd_users_demo_accounts(_args: argparse.Namespace) -> int:
     for u in accounts:
         where = f"{u.force_code}{'/' + u.bcu_code if u.bcu_code else ''}"
         say(f"  {u.username:<24} {u.role.replace('_', ' '):<17} {where:<13} {u.display_name}")
+    return EXIT_OK
+
+
+def _cmd_token_create(args: argparse.Namespace) -> int:
+    from coordination.security.tokens import create_token
+
+    with open_session() as session:
+        token, row = create_token(session, actor=actor(args), name=args.name, days=args.days)
+    say(f"Token {row.id} ({row.name}), valid until {row.expires_at:%Y-%m-%d}:")
+    say(f"  {token}")
+    say("Keep it like a password: it is shown only now. Use it as CROSSFORCE_TOKEN.")
+    return EXIT_OK
+
+
+def _cmd_token_list(args: argparse.Namespace) -> int:
+    from coordination.security.tokens import list_tokens
+
+    with open_session() as session:
+        rows = list_tokens(session, actor=actor(args))
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    if not rows:
+        say("No tokens.")
+    for t in rows:
+        state = "revoked" if t.revoked_at else f"until {t.expires_at:%Y-%m-%d}"
+        used = f", last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else ""
+        say(f"{t.id:>4}  {t.prefix}…  {t.name}  ({state}{used})")
+    return EXIT_OK
+
+
+def _cmd_token_revoke(args: argparse.Namespace) -> int:
+    from coordination.security.tokens import revoke_token
+
+    with open_session() as session:
+        row = revoke_token(session, actor=actor(args), token_id=args.id)
+    say(f"Token {row.id} ({row.name}) is revoked.")
     return EXIT_OK

@@ -78,6 +78,18 @@ log = logging.getLogger(__name__)
 
 Permission = Literal["allow", "refuse", "pseudonymised"]
 SYSTEM_PREFIX = "system:"
+
+#: crossforce's own jobs act as these service accounts, each with only the rights it needs. In
+#: production they are the only ``system:`` names accepted; elsewhere any other ``system:`` name
+#: (demo seeding, scripts, tests) acts with every right.
+SERVICE_ACCOUNTS: dict[str, frozenset[str]] = {
+    # `crossforce init`: boundary sets, the rule table and case weights.
+    "system:init": frozenset({"reference.manage"}),
+    # `crossforce retention --apply --as-service`, for a scheduled job.
+    "system:retention": frozenset({"retention.run"}),
+    # `crossforce users add` while no admin exists yet: creates the first admin, nothing else.
+    "system:setup": frozenset({"users.manage"}),
+}
 # Roles that work cases; only these see case data at all (analysts pseudonymised).
 CASE_ROLES: tuple[str, ...] = ("offender_manager", "supervisor", "analyst")
 
@@ -199,6 +211,8 @@ class Principal:
     bcu_code: str | None
     is_system: bool
     user_id: int | None = None
+    #: A service account's rights (actions of the table); ``None``: every right.
+    rights: frozenset[str] | None = None
 
     @property
     def label(self) -> str:
@@ -224,7 +238,8 @@ def _production() -> bool:
 
 
 def _system(username: str) -> Principal:
-    return Principal(username, "system", None, None, True, None)
+    rights = SERVICE_ACCOUNTS.get(username.lower())
+    return Principal(username, "system", None, None, True, None, rights)
 
 
 def principal(session: Session, actor: str | None) -> Principal:
@@ -250,6 +265,15 @@ def principal(session: Session, actor: str | None) -> Principal:
     """
     name = (actor or "").strip()
     if name.lower().startswith(SYSTEM_PREFIX):
+        if _production() and name.lower() not in SERVICE_ACCOUNTS:
+            _refuse(
+                session,
+                actor=name,
+                action="sign_in",
+                message=f"Access refused: {name!r} is not one of crossforce's service accounts",
+                entity_type="user",
+                entity_id=None,
+            )
         return _system(name)
     cache: dict[str, Principal] = session.info.setdefault("crossforce_principals", {})
     if name.lower() in cache:
@@ -446,9 +470,18 @@ def require(
     """
     rule = PERMISSIONS[action]
     p = principal(session, actor)
-    if p.is_system:
-        return p
     what = ACTIONS[action][0]
+    if p.is_system:
+        if p.rights is None or action in p.rights:
+            return p
+        deny(
+            session,
+            p,
+            action=action,
+            message=f"Access refused: the service account {p.username} may not {what}",
+            entity_type=entity_type or action.split(".")[0],
+            entity_id=entity_id,
+        )
     if entity_type is None:
         if case_id is not None:
             entity_type, entity_id = "case", str(case_id)

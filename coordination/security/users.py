@@ -27,6 +27,24 @@ def _check_bcu(force_code: str, bcu_code: str) -> None:
         raise InputError(f"Unknown BCU {bcu_code!r}: one of {', '.join(codes)}")
 
 
+def has_admin(session: Session) -> bool:
+    """Whether any active admin account exists."""
+    found = session.exec(
+        select(User.id).where(User.role == "admin", col(User.active).is_(True)).limit(1)
+    ).first()
+    return found is not None
+
+
+def _check_bootstrap(session: Session, data: UserCreate) -> None:
+    """The setup account creates the first admin only: afterwards admins manage users."""
+    if has_admin(session):
+        raise AccessDeniedError(
+            "Access refused: an admin exists, so users are added by an admin who signs in"
+        )
+    if data.role != "admin":
+        raise AccessDeniedError("Access refused: the first user added must be an admin")
+
+
 def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic:
     """Create a user.
 
@@ -60,6 +78,8 @@ def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic
     require(
         session, actor=actor, action="users.manage", entity_type="user", entity_id=data.username
     )
+    if actor.strip().lower() == "system:setup":
+        _check_bootstrap(session, data)
     if session.get(Force, data.force_code) is None:
         raise NotFoundError(f"No force with code {data.force_code!r}: run `crossforce init` first")
     if get_user(session, data.username) is not None:
@@ -90,8 +110,18 @@ def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic
     return UserPublic.model_validate(user)
 
 
-def list_users(session: Session) -> list[UserPublic]:
-    """Return every user, by username."""
+def list_users(session: Session, *, actor: str | None = None) -> list[UserPublic]:
+    """Return every user, by username; for someone who may manage users (when ``actor`` is given).
+
+    Raises
+    ------
+    AccessDeniedError
+        ``actor`` may not manage users (only admins may list them); audited.
+    """
+    if actor is not None:
+        from coordination.security.permissions import require
+
+        require(session, actor=actor, action="users.manage", entity_type="user")
     rows = session.exec(select(User).order_by(col(User.username))).all()
     return [UserPublic.model_validate(row) for row in rows]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from coordination.core.console import EXIT_OK, actor, say
+from coordination.core.console import EXIT_OK, say
+
+INIT_ACCOUNT = "system:init"
 
 
 def register(sub: Any) -> None:
@@ -16,10 +18,12 @@ def register(sub: Any) -> None:
     init.set_defaults(handler=_cmd_init)
 
 
-def _cmd_init(args: argparse.Namespace) -> int:
+def _cmd_init(_args: argparse.Namespace) -> int:
     from coordination.core.settings import get_settings
     from coordination.setup.initialise import initialise
 
-    # Lines are printed as they happen (building the London default takes a while), not again.
-    initialise(settings=get_settings(), actor=actor(args), progress=lambda line: say(line))
+    # Setting up is a server-side job: it runs as the init service account, which may manage
+    # reference data and nothing else, whoever starts it. Lines are printed as they happen
+    # (building the London default takes a while), not again.
+    initialise(settings=get_settings(), actor=INIT_ACCOUNT, progress=lambda line: say(line))
     return EXIT_OK
