@@ -240,3 +240,17 @@ def tiny_pack(tmp_path: Path) -> Path:
         }
     ).to_csv(pack / "lad_to_pfa.csv", index=False)
     return pack
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_per_test(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Each test keeps its audit checkpoints apart: databases are per-test, and a checkpoint of
+    one test's log must not meet another test's database of the same URL."""
+    from coordination.core.settings import reset_settings_cache
+
+    monkeypatch.setenv("CROSSFORCE_AUDIT_CHECKPOINT_DIR", str(tmp_path_factory.mktemp("audit")))
+    reset_settings_cache()
+    yield
+    reset_settings_cache()

@@ -374,7 +374,7 @@ def test_no_string_built_sql_in_coordination_or_geo() -> None:
 # -- secrets only from settings or the environment ------------------------------------------------
 
 # Documented development-only values, allowed by the name they are assigned to.
-ALLOWED_SECRET_NAMES = {"DEVELOPMENT_SECRET_KEY", "DEMO_PASSWORD"}
+ALLOWED_SECRET_NAMES = {"DEVELOPMENT_SECRET_KEY", "DEVELOPMENT_AUDIT_KEY", "DEMO_PASSWORD"}
 _TOKEN_FORMATS = {
     "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     "AWS access key": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),

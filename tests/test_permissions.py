@@ -549,6 +549,7 @@ def test_disabled_user_and_production_unknown_actor_are_refused(
     with Session(engine) as s:
         assert principal(s, "pytest").is_system
     monkeypatch.setenv("CROSSFORCE_ENV", "production")
+    monkeypatch.setenv("CROSSFORCE_AUDIT_KEY", "a" * 40)
     monkeypatch.setenv("CROSSFORCE_SECRET_KEY", "x" * 40)
     reset_settings_cache()
     try:

@@ -50,6 +50,7 @@ def test_defaults() -> None:
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CROSSFORCE_ENV", "test")
+    monkeypatch.setenv("CROSSFORCE_AUDIT_KEY", "a" * 40)
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", "postgresql+psycopg://u:p@localhost/db")
     monkeypatch.setenv("CROSSFORCE_REFERENCE_DIR", str(tmp_path / "pack"))
     monkeypatch.setenv("CROSSFORCE_DATA_DIR", str(tmp_path))
@@ -112,6 +113,7 @@ def test_production_refuses_short_keys(key: str) -> None:
 def test_production_accepts_a_long_random_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CROSSFORCE_ENV", "production")
     monkeypatch.setenv("CROSSFORCE_SECRET_KEY", "x" * 16 + "9f2c1e8b7a6d5c4b3a2f1e0d")
+    monkeypatch.setenv("CROSSFORCE_AUDIT_KEY", "a" * 40)
     settings = Settings()
     assert settings.env == "production"
     assert "9f2c" not in repr(settings)  # the key never shows in logs
@@ -119,4 +121,5 @@ def test_production_accepts_a_long_random_key(monkeypatch: pytest.MonkeyPatch) -
 
 def test_development_accepts_the_default_key() -> None:
     assert Settings(env="development").secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY
-    assert Settings(env="test").secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY
+    test = Settings(env="test", audit_key=SecretStr("a" * 40))
+    assert test.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY

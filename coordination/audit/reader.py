@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col, select
 
+from coordination.core.settings import get_settings
 from coordination.core.tables import neutralise
 from coordination.errors import InputError
 from coordination.ledger.chain import _TABLE, CATEGORIES, record_event
+from coordination.ledger.checkpoint import read_head, record_checkpoint, write_head
 from coordination.ledger.verify import ChainReport, check_chain
 from coordination.models import AuditEvent, AuditEventPublic, Offender
 
@@ -82,7 +84,10 @@ def require_audit_reader(session: Session, *, actor: str) -> None:
 def verify_chain(
     session: Session, *, actor: str | None = None, batch_size: int = 5000
 ) -> ChainReport:
-    """Check every seal and link of the audit log, for someone allowed to read it.
+    """Check every link, seal and digest of the audit log, and its tail against the checkpoint.
+
+    When the log is intact the checkpoint outside the database is brought up to date and the
+    verified head is added to the checkpoint history.
 
     Parameters
     ----------
@@ -92,12 +97,12 @@ def verify_chain(
         Who asks: refused unless allowed to read the audit log. ``None`` (services, tests)
         checks nothing: the answer names no person.
     batch_size
-        Rows fetched at a time.
+        Events fetched at a time.
 
     Returns
     -------
     ChainReport
-        ``ok`` or the first bad row and why.
+        ``ok`` or the first bad event and why.
 
     Raises
     ------
@@ -106,7 +111,21 @@ def verify_chain(
     """
     if actor is not None:
         require_audit_reader(session, actor=actor)
-    return check_chain(session, batch_size=batch_size)
+    settings = get_settings()
+    bind = session.get_bind()
+    head = read_head(settings, bind)
+    report = check_chain(session, keys=settings.audit_keys, head=head, batch_size=batch_size)
+    if report.ok and report.last_id is not None and report.last_hash is not None:
+        seal = session.execute(
+            sa.select(_TABLE.c.seal).where(_TABLE.c.id == report.last_id)
+        ).scalar_one()
+        write_head(
+            settings, bind, event_id=report.last_id, chain_hash=report.last_hash, seal=str(seal)
+        )
+        latest = read_head(settings, bind)
+        if latest is not None:
+            record_checkpoint(settings, bind, latest)
+    return report
 
 
 def _moment(value: date | datetime, *, end: bool) -> datetime:

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Development only: a production start with this key is refused, so it can be public.
 DEVELOPMENT_SECRET_KEY = "crossforce-development-key-not-for-production"  # noqa: S105 - public
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# Development only, like the secret key: outside development CROSSFORCE_AUDIT_KEY must be set.
+DEVELOPMENT_AUDIT_KEY = "crossforce-development-audit-key-not-for-production"
 
 
 def default_data_dir() -> Path:
@@ -94,6 +96,17 @@ class Settings(BaseSettings):
         retention --apply``) once the latest closure is this many years old. Six by default:
         the review period of MOPI group 3 ("all other offences"); a force with a longer policy
         for its MAPPA or serious cases sets its own (``coordination.retention``).
+    audit_key
+        The secret that seals every audit event (HMAC-SHA256) and every checkpoint of the log's
+        head. Kept outside the database, so rewriting the log needs both; refused missing
+        outside development. Rotate it by moving the old one to ``audit_old_keys``.
+    audit_old_keys
+        Earlier audit keys, comma-separated, so events sealed before a rotation still verify.
+    audit_checkpoint_dir
+        Where the checkpoints of the audit log's head are kept (default ``<data_dir>/audit``):
+        somewhere the database's administrators cannot write, ideally.
+    audit_syslog
+        Also send each checkpoint of the log's head to the system log (``/dev/log``).
     upload_max_bytes
         Largest CSV/XLSX file accepted for resolving or importing: 20 MiB by default, the same
         as Streamlit's ``server.maxUploadSize`` (in MB) in ``.streamlit/config.toml``.
@@ -124,6 +137,17 @@ class Settings(BaseSettings):
     oidc_email_domain: str | None = None
     retention_years_after_closure: int = Field(default=6, ge=1, le=100)
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    audit_key: SecretStr | None = None
+    audit_old_keys: SecretStr | None = None
+    audit_checkpoint_dir: Path | None = None
+    audit_syslog: bool = False
+
+    @property
+    def audit_keys(self) -> list[str]:
+        """The audit key to seal with, then the earlier ones that still verify old events."""
+        current = self.audit_key.get_secret_value() if self.audit_key else DEVELOPMENT_AUDIT_KEY
+        old = self.audit_old_keys.get_secret_value() if self.audit_old_keys else ""
+        return [current, *(k.strip() for k in old.split(",") if k.strip())]
 
     @model_validator(mode="after")
     def _refuse_weak_production_key(self) -> Settings:
@@ -141,12 +165,29 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_missing_audit_key(self) -> Settings:
+        if self.env == "development":
+            return self
+        key = self.audit_key.get_secret_value() if self.audit_key else ""
+        if len(key.strip()) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ValueError(
+                "CROSSFORCE_AUDIT_KEY must be set outside development (at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} random characters): it seals the audit log"
+            )
+        return self
+
     @property
     def database_url_effective(self) -> str:
         """The database URL to connect to: ``database_url``, else the SQLite file in data_dir."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'crossforce.db'}"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Directory of the audit log's checkpoints."""
+        return self.audit_checkpoint_dir or self.data_dir / "audit"
 
     @property
     def cache_dir(self) -> Path:

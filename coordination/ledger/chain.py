@@ -10,11 +10,18 @@ The log is append-only and tamper-evident:
 
 * this module offers no way to change or delete an event, and migration 0005 adds database
   triggers that refuse UPDATE and DELETE on ``audit_event`` whoever asks;
-* every row is sealed with a hash chain: ``hash`` is SHA-256 over a canonical JSON form of the
-  row's fields and ``prev_hash``, the previous row's ``hash`` (:data:`GENESIS_HASH` for the
-  first). Changing, deleting or reordering a row breaks the chain, and :func:`verify_chain`
-  names the first row where it breaks. Removing rows from the *end* leaves a shorter but valid
-  chain; :attr:`ChainReport.last_hash` is what to note down elsewhere to detect that too.
+* every row is chained: ``hash`` is SHA-256 over a canonical JSON form of the row's fields and
+  ``prev_hash``, the previous row's ``hash`` (:data:`GENESIS_HASH` for the first). The free text
+  (``details``, ``justification``) enters the chain as a salted digest (``text_digest``), so
+  erasing a person can blank that text, salt included, without breaking the chain;
+* every row is sealed: ``seal`` is HMAC-SHA256 of its ``hash`` under the audit key
+  (``CROSSFORCE_AUDIT_KEY``, kept outside the database; ``key_id`` names it so keys can rotate).
+  Recomputing the chain after a rewrite does not give valid seals without the key;
+* after every commit that appended events, the head of the log (last id, hash and seal, itself
+  MAC'd) is written to a file outside the database (:mod:`coordination.ledger.checkpoint`), so
+  events cut from the end are detected too.
+
+:func:`coordination.ledger.verify.check_chain` names the first event where any of this fails.
 
 Appends are serialised so two writers cannot both chain onto the same row. PostgreSQL: a
 transaction-level advisory lock (held until commit or rollback) is taken before the last hash is
@@ -26,7 +33,9 @@ after that (the demo seeds ~100k events in one transaction)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +47,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from coordination.core.clock import utcnow
+from coordination.core.settings import get_settings
 from coordination.errors import InputError
 from coordination.models import AuditEvent
 
@@ -60,6 +70,8 @@ GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock takes a bigint; this one spells "xforce" + "AU" in ASCII.
 _ADVISORY_LOCK_KEY = 0x78666F7263654155
 _LAST_HASH_KEY = "coordination.audit.last_hash"
+#: Where a session keeps the last event it appended, for the checkpoint after commit.
+HEAD_KEY = "coordination.audit.head"
 _TABLE: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
 # Takes SQLite's write lock without touching a row (the WHERE is constant false; the triggers
 # would refuse a real deletion anyway).
@@ -69,6 +81,21 @@ _SQLITE_TAKE_WRITE_LOCK = sa.text("DELETE FROM audit_event WHERE 0")
 # --- the hash chain ------------------------------------------------------------------------------
 
 
+def text_digest(salt: str, details: dict[str, Any] | None, justification: str | None) -> str:
+    """Return the salted SHA-256 of an event's free text (hex).
+
+    The salt is random per event and erased with the text, so a blanked event's digest can no
+    longer be tested against a guess of what it said.
+    """
+    text = json.dumps(
+        {"details": details, "justification": justification},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(f"{salt}:{text}".encode()).hexdigest()
+
+
 def event_hash(
     *,
     at: datetime,
@@ -76,23 +103,23 @@ def event_hash(
     action: str,
     entity_type: str,
     entity_id: str | None,
-    details: dict[str, Any] | None,
     category: str,
-    justification: str | None,
     recipients: Sequence[str] | None,
     offender_ids: Sequence[int] | None,
+    text_digest: str,
     prev_hash: str,
 ) -> str:
-    """Return the SHA-256 seal of one event (hex).
+    """Return the SHA-256 chain hash of one event (hex).
 
     The canonical form is JSON with sorted keys, no spaces, UTF-8, and the time in ISO 8601 UTC,
     so the same row read back from SQLite or PostgreSQL gives the same hash.
 
     Parameters
     ----------
-    at, actor, action, entity_type, entity_id, details, category, justification, recipients, \
-offender_ids
+    at, actor, action, entity_type, entity_id, category, recipients, offender_ids
         The event's fields as stored.
+    text_digest
+        :func:`text_digest` of its details and justification.
     prev_hash
         The previous event's ``hash``, or :data:`GENESIS_HASH` for the first.
 
@@ -102,20 +129,30 @@ offender_ids
         64 lowercase hex digits.
     """
     payload = {
+        "v": 2,
         "at": at.astimezone(UTC).isoformat(),
         "actor": actor,
         "action": action,
         "entity_type": entity_type,
         "entity_id": entity_id,
-        "details": details,
         "category": category,
-        "justification": justification,
         "recipients": None if recipients is None else list(recipients),
         "offender_ids": None if offender_ids is None else list(offender_ids),
+        "text_digest": text_digest,
         "prev_hash": prev_hash,
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def key_id(key: str) -> str:
+    """A short public name for an audit key (a hash of it: it reveals nothing of the key)."""
+    return hashlib.sha256(f"crossforce audit key id:{key}".encode()).hexdigest()[:12]
+
+
+def seal_of(key: str, chain_hash: str) -> str:
+    """Return the HMAC-SHA256 seal of a chain hash under ``key`` (hex)."""
+    return hmac.new(key.encode("utf-8"), f"event:{chain_hash}".encode(), "sha256").hexdigest()
 
 
 def _forget_last_hash(session: OrmSession, transaction: SessionTransaction) -> None:
@@ -124,6 +161,10 @@ def _forget_last_hash(session: OrmSession, transaction: SessionTransaction) -> N
     # may have been rolled back). Flush-internal subtransactions keep it.
     if transaction.parent is None or transaction.nested:
         session.info.pop(_LAST_HASH_KEY, None)
+    if transaction.nested:
+        # The savepoint's events may be gone: no checkpoint may name them (the next commit
+        # that appends writes a fresh one).
+        session.info.pop(HEAD_KEY, None)
 
 
 sa_event.listen(OrmSession, "after_transaction_end", _forget_last_hash)
@@ -203,7 +244,7 @@ def record_event(
     Returns
     -------
     AuditEvent
-        The new row, with ``id``, ``at``, ``prev_hash`` and ``hash`` set.
+        The new row, with ``id``, ``at``, ``prev_hash``, ``hash`` and ``seal`` set.
 
     Raises
     ------
@@ -227,19 +268,21 @@ def record_event(
     prev_hash = _last_hash(session)
     # The time is taken under the lock, so times never run backwards along the chain.
     at = utcnow()
-    seal = event_hash(
+    salt = secrets.token_hex(16)
+    digest = text_digest(salt, details, justification)
+    chained = event_hash(
         at=at,
         actor=actor,
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
-        details=details,
         category=category,
-        justification=justification,
         recipients=recipient_list,
         offender_ids=offender_list,
+        text_digest=digest,
         prev_hash=prev_hash,
     )
+    key = get_settings().audit_keys[0]
     row = AuditEvent(
         at=at,
         actor=actor,
@@ -252,9 +295,15 @@ def record_event(
         recipients=recipient_list,
         offender_ids=offender_list,
         prev_hash=prev_hash,
-        hash=seal,
+        hash=chained,
+        text_salt=salt,
+        text_digest=digest,
+        seal=seal_of(key, chained),
+        key_id=key_id(key),
     )
     session.add(row)
     session.flush()
-    session.info[_LAST_HASH_KEY] = (session.get_transaction(), seal)
+    session.info[_LAST_HASH_KEY] = (session.get_transaction(), chained)
+    # The head to checkpoint once this transaction commits (see checkpoint.py).
+    session.info[HEAD_KEY] = (int(row.id or 0), chained, row.seal)
     return row

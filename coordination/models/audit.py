@@ -31,7 +31,8 @@ class AuditEvent(AuditEventBase, table=True):
     Data Protection Act 2018 s.62 fields: ``category`` (collection, alteration, consultation,
     disclosure, combination, erasure, or ``system``), ``justification`` where the law asks for
     one, ``recipients`` of a disclosure and ``offender_ids`` touched. ``prev_hash``/``hash`` chain
-    every row to the one before, so an edit or deletion anywhere is detected on verification.
+    every row to the one before and ``seal`` is a keyed MAC of the hash, so an edit, deletion or
+    re-chaining anywhere is detected on verification (``coordination.ledger``).
     """
 
     __tablename__ = "audit_event"
@@ -43,6 +44,16 @@ class AuditEvent(AuditEventBase, table=True):
     offender_ids: list[int] | None = Field(default=None, sa_type=sa.JSON)
     prev_hash: str | None = None
     hash: str | None = None
+    # The free text (details, justification) is chained through a salted digest, so erasing a
+    # person can blank it (salt and all) and the chain still verifies.
+    text_salt: str | None = None
+    text_digest: str | None = None
+    #: HMAC-SHA256 of ``hash`` under the audit key named by ``key_id`` (not in the database).
+    seal: str | None = None
+    key_id: str | None = None
+    #: The erasure event that blanked this event's free text, and when.
+    redacted_by: int | None = None
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditEventPublic(AuditEventBase):

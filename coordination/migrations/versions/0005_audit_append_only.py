@@ -17,8 +17,11 @@ Create Date: 2026-11-29 05:10:00
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import UTC
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -50,11 +53,19 @@ _audit = sa.table(
 )
 
 
+def _legacy_hash(**fields: Any) -> str:
+    """The chain hash as this revision defined it (kept here: the ledger has moved on)."""
+    payload = {**fields, "at": fields["at"].astimezone(UTC).isoformat()}
+    for name in ("recipients", "offender_ids"):
+        if payload[name] is not None:
+            payload[name] = list(payload[name])
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _seal_existing(connection: sa.Connection) -> None:
     """Give every unsealed event its place in the chain (oldest first)."""
-    from coordination.ledger.chain import GENESIS_HASH, event_hash
-
-    prev = GENESIS_HASH
+    prev = "0" * 64
     sealed: list[dict[str, object]] = []
     for row in connection.execute(sa.select(_audit).order_by(_audit.c.id)):
         if row.hash is not None:
@@ -62,7 +73,7 @@ def _seal_existing(connection: sa.Connection) -> None:
             continue
         # SQLite hands back naive datetimes; they were written as UTC.
         at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=UTC)
-        seal = event_hash(
+        seal = _legacy_hash(
             at=at,
             actor=row.actor,
             action=row.action,
