@@ -3,8 +3,9 @@
 import streamlit as st
 
 from coordination.core.logs import configure_logging
-from ui._auth import current_user, require_sign_in
-from ui._register import demo_notice
+from ui import navigation
+from ui.components.notice import demo_notice
+from ui.components.signin import current_user, require_sign_in
 
 st.set_page_config(page_title="crossforce", layout="wide")
 configure_logging()  # no personal data in application logs (idempotent on reruns)
@@ -12,26 +13,12 @@ configure_logging()  # no personal data in application logs (idempotent on rerun
 # that a link to a page still opens that page once its visitor has signed in.
 user = current_user()
 page = st.navigation(
-    {
-        "Cases": [
-            st.Page("ui/caseload.py", title="Caseload"),
-            st.Page("ui/handoffs.py", title="Handoffs"),
-            st.Page("ui/network.py", title="Network"),
-            st.Page("ui/joint_review.py", title="Joint review"),
-        ],
-        "Boundaries": [
-            st.Page("ui/boundary_lookup.py", title="Boundary lookup", default=True),
-            st.Page("ui/reference_data.py", title="Reference data"),
-        ],
-        "Admin": [
-            st.Page("ui/audit.py", title="Audit log"),
-        ],
-    },
+    navigation.menu(None),
     position="sidebar" if user is not None else "hidden",
 )
 if user is None:
     require_sign_in()  # the sign-in form; the script stops there
 # The Cases pages say themselves that demo data is synthetic; the others get it said here.
-if page.title in ("Boundary lookup", "Reference data"):
+if navigation.spec(page.title).demo_notice:
     demo_notice()
 page.run()

@@ -20,7 +20,7 @@ from coordination.core.db import get_engine, session_scope
 from coordination.models import AuditEvent, User, UserCreate
 from coordination.security import auth
 from coordination.security.users import create_user
-from ui._auth import ACTIVITY_KEY, USER_KEY
+from ui.session import ACTIVITY_KEY, USER_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60

@@ -1,6 +1,6 @@
 """Helpers for the Joint review page: tables, texts and the pack export.
 
-The page stays thin: it reads widgets, calls one service function through ``ui._register.run``
+The page stays thin: it reads widgets, calls one service function through ``ui.session.run``
 (which opens a session, commits on success and shows errors by type), and hands the answer to a
 renderer here. Everything per user lives in ``st.session_state``; nothing here caches anything
 shared between users.
@@ -81,7 +81,7 @@ def force_label(code: str | None, names: Mapping[str, str]) -> str:
 
 
 def meeting_label(meeting: Any) -> str:
-    """How a meeting is listed: ``#3 2025-03-10 City–Met review (planned)``."""
+    """How a meeting is listed: ``#3 2025-03-10 Quarterly review (planned)``."""
     return f"#{meeting.id} {meeting.meeting_date.isoformat()} {meeting.title} ({meeting.status})"
 
 
@@ -205,7 +205,7 @@ def actions_table(actions: Iterable[Any], *, today: date) -> pd.DataFrame:
 
 
 def actions_by_owner(actions: Iterable[Any], *, today: date) -> pd.DataFrame:
-    """Open actions grouped by owner (owners A–Z, then soonest due first, undated last)."""
+    """Open actions grouped by owner (owners A to Z, then soonest due first, undated last)."""
     rows = sorted(
         actions,
         key=lambda a: (a.owner.casefold(), a.due_date is None, a.due_date or date.max, a.id),
