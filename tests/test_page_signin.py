@@ -61,7 +61,7 @@ def _ok(at: AppTest) -> None:
 def _sign_in(at: AppTest, username: str, password: str) -> AppTest:
     at.text_input(key="signin_username").input(username)
     at.text_input(key="signin_password").input(password)
-    at.button[0].click().run()  # the form's only button: "Sign in"
+    at.button(key="signin_submit").click().run()  # "Sign in"
     _ok(at)
     return at
 

@@ -122,7 +122,7 @@ def sign_in_form() -> None:
         password = st.text_input(
             "Password", type="password", key="signin_password", autocomplete="current-password"
         )
-        submitted = st.form_submit_button("Sign in", type="primary")
+        submitted = st.form_submit_button("Sign in", type="primary", key="signin_submit")
     if submitted:
         _password_sign_in(username, password)
     if _oidc_configured():
