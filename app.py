@@ -9,11 +9,12 @@ from ui.components.signin import current_user, require_sign_in
 
 st.set_page_config(page_title="crossforce", layout="wide")
 configure_logging()  # no personal data in application logs (idempotent on reruns)
-# Nobody sees any page until signed in. The navigation is built first (hidden until then) so
-# that a link to a page still opens that page once its visitor has signed in.
+# Nobody sees any page until signed in. The navigation is built first (hidden until then, over
+# every page) so that a link to a page still opens that page once its visitor has signed in;
+# signed in, it lists only the pages the user's role may use (ui.navigation).
 user = current_user()
 page = st.navigation(
-    navigation.menu(None),
+    navigation.menu(user.role if user is not None else None),
     position="sidebar" if user is not None else "hidden",
 )
 if user is None:
