@@ -28,7 +28,8 @@ from coordination.register.inputs import Residence
 from coordination.register.moves import move_offender
 from coordination.register.offenders import get_offender
 from ui import session
-from ui.components import maps, tables
+from ui.components import case as case_panel
+from ui.components import tables
 from ui.components.notice import demo_notice
 from ui.navigation import require_page
 from ui.text import CITY, MET, force_label, md
@@ -182,15 +183,7 @@ if not analyst:
         "Case",
         [None, *[r.case_id for r in rows]],
         key="cl_case",
-        format_func=lambda c: (
-            "Choose a case…"
-            if c is None
-            else next(
-                f"#{r.case_id} {r.first_name} {r.last_name} ({r.pnc_id})"
-                for r in rows
-                if r.case_id == c
-            )
-        ),
+        format_func=case_panel.case_choice(rows),
         on_change=follow_choice,
     )
 elif link is None:
@@ -228,25 +221,11 @@ if case is not None:
         )
         opened = (case.offender_id, refusal, found)
         st.session_state[OPENED_KEY] = opened
-    detail = opened[2] if opened is not None else None
-    listed = next((r for r in rows if r.case_id == case.id), None)
-    if detail is not None:
-        person = detail.offender
-        st.markdown(
-            f"### {md(person.first_name)} {md(person.last_name)} · `{person.pnc_id}` · "
-            f"case {case.id}"
-        )
-    elif listed is not None:
-        st.markdown(
-            f"### {md(listed.first_name)} {md(listed.last_name)} · `{listed.pnc_id}` · "
-            f"case {case.id}"
-        )
-    else:
-        st.markdown(f"### Case {case.id}")
-    st.markdown(f"**Lead force:** {md(force_label(case.lead_force_code))}")
-    st.markdown(f"**Why:** {md(case.responsibility_explanation or '—')}")
-    if case.flags:
-        st.warning("Flags: " + ", ".join(f.replace("_", " ") for f in case.flags))
+    case_panel.case_heading(
+        case,
+        detail=opened[2] if opened is not None else None,
+        listed=next((r for r in rows if r.case_id == case.id), None),
+    )
 
     assign_tab, move_tab, history_tab = st.tabs(["Assign", "Record a move", "History"])
     with assign_tab:
@@ -323,16 +302,11 @@ if case is not None:
         if opened is not None and opened[1] is not None:
             st.error(md(opened[1]))
         elif opened is not None and opened[2] is not None:
-            detail = opened[2]
-            st.caption(f"Record opened; reason given: {md(justified.get(case.offender_id, ''))}")
-            maps.show_timeline(detail.addresses)
-            st.markdown("**Addresses**")
-            st.dataframe(
-                tables.addresses_table(detail.addresses), hide_index=True, key="cl_addresses"
-            )
             history = session.run(assignment_history, case_id=case.id, actor=me) or []
-            st.markdown("**Managers**")
-            st.dataframe(tables.assignments_table(history), hide_index=True, key="cl_assignments")
             views = session.run(handoffs.list_handoffs, case_id=case.id, actor=me) or []
-            st.markdown("**Handoffs**")
-            st.dataframe(tables.handoffs_table(views), hide_index=True, key="cl_handoffs")
+            case_panel.opened_record(
+                opened[2],
+                reason=justified.get(case.offender_id, ""),
+                history=history,
+                handoffs=views,
+            )

@@ -18,7 +18,7 @@ from coordination.core.settings import get_settings
 from coordination.models import DECISION_KINDS
 from coordination.review.actions import add_action, open_actions, set_action_status
 from coordination.review.agenda import add_item, generate_agenda, move_item, remove_item
-from coordination.review.common import LOOKBACK_DAYS, OGRS3_WEIGHT_CAP
+from coordination.review.common import OGRS3_WEIGHT_CAP
 from coordination.review.decisions import record_decision
 from coordination.review.meetings import (
     create_meeting,
@@ -31,7 +31,7 @@ from ui import session
 from ui.components import review as rv
 from ui.components.notice import demo_notice
 from ui.navigation import require_page
-from ui.text import CITY, FORCES, MET, md
+from ui.text import CITY, FORCES, MET
 
 FLASH_KEY = "jr_flash"
 
@@ -142,19 +142,7 @@ if detail is not None:
     seen = session.seen_version("meeting", meeting.id, meeting.version)
     writable = meeting.status != "closed"
 
-    st.subheader(meeting.title)
-    st.markdown(
-        f"**Date:** {meeting.meeting_date.isoformat()} · **Status:** {meeting.status} · "
-        f"**Chair:** {md(meeting.chair)}  \n"
-        f"**Forces:** {md(', '.join(rv.force_label(c, names) for c in meeting.forces))}  \n"
-        f"**Attendees:** {md(', '.join(meeting.attendees) or '—')}"
-    )
-    since = (
-        f"since the last meeting of these forces ({detail.previous_meeting_date.isoformat()})"
-        if detail.previous_meeting_date
-        else f"over the last {LOOKBACK_DAYS} days (no earlier meeting of these forces)"
-    )
-    st.caption(f"The agenda covers {since}; next meeting {detail.next_meeting_date.isoformat()}.")
+    rv.meeting_header(detail, names)
     if not writable:
         st.info("This meeting is closed: read-only, except that actions can still be closed.")
 
@@ -219,25 +207,7 @@ if detail is not None:
     )
     item = items.get(item_id) if item_id is not None else None
     if item is not None:
-        st.markdown(f"#### {item.position}. {md(item.offender_name)} · `{item.pnc_id}`")
-        st.markdown(
-            f"**Lead force:** {md(item.lead_force_name)} · **Programme:** {md(item.programme)} · "
-            f"**Risk:** {md(item.risk.replace('_', ' '))} · **MAPPA level:** "
-            f"{item.mappa_level or '—'} · **Next review:** "
-            f"{item.next_review_due.isoformat() if item.next_review_due else '—'}"
-        )
-        st.markdown(
-            "**Why it is on the agenda:**\n"
-            + "\n".join(f"- {md(r.get('text', r.get('code', '')))}" for r in item.reasons)
-        )
-        st.markdown(f"**Score:** {md(rv.score_parts_text(item))}")
-        st.markdown(f"**OGRS3:** {md(rv.ogrs3_text(item))}")
-        if item.decision is not None:
-            decided = rv.decision_text(item.decision, names)
-            note_text = f". Note: {item.decision.note}" if item.decision.note else ""
-            st.success(
-                md(f"Decision: {decided}{note_text} (by {item.decision.decided_by})"), icon="✅"
-            )
+        rv.item_panel(item, names)
 
         if writable:
             move = st.columns([1, 1, 1, 2])
@@ -409,22 +379,7 @@ if detail is not None:
     elif not recipients:
         st.info("Name the recipients to export: every export is recorded as a disclosure.")
     else:
-        st.caption(
-            f"Each download is recorded as a disclosure to {md(', '.join(recipients))}. "
-            "The document is marked OFFICIAL-SENSITIVE."
-        )
-        cols = st.columns(len(rv.FORMATS))
-        for col_, (fmt, label, mime) in zip(cols, rv.FORMATS, strict=True):
-            col_.download_button(
-                f"Download {label}",
-                data=rv.pack_exporter(
-                    actor=actor, meeting_id=meeting.id, fmt=fmt, recipients=recipients
-                ),
-                file_name=rv.pack_filename(meeting, fmt),
-                mime=mime,
-                key=f"jr_pack_{fmt}",
-                on_click="ignore",
-            )
+        rv.pack_downloads(actor=actor, meeting=meeting, recipients=recipients)
 
 # --- every meeting and every open action -----------------------------------------------------
 
