@@ -2,8 +2,10 @@
 
 A wrong password is refused; the right one signs in; a Met offender manager cannot open a case
 the City leads with no Met involvement (no handoff, no joint meeting) — the page shows the
-refusal — and the refusal is in the audit log. The app runs as ``streamlit run app.py`` on a free
-port against a private copy of the initialised test database. No browser is ever downloaded.
+refusal — and the refusal is in the audit log; the menu lists only the pages an offender manager
+may use, and a link to the audit log opens the default page instead. The app runs as
+``streamlit run app.py`` on a free port against a private copy of the initialised test database.
+No browser is ever downloaded.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = Path("/tmp/crossforce-access-refused.png")
 MET_USER = "mia.met"
 MET_PASSWORD = "met manager passphrase"
+MENU = ["Caseload", "Handoffs", "Network", "Joint review", "Boundary lookup", "Reference data"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -108,6 +111,16 @@ def test_wrong_password_refused_right_one_signs_in_and_a_city_case_is_refused(
             expect(page.get_by_text(re.compile(r"Access refused")).first).to_be_visible()
             expect(page.get_by_text("Cityonly")).to_have_count(0)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # The menu lists only the pages an offender manager may use: no Audit log, and a
+            # link to it opens the default page, not the log.
+            nav = page.get_by_test_id("stSidebarNav").get_by_role("link")
+            expect(nav).to_have_text(MENU)
+            page.goto(f"{base}audit", wait_until="domcontentloaded")
+            sign_in(page, MET_USER, MET_PASSWORD)
+            expect(page.get_by_role("heading", name="Boundary lookup")).to_be_visible()
+            expect(page.get_by_role("heading", name="Audit log")).to_have_count(0)
+            expect(page.get_by_role("link", name="Audit log")).to_have_count(0)
         finally:
             browser.close()
 

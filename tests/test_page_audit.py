@@ -1,7 +1,7 @@
 """The Audit log page, run headless with AppTest on a copy of the initialised app database.
 
 The copy gets an admin, a manager and a few known events; the page is opened signed in (the
-username in ``st.session_state`` as ``ui._auth`` keeps it) and what it shows is compared with
+username in ``st.session_state`` as ``ui.session`` keeps it) and what it shows is compared with
 what ``coordination.audit`` says.
 """
 
@@ -22,9 +22,9 @@ from coordination.ledger.chain import record_event
 from coordination.models import UserCreate
 from coordination.security.users import create_user
 from tests.test_page_review import copy_sqlite
-from ui._auth import USER_KEY
+from ui.session import USER_KEY
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+PAGES = Path(__file__).resolve().parent.parent / "ui" / "pages"
 TIMEOUT = 60
 CITY, MET = "E23000034", "E23000001"
 
@@ -83,7 +83,7 @@ def _ok(at: AppTest) -> None:
 
 
 def _page(user: str | None) -> AppTest:
-    at = AppTest.from_file(str(UI / "audit.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(PAGES / "audit.py"), default_timeout=TIMEOUT)
     if user is not None:
         at.session_state[USER_KEY] = user
     return at.run()

@@ -33,9 +33,9 @@ from coordination.review.agenda import generate_agenda
 from coordination.review.meetings import create_meeting, get_meeting, list_meetings
 from coordination.security.users import create_user
 from tests.test_handoffs import add_case
-from ui._auth import USER_KEY
+from ui.session import USER_KEY
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+PAGES = Path(__file__).resolve().parent.parent / "ui" / "pages"
 TIMEOUT = 60
 CITY, MET = "E23000034", "E23000001"
 
@@ -170,8 +170,8 @@ def _successes(at: AppTest) -> list[str]:
 def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     url, ids = review_env
     engine = get_engine(url)
-    at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = "cara.city"  # signed in (ui._auth)
+    at = AppTest.from_file(str(PAGES / "joint_review.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = "cara.city"  # signed in (ui.session)
     at.run()
     _ok(at)
     assert at.selectbox(key="jr_meeting").value is None
@@ -321,7 +321,7 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
 
 def test_pack_export_is_a_recorded_disclosure(review_env: tuple[str, dict[str, int]]) -> None:
     """What a download button runs: the pack, and a disclosure naming the recipients."""
-    from ui._review import pack_exporter
+    from ui.components.review import pack_exporter
 
     url, _ = review_env
     engine = get_engine(url)
@@ -360,8 +360,8 @@ def test_page_says_when_the_data_is_a_synthetic_demo(
     from coordination.register.synthetic import DEMO_ACTION
 
     url, _ = review_env
-    at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = "cara.city"  # signed in (ui._auth)
+    at = AppTest.from_file(str(PAGES / "joint_review.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = "cara.city"  # signed in (ui.session)
     at.run()
     _ok(at)
     assert not any("Synthetic demo data" in i.value for i in at.info)

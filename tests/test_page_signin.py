@@ -20,7 +20,7 @@ from coordination.core.db import get_engine, session_scope
 from coordination.models import AuditEvent, User, UserCreate
 from coordination.security import auth
 from coordination.security.users import create_user
-from ui._auth import ACTIVITY_KEY, USER_KEY
+from ui.session import ACTIVITY_KEY, USER_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60
@@ -61,7 +61,7 @@ def _ok(at: AppTest) -> None:
 def _sign_in(at: AppTest, username: str, password: str) -> AppTest:
     at.text_input(key="signin_username").input(username)
     at.text_input(key="signin_password").input(password)
-    at.button[0].click().run()  # the form's only button: "Sign in"
+    at.button(key="signin_submit").click().run()  # "Sign in"
     _ok(at)
     return at
 

@@ -17,11 +17,12 @@ from streamlit.testing.v1 import AppTest
 
 from coordination.errors import InputError
 from coordination.reference import lookup as service
-from ui._common import CLICK_KEY, GENERIC_ERROR, md
+from ui.components.maps import CLICK_KEY
+from ui.text import GENERIC_ERROR, md
 
-UI = Path(__file__).resolve().parent.parent / "ui"
-LOOKUP_PAGE = str(UI / "boundary_lookup.py")
-REFERENCE_PAGE = str(UI / "reference_data.py")
+PAGES = Path(__file__).resolve().parent.parent / "ui" / "pages"
+LOOKUP_PAGE = str(PAGES / "boundary_lookup.py")
+REFERENCE_PAGE = str(PAGES / "reference_data.py")
 TIMEOUT = 60
 
 
@@ -170,7 +171,7 @@ def test_reference_page_names_the_active_set(app_env: dict[str, str]) -> None:
 
 def test_tile_background_is_fixed_images_covering_the_map() -> None:
     from coordination.reference.lookup import MapData
-    from ui._map import build_deck
+    from ui.components.maps import build_deck
 
     lon, lat = -0.0919, 51.5155
     cell = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,15 @@ from streamlit.testing.v1 import AppTest
 from coordination.caseload.assignment import assignment_history
 from coordination.caseload.officers import officer_loads
 from coordination.caseload.queries import caseload
+from coordination.core.clock import london_today
 from coordination.core.db import get_engine
 from coordination.handoffs import network
 from coordination.handoffs import workflow as handoffs
 from coordination.models import AuditEvent, User
-from ui._auth import USER_KEY
-from ui._common import md
+from ui.session import USER_KEY
+from ui.text import md
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+PAGES = Path(__file__).resolve().parent.parent / "ui" / "pages"
 TIMEOUT = 60
 CITY, MET = "E23000034", "E23000001"
 
@@ -70,8 +71,8 @@ def demo_env(demo_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def _page(name: str) -> AppTest:
-    at = AppTest.from_file(str(UI / f"{name}.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = _city_supervisor()  # signed in (ui._auth)
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = _city_supervisor()  # signed in (ui.session)
     at.run()
     _ok(at)
     return at
@@ -225,7 +226,7 @@ def test_caseload_link_to_a_case_the_user_may_not_see_is_refused_and_audited(
 ) -> None:
     case_id = _city_only_case(demo_env)
     met_user = _met_officer(None)
-    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(PAGES / "caseload.py"), default_timeout=TIMEOUT)
     at.session_state[USER_KEY] = met_user
     at.query_params["case"] = str(case_id)
     at.run()
@@ -255,7 +256,7 @@ def test_caseload_link_to_a_case_the_user_may_not_see_is_refused_and_audited(
 def test_caseload_link_opens_a_case_after_a_reason(demo_env: str) -> None:
     with _session(demo_env) as s:
         row = caseload(s, force_code=CITY, status="open", limit=5).rows[0]
-    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(PAGES / "caseload.py"), default_timeout=TIMEOUT)
     at.session_state[USER_KEY] = _city_supervisor()
     at.query_params["case"] = str(row.case_id)
     at.run()
@@ -276,7 +277,7 @@ def test_caseload_page_for_an_analyst_is_pseudonymised(demo_env: str) -> None:
         names = {
             (r.first_name, r.last_name, r.pnc_id) for r in caseload(s, status=None, limit=5000).rows
         }
-    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(PAGES / "caseload.py"), default_timeout=TIMEOUT)
     at.session_state[USER_KEY] = "demo.analyst"
     at.run()
     _ok(at)
@@ -345,7 +346,7 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
 def test_network_page_draws_and_tabulates(demo_env: str) -> None:
     at = _page("network")
     _demo_notice(at)
-    today = date.today()
+    today = london_today()  # the page counts days in London
     with _session(demo_env) as s:
         g = network.build_network(s, start=today - timedelta(days=365), end=today)
     flows = network.largest_flows(g, 15)

@@ -10,24 +10,25 @@ from __future__ import annotations
 import streamlit as st
 
 from coordination.handoffs import workflow as handoffs
-from ui import _register as ui
-from ui._common import md
+from ui import session
+from ui.components import tables
+from ui.components.notice import demo_notice
+from ui.navigation import require_page
+from ui.text import CITY, MET, force_label, md
+
+FLASH_KEY = "ho_flash"
 
 st.title("Handoffs")
-ui.demo_notice()
-flash = st.session_state.pop("ho_flash", None)
-if flash:
-    for line in flash:
-        st.success(line)
+demo_notice()
+session.show_flash(FLASH_KEY)
 
-if ui.page_refused("handoff.view", "The Network page shows the flows between forces."):
-    st.stop()
+require_page("Handoffs")
+viewer = session.signed_in_user()
 # Every read names the signed-in user: the queues list only handoffs of cases they may see.
-me = ui.acting_as()
+me = session.signed_in_username()
 
 left, right = st.columns(2)
-FORCE_CHOICES = [ui.CITY, ui.MET]
-viewer = ui.signed_in_user()
+FORCE_CHOICES = [CITY, MET]
 force = left.selectbox(
     "Force",
     FORCE_CHOICES,
@@ -36,17 +37,17 @@ force = left.selectbox(
     if viewer is not None and viewer.force_code in FORCE_CHOICES
     else 0,
     key="ho_force",
-    format_func=ui.force_label,
+    format_func=force_label,
 )
 with right:
-    actor = ui.acting_user(force)
+    actor = session.acting_user(force)
 show_closed = st.toggle("Show closed handoffs too", key="ho_closed")
 state = None if show_closed else "open"
 
 queues = {}
 for direction in ("incoming", "outgoing"):
     queues[direction] = (
-        ui.run(
+        session.run(
             handoffs.list_handoffs,
             force_code=force,
             direction=direction,
@@ -73,7 +74,7 @@ for tab, direction in ((incoming_tab, "incoming"), (outgoing_tab, "outgoing")):
     with tab:
         views = queues[direction]
         if views:
-            st.dataframe(ui.handoffs_table(views), hide_index=True, key=f"ho_{direction}")
+            st.dataframe(tables.handoffs_table(views), hide_index=True, key=f"ho_{direction}")
         else:
             st.caption(f"No {direction} handoffs.")
 st.caption(
@@ -101,14 +102,14 @@ handoff_id = st.selectbox(
 )
 view = actionable.get(handoff_id) if handoff_id is not None else None
 if view is not None:
-    seen = ui.seen_version("handoff", view.id, view.handoff.version)
+    seen = session.seen_version("handoff", view.id, view.handoff.version)
     st.markdown(f"**Reason:** {md(view.handoff.reason)}")
     with st.form("handoff_action"):
         action = st.selectbox("Action", list(handoffs.allowed_actions(view.state)), key="ho_action")
         note = st.text_area("Note (required to reject)", key="ho_note")
         submitted = st.form_submit_button("Apply")
     if submitted and actor:
-        done = ui.run(
+        done = session.run(
             handoffs.transition,
             actor=actor,
             handoff_id=view.id,
@@ -117,13 +118,13 @@ if view is not None:
             expected_version=seen,
         )
         if done is not None:
-            ui.forget_version("handoff", view.id)
+            session.forget_version("handoff", view.id)
             lines = [f"Handoff {done.id} is now {done.state}."]
             if done.state == "completed":
-                lines.append(f"{ui.force_label(done.to_force_code)} now leads case {done.case_id}.")
+                lines.append(f"{force_label(done.to_force_code)} now leads case {done.case_id}.")
             # Show the queues as they are now: rerun, carrying the message across.
-            st.session_state["ho_flash"] = lines
+            session.flash(FLASH_KEY, lines)
             st.rerun()
     if st.button("Reload", key="ho_reload"):
-        ui.forget_version("handoff", view.id)
+        session.forget_version("handoff", view.id)
         st.rerun()

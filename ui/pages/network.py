@@ -8,23 +8,23 @@ frequent movers — and the network to download as GraphML or JSON.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
-import pandas as pd
 import streamlit as st
 
-from ui import _register as ui
+from coordination.core.clock import london_today
+from ui import session
+from ui.components import network, tables
+from ui.components.notice import demo_notice
+from ui.navigation import require_page
 
 st.title("Network")
-ui.demo_notice()
-if ui.page_refused(
-    "network.view", "The network is for offender managers, supervisors and analysts."
-):
-    st.stop()
+demo_notice()
+require_page("Network")
 # Analysts get pseudonymised case and handoff ids (ping-pong, frequent movers).
-me = ui.acting_as()
+me = session.signed_in_username()
 
-today = date.today()
+today = london_today()
 cols = st.columns(3)
 start = cols[0].date_input("From", value=today - timedelta(days=365), key="net_start")
 end = cols[1].date_input("To", value=today, key="net_end")
@@ -32,62 +32,38 @@ movers_over = cols[2].number_input(
     "Frequent movers: more than N transfers a year", min_value=1, value=2, step=1, key="net_n"
 )
 
-overview = ui.run(ui.network_overview, start=start, end=end, movers_over=int(movers_over), actor=me)
+overview = session.run(
+    network.network_overview, start=start, end=end, movers_over=int(movers_over), actor=me
+)
 if overview is not None:
     g = overview.graph
     st.caption(
         f"{g.number_of_edges()} flows between {g.number_of_nodes()} forces and BCUs, "
         f"handoffs requested {start.isoformat()} to {end.isoformat()}."
     )
-    drawing, tables = st.columns([3, 2])
+    drawing, flows = st.columns([3, 2])
     with drawing:
-        st.html(ui.network_svg(g))
+        st.html(network.network_svg(g))
         st.caption(
             "Red circle: the City; orange: forces; blue: Met BCUs. Arrow width: handoffs; "
             "red arrows carry overdue handoffs. Hover for figures."
         )
-    with tables:
+    with flows:
         st.markdown("**Largest flows**")
-        st.dataframe(ui.flows_table(overview.largest), hide_index=True, key="net_largest")
+        st.dataframe(tables.flows_table(overview.largest), hide_index=True, key="net_largest")
         st.markdown("**Bottlenecks (most overdue)**")
-        st.dataframe(ui.flows_table(overview.bottlenecks), hide_index=True, key="net_bottlenecks")
+        st.dataframe(
+            tables.flows_table(overview.bottlenecks), hide_index=True, key="net_bottlenecks"
+        )
     left, right = st.columns(2)
     with left:
         st.markdown("**Ping-pong cases** (A → B → A within 90 days)")
         st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "case": p.case_id,
-                        "forces": f"{ui.force_label(p.force_a)} ⇄ {ui.force_label(p.force_b)}",
-                        "handoffs": f"#{p.first_handoff_id}, #{p.second_handoff_id}",
-                        "days apart": round(p.days, 1),
-                    }
-                    for p in overview.ping_pong
-                ],
-                columns=["case", "forces", "handoffs", "days apart"],
-            ),
-            hide_index=True,
-            key="net_pingpong",
+            tables.ping_pong_table(overview.ping_pong), hide_index=True, key="net_pingpong"
         )
     with right:
         st.markdown(f"**Frequent movers** (more than {int(movers_over)} transfers in a year)")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "case": m.case_id,
-                        "transfers": m.transfers,
-                        "first": m.first.date(),
-                        "last": m.last.date(),
-                    }
-                    for m in overview.movers
-                ],
-                columns=["case", "transfers", "first", "last"],
-            ),
-            hide_index=True,
-            key="net_movers",
-        )
+        st.dataframe(tables.movers_table(overview.movers), hide_index=True, key="net_movers")
     down = st.columns(2)
     down[0].download_button(
         "Download GraphML",

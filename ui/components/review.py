@@ -1,6 +1,6 @@
-"""Helpers for the Joint review page: tables, texts and the pack export.
+"""The Joint review page's pieces: tables, texts, the meeting and item panels, the pack export.
 
-The page stays thin: it reads widgets, calls one service function through ``ui._register.run``
+The page stays thin: it reads widgets, calls one service function through ``ui.session.run``
 (which opens a session, commits on success and shows errors by type), and hands the answer to a
 renderer here. Everything per user lives in ``st.session_state``; nothing here caches anything
 shared between users.
@@ -15,10 +15,13 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import streamlit as st
 
 from coordination.core.db import get_engine, session_scope
 from coordination.core.settings import get_settings
 from coordination.packs.export import export_pack
+from coordination.review.common import LOOKBACK_DAYS
+from ui.text import md
 
 log = logging.getLogger("crossforce.ui.review")
 
@@ -81,7 +84,7 @@ def force_label(code: str | None, names: Mapping[str, str]) -> str:
 
 
 def meeting_label(meeting: Any) -> str:
-    """How a meeting is listed: ``#3 2025-03-10 City–Met review (planned)``."""
+    """How a meeting is listed: ``#3 2025-03-10 Quarterly review (planned)``."""
     return f"#{meeting.id} {meeting.meeting_date.isoformat()} {meeting.title} ({meeting.status})"
 
 
@@ -205,7 +208,7 @@ def actions_table(actions: Iterable[Any], *, today: date) -> pd.DataFrame:
 
 
 def actions_by_owner(actions: Iterable[Any], *, today: date) -> pd.DataFrame:
-    """Open actions grouped by owner (owners A–Z, then soonest due first, undated last)."""
+    """Open actions grouped by owner (owners A to Z, then soonest due first, undated last)."""
     rows = sorted(
         actions,
         key=lambda a: (a.owner.casefold(), a.due_date is None, a.due_date or date.max, a.id),
@@ -308,6 +311,74 @@ def next_status(status: str) -> tuple[str, str] | None:
     return STATUS_NEXT.get(status)
 
 
+# --- panels ------------------------------------------------------------------------------------
+
+
+def meeting_header(detail: Any, names: Mapping[str, str]) -> None:
+    """The meeting's title, date, status, chair, forces and attendees, and what the agenda covers.
+
+    Parameters
+    ----------
+    detail
+        The meeting as ``coordination.review.meetings.get_meeting`` answers it.
+    names
+        Force names by code.
+    """
+    meeting = detail.meeting
+    st.subheader(meeting.title)
+    st.markdown(
+        f"**Date:** {meeting.meeting_date.isoformat()} · **Status:** {meeting.status} · "
+        f"**Chair:** {md(meeting.chair)}  \n"
+        f"**Forces:** {md(', '.join(force_label(c, names) for c in meeting.forces))}  \n"
+        f"**Attendees:** {md(', '.join(meeting.attendees) or '—')}"
+    )
+    since = (
+        f"since the last meeting of these forces ({detail.previous_meeting_date.isoformat()})"
+        if detail.previous_meeting_date
+        else f"over the last {LOOKBACK_DAYS} days (no earlier meeting of these forces)"
+    )
+    st.caption(f"The agenda covers {since}; next meeting {detail.next_meeting_date.isoformat()}.")
+
+
+def item_panel(item: Any, names: Mapping[str, str]) -> None:
+    """One agenda item: the person, why it is on the agenda, its score and OGRS3, its decision."""
+    st.markdown(f"#### {item.position}. {md(item.offender_name)} · `{item.pnc_id}`")
+    st.markdown(
+        f"**Lead force:** {md(item.lead_force_name)} · **Programme:** {md(item.programme)} · "
+        f"**Risk:** {md(item.risk.replace('_', ' '))} · **MAPPA level:** "
+        f"{item.mappa_level or '—'} · **Next review:** "
+        f"{item.next_review_due.isoformat() if item.next_review_due else '—'}"
+    )
+    st.markdown(
+        "**Why it is on the agenda:**\n"
+        + "\n".join(f"- {md(r.get('text', r.get('code', '')))}" for r in item.reasons)
+    )
+    st.markdown(f"**Score:** {md(score_parts_text(item))}")
+    st.markdown(f"**OGRS3:** {md(ogrs3_text(item))}")
+    if item.decision is not None:
+        decided = decision_text(item.decision, names)
+        note_text = f". Note: {item.decision.note}" if item.decision.note else ""
+        st.success(md(f"Decision: {decided}{note_text} (by {item.decision.decided_by})"), icon="✅")
+
+
+def pack_downloads(*, actor: str, meeting: Any, recipients: Sequence[str]) -> None:
+    """One download button per format; each click exports the pack, recorded as a disclosure."""
+    st.caption(
+        f"Each download is recorded as a disclosure to {md(', '.join(recipients))}. "
+        "The document is marked OFFICIAL-SENSITIVE."
+    )
+    cols = st.columns(len(FORMATS))
+    for col_, (fmt, label, mime) in zip(cols, FORMATS, strict=True):
+        col_.download_button(
+            f"Download {label}",
+            data=pack_exporter(actor=actor, meeting_id=meeting.id, fmt=fmt, recipients=recipients),
+            file_name=pack_filename(meeting, fmt),
+            mime=mime,
+            key=f"jr_pack_{fmt}",
+            on_click="ignore",
+        )
+
+
 __all__ = [
     "AGENDA_COLUMNS",
     "DECISION_LABELS",
@@ -319,10 +390,13 @@ __all__ = [
     "decision_text",
     "force_codes",
     "force_label",
+    "item_panel",
+    "meeting_header",
     "meeting_label",
     "meetings_table",
     "next_status",
     "ogrs3_text",
+    "pack_downloads",
     "pack_exporter",
     "pack_filename",
     "people",

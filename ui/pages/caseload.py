@@ -14,7 +14,6 @@ says "Access refused" (and the refusal is audited) when the user may not see it.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -22,17 +21,23 @@ import streamlit as st
 from coordination.caseload.assignment import assign_case, assignment_history
 from coordination.caseload.officers import officer_loads, suggest_assignees
 from coordination.caseload.queries import UNASSIGNED, caseload, get_case
+from coordination.core.clock import london_today
 from coordination.handoffs import workflow as handoffs
 from coordination.reference.lookup import get_service
 from coordination.register.inputs import Residence
 from coordination.register.moves import move_offender
 from coordination.register.offenders import get_offender
-from ui import _register as ui
-from ui._common import md
+from ui import session
+from ui.components import case as case_panel
+from ui.components import tables
+from ui.components.notice import demo_notice
+from ui.navigation import require_page
+from ui.text import CITY, MET, force_label, md
 
 JUSTIFIED_KEY = "cl_justifications"  # offender id -> the reason given, for this session
 OPENED_KEY = "cl_opened"  # (offender id, refusal, OffenderDetail): one consultation per opening
 LINK_KEY = "cl_link_refused"  # (case id, refusal): one audited refusal per link, not per click
+FLASH_KEY = "cl_flash"
 
 
 def forget_record() -> None:
@@ -59,16 +64,13 @@ def linked_case() -> int | str | None:
 
 
 st.title("Caseload")
-ui.demo_notice()
-flash = st.session_state.pop("cl_flash", None)
-if flash:
-    for line in flash:
-        st.success(line)
+demo_notice()
+session.show_flash(FLASH_KEY)
 
-if ui.page_refused("caseload.view", "Cases are for offender managers, supervisors and analysts."):
+require_page("Caseload")
+viewer = session.signed_in_user()
+if viewer is None:  # require_page has stopped already: nobody is signed in
     st.stop()
-viewer = ui.signed_in_user()
-assert viewer is not None  # page_refused stops when nobody is signed in
 me = viewer.username
 analyst = viewer.role == "analyst"
 
@@ -90,16 +92,16 @@ BCUS = {
 }
 
 top = st.columns(3)
-FORCE_CHOICES = [ui.CITY, ui.MET, None]
+FORCE_CHOICES = [CITY, MET, None]
 force = top[0].selectbox(
     "Lead force",
     FORCE_CHOICES,
     # The user's own force first; "All forces" still lists only the cases they may see.
     index=FORCE_CHOICES.index(viewer.force_code) if viewer.force_code in FORCE_CHOICES else 2,
     key="cl_force",
-    format_func=ui.force_label,
+    format_func=force_label,
 )
-actor = None if analyst else ui.acting_user(force or viewer.force_code)
+actor = None if analyst else session.acting_user(force or viewer.force_code)
 if analyst:
     # Searching by name or PNC ID would single out a person: not for pseudonymised data.
     search = ""
@@ -114,7 +116,7 @@ bcu = row[0].selectbox(
     key="cl_bcu",
     format_func=lambda c: "All BCUs" if c is None else f"{BCUS[c]} ({c})",
 )
-officers = ui.run(officer_loads, force_code=force, actor=me) or []
+officers = session.run(officer_loads, force_code=force, actor=me) or []
 manager = row[1].selectbox(
     "Manager",
     [None, UNASSIGNED, *[o.username for o in officers]],
@@ -129,7 +131,7 @@ status = row[4].selectbox(
     "Status", ["open", "closed", None], key="cl_status", format_func=lambda s: s or "All"
 )
 
-page = ui.run(
+page = session.run(
     caseload,
     force_code=force,
     bcu_code=bcu,
@@ -145,23 +147,26 @@ if page is not None:
     st.metric("Cases", f"{page.total:,}")
     if page.total > len(page.rows):
         st.caption(f"Showing the first {len(page.rows):,} (next review first).")
-    st.dataframe(ui.caseload_table(page.rows), hide_index=True, key="cl_table")
+    st.dataframe(tables.caseload_table(page.rows), hide_index=True, key="cl_table")
 
 st.subheader("Officer capacity")
-loads = ui.run(
+loads = session.run(
     officer_loads,
     force_code=force,
-    bcu_code=bcu if force == ui.MET else None,
+    bcu_code=bcu if force == MET else None,
     actor=me,
 )
 if loads:
     st.dataframe(
-        ui.loads_table(loads),
+        tables.loads_table(loads),
         hide_index=True,
         key="cl_loads",
-        column_config={"capacity %": ui.capacity_column()},
+        column_config={"capacity %": tables.capacity_column()},
     )
-    st.caption("Capacity % = points of open cases ÷ available points × 100 (HMPPS workload rule).")
+    st.caption(
+        "Capacity % = points of open cases ÷ available points \N{MULTIPLICATION SIGN} 100 "
+        "(HMPPS workload rule)."
+    )
 else:
     st.caption("No officers with a workload profile for this selection.")
 
@@ -178,15 +183,7 @@ if not analyst:
         "Case",
         [None, *[r.case_id for r in rows]],
         key="cl_case",
-        format_func=lambda c: (
-            "Choose a case…"
-            if c is None
-            else next(
-                f"#{r.case_id} {r.first_name} {r.last_name} ({r.pnc_id})"
-                for r in rows
-                if r.case_id == c
-            )
-        ),
+        format_func=case_panel.case_choice(rows),
         on_change=follow_choice,
     )
 elif link is None:
@@ -202,12 +199,12 @@ if link is not None:
         # Shown again without asking again: one refusal in the audit log per link, not per click.
         st.error(md(refused[1]))
     else:
-        case, refusal = ui.attempt(get_case, actor=me, case_id=link)
+        case, refusal = session.attempt(get_case, actor=me, case_id=link)
         if refusal is not None:
             st.session_state[LINK_KEY] = (link, refusal)
             st.error(md(refusal))
 elif case_id is not None:
-    case = ui.run(get_case, actor=me, case_id=case_id)
+    case = session.run(get_case, actor=me, case_id=case_id)
 
 if case is not None:
     justified: dict[int, str] = st.session_state.setdefault(JUSTIFIED_KEY, {})
@@ -219,37 +216,23 @@ if case is not None:
         # A reason given earlier in this session opens the record again (a new consultation,
         # logged with it). Kept for the session, so it is logged once per opening rather than
         # at every click; "Reload case" and every change read it again.
-        found, refusal = ui.attempt(
+        found, refusal = session.attempt(
             get_offender, actor=me, offender_id=case.offender_id, justification=why
         )
         opened = (case.offender_id, refusal, found)
         st.session_state[OPENED_KEY] = opened
-    detail = opened[2] if opened is not None else None
-    listed = next((r for r in rows if r.case_id == case.id), None)
-    if detail is not None:
-        person = detail.offender
-        st.markdown(
-            f"### {md(person.first_name)} {md(person.last_name)} · `{person.pnc_id}` · "
-            f"case {case.id}"
-        )
-    elif listed is not None:
-        st.markdown(
-            f"### {md(listed.first_name)} {md(listed.last_name)} · `{listed.pnc_id}` · "
-            f"case {case.id}"
-        )
-    else:
-        st.markdown(f"### Case {case.id}")
-    st.markdown(f"**Lead force:** {md(ui.force_label(case.lead_force_code))}")
-    st.markdown(f"**Why:** {md(case.responsibility_explanation or '—')}")
-    if case.flags:
-        st.warning("Flags: " + ", ".join(f.replace("_", " ") for f in case.flags))
+    case_panel.case_heading(
+        case,
+        detail=opened[2] if opened is not None else None,
+        listed=next((r for r in rows if r.case_id == case.id), None),
+    )
 
     assign_tab, move_tab, history_tab = st.tabs(["Assign", "Record a move", "History"])
     with assign_tab:
-        suggestions = ui.run(suggest_assignees, case_id=case.id, limit=8, actor=me) or []
+        suggestions = session.run(suggest_assignees, case_id=case.id, limit=8, actor=me) or []
         if suggestions:
-            st.dataframe(ui.suggestions_table(suggestions), hide_index=True, key="cl_suggest")
-        seen = ui.seen_version("case", case.id, case.version)
+            st.dataframe(tables.suggestions_table(suggestions), hide_index=True, key="cl_suggest")
+        seen = session.seen_version("case", case.id, case.version)
         with st.form("assign_form"):
             assignee = st.selectbox(
                 "Assign to",
@@ -259,7 +242,7 @@ if case is not None:
             reason = st.text_input("Reason", key="cl_reason")
             submitted = st.form_submit_button("Assign")
         if submitted and actor and assignee:
-            done = ui.run(
+            done = session.run(
                 assign_case,
                 actor=actor,
                 case_id=case.id,
@@ -268,25 +251,25 @@ if case is not None:
                 expected_version=seen,
             )
             if done is not None:
-                ui.forget_version("case", case.id)
+                session.forget_version("case", case.id)
                 forget_record()
-                st.session_state["cl_flash"] = [f"Case {case.id} assigned to {assignee}."]
+                session.flash(FLASH_KEY, [f"Case {case.id} assigned to {assignee}."])
                 st.rerun()
         if st.button("Reload case", key="cl_reload"):
-            ui.forget_version("case", case.id)
+            session.forget_version("case", case.id)
             forget_record()
             st.rerun()
 
     with move_tab:
         with st.form("move_form"):
             postcode = st.text_input("New postcode", key="cl_move_postcode")
-            since = st.date_input("Living there from", value=date.today(), key="cl_move_from")
+            since = st.date_input("Living there from", value=london_today(), key="cl_move_from")
             moved = st.form_submit_button("Record move")
         if moved and actor:
             lookup = get_service().lookup
-            residence = ui.call(Residence.at_postcode, postcode)
+            residence = session.call(Residence.at_postcode, postcode)
             if residence is not None:
-                result = ui.run(
+                result = session.run(
                     move_offender,
                     actor=actor,
                     offender_id=case.offender_id,
@@ -298,7 +281,7 @@ if case is not None:
                     forget_record()
                     lines = [f"Case {o.case_id}: {o.note}." for o in result.cases]
                     lines += [o.decision.explanation for o in result.cases]
-                    st.session_state["cl_flash"] = lines or ["Move recorded."]
+                    session.flash(FLASH_KEY, lines or ["Move recorded."])
                     st.rerun()
 
     with history_tab:
@@ -319,27 +302,11 @@ if case is not None:
         if opened is not None and opened[1] is not None:
             st.error(md(opened[1]))
         elif opened is not None and opened[2] is not None:
-            detail = opened[2]
-            st.caption(f"Record opened; reason given: {md(justified.get(case.offender_id, ''))}")
-            ui.show_timeline(detail.addresses)
-            st.markdown("**Addresses**")
-            st.dataframe(ui.addresses_table(detail.addresses), hide_index=True, key="cl_addresses")
-            history = ui.run(assignment_history, case_id=case.id, actor=me) or []
-            st.markdown("**Managers**")
-            st.dataframe(
-                [
-                    {
-                        "manager": h.display_name or h.username or "—",
-                        "from": h.assigned_at,
-                        "until": h.ended_at,
-                        "by": h.assigned_by,
-                        "reason": h.reason,
-                    }
-                    for h in history
-                ],
-                hide_index=True,
-                key="cl_assignments",
+            history = session.run(assignment_history, case_id=case.id, actor=me) or []
+            views = session.run(handoffs.list_handoffs, case_id=case.id, actor=me) or []
+            case_panel.opened_record(
+                opened[2],
+                reason=justified.get(case.offender_id, ""),
+                history=history,
+                handoffs=views,
             )
-            views = ui.run(handoffs.list_handoffs, case_id=case.id, actor=me) or []
-            st.markdown("**Handoffs**")
-            st.dataframe(ui.handoffs_table(views), hide_index=True, key="cl_handoffs")

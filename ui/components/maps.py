@@ -1,23 +1,27 @@
-"""The offline map around a lookup answer, and reading a click on it.
+"""The offline maps: around a lookup answer (and reading a click on it), and a person's moves.
 
-There is no tile server by default, so the map draws only our own lines (force, district, ward) and
-the point. Clicks are read from a pickable, nearly transparent grid of small squares (layer
-``click-grid``): deck.gl reports which square was picked, and its centre is the clicked point.
+There is no tile server by default, so the lookup map draws only our own lines (force, district,
+ward) and the point. Clicks are read from a pickable, nearly transparent grid of small squares
+(layer ``click-grid``): deck.gl reports which square was picked, and its centre is the clicked
+point. The timeline map joins a person's addresses in time order. Neither fetches anything from
+the internet.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pydeck as pdk
 import streamlit as st
 
 from coordination.reference import lookup as service
-from coordination.reference.lookup import LookupResult, MapData
-from ui._common import CLICK_KEY, call
+from coordination.reference.lookup import LookupResult, MapData, attribution
+from geo.coords import bng_to_wgs84
+from ui.session import call
 
+CLICK_KEY = "clicked_point"
 MAP_KEY = "map"
 MAP_DATA_KEY = "map_data"
 TILE_ZOOM = 15
@@ -195,6 +199,11 @@ def clicked_point(state: Mapping[str, Any] | None) -> tuple[float, float] | None
         return None
 
 
+def forget_click() -> None:
+    """Drop the last map click, so a newly typed query is answered rather than the click."""
+    st.session_state.pop(CLICK_KEY, None)
+
+
 def remember_click() -> None:
     """``on_select`` callback: keep the clicked point in the session so it survives reruns.
 
@@ -240,3 +249,80 @@ def map_for(result: LookupResult) -> MapData | None:
     if data is not None:
         st.session_state[MAP_DATA_KEY] = (key, data)
     return data
+
+
+# --- the address timeline map ----------------------------------------------------------------
+
+
+def timeline_deck(addresses: Sequence[Any]) -> pdk.Deck | None:
+    """An offline map of a person's addresses in time order (no base map, nothing fetched).
+
+    Returns ``None`` when no address has a location (e.g. only "address unknown").
+    """
+    points: list[dict[str, Any]] = []
+    for a in sorted(addresses, key=lambda a: (a.valid_from, a.id)):
+        if a.easting is None or a.northing is None:
+            continue
+        lat, lon = bng_to_wgs84(a.easting, a.northing)
+        points.append(
+            {
+                "lat": lat,
+                "lon": lon,
+                "label": f"{a.postcode or ''} from {a.valid_from.isoformat()}",
+                "current": a.valid_to is None,
+            }
+        )
+    if not points:
+        return None
+    path = [{"path": [[p["lon"], p["lat"]] for p in points]}]
+    lats = [p["lat"] for p in points]
+    lons = [p["lon"] for p in points]
+    span = max(max(lats) - min(lats), (max(lons) - min(lons)) * 0.62, 0.005)
+    zoom = max(5.0, min(15.0, math.log2(0.7 / span) + 8))
+    layers = [
+        pdk.Layer(
+            "PathLayer",
+            id="moves",
+            data=path,
+            get_path="path",
+            get_color=[30, 90, 200, 200],
+            get_width=1,
+            width_min_pixels=3,
+            width_max_pixels=3,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="addresses",
+            data=points,
+            get_position="[lon, lat]",
+            get_fill_color="current ? [255, 140, 0, 255] : [120, 120, 120, 220]",
+            get_line_color=[0, 0, 0, 255],
+            stroked=True,
+            line_width_min_pixels=1,
+            get_radius=1,
+            radius_min_pixels=7,
+            radius_max_pixels=7,
+            pickable=True,
+        ),
+    ]
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=pdk.ViewState(
+            latitude=(max(lats) + min(lats)) / 2, longitude=(max(lons) + min(lons)) / 2, zoom=zoom
+        ),
+        # No provider: nothing is fetched from the internet (see build_deck).
+        map_provider=None,
+        tooltip={"text": "{label}"},
+    )
+
+
+def show_timeline(addresses: Sequence[Any]) -> None:
+    """Draw the address timeline map with the attribution caption under it."""
+    deck = timeline_deck(addresses)
+    if deck is None:
+        st.caption("No address with a location to draw.")
+        return
+    st.pydeck_chart(deck, key="timeline_map", height=360)
+    st.caption(
+        f"Orange: current address; grey: earlier ones, joined in time order. {attribution()}"
+    )

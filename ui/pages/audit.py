@@ -7,57 +7,20 @@ button press (and recorded then), not on every rerun of the page.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from coordination.audit.reader import AuditRecord, export_events, search_events, verify_chain
+from coordination.audit.reader import export_events, search_events, verify_chain
 from coordination.ledger.chain import CATEGORIES
-from ui import _register as ui
-from ui._auth import signed_in_username
-from ui._common import md
+from ui import session
+from ui.components import tables
+from ui.text import md
 
 EXPORT_KEY = "audit_export"
 VERIFY_KEY = "audit_verify_report"
 ANY = "(any)"
-
-COLUMNS = [
-    "id",
-    "at (UTC)",
-    "user",
-    "category",
-    "action",
-    "entity",
-    "offenders",
-    "justification",
-    "recipients",
-    "details",
-]
-
-
-def events_table(records: list[AuditRecord]) -> pd.DataFrame:
-    """The events as a table for people, newest first."""
-    return pd.DataFrame(
-        [
-            {
-                "id": r.id,
-                "at (UTC)": r.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                "user": r.actor,
-                "category": r.category,
-                "action": r.action,
-                "entity": r.entity_type + (f" {r.entity_id}" if r.entity_id else ""),
-                "offenders": ", ".join(str(i) for i in r.offender_ids or []),
-                "justification": r.justification or "",
-                "recipients": ", ".join(r.recipients or []),
-                "details": json.dumps(r.details, ensure_ascii=False) if r.details else "",
-            }
-            for r in records
-        ],
-        columns=COLUMNS,
-    )
 
 
 def offender_id_typed(text: str) -> int | None:
@@ -77,7 +40,7 @@ def offender_id_typed(text: str) -> int | None:
 
 
 st.title("Audit log")
-actor = signed_in_username()
+actor = session.signed_in_username()
 if actor is None:
     st.warning("Sign in as an admin to read the audit log.")
     st.stop()
@@ -114,14 +77,14 @@ else:
     }
 
 if filters is not None:
-    records = ui.run(search_events, actor=actor, limit=int(limit), **filters)
+    records = session.run(search_events, actor=actor, limit=int(limit), **filters)
     if records is not None:
         st.caption(f"{len(records):,} events, newest first (at most {int(limit):,}).")
-        st.dataframe(events_table(records), hide_index=True, key="audit_table")
+        st.dataframe(tables.events_table(records), hide_index=True, key="audit_table")
 
 st.subheader("Integrity")
 if st.button("Verify the hash chain", key="audit_verify"):
-    checked = ui.run(verify_chain, actor=actor)
+    checked = session.run(verify_chain, actor=actor)
     if checked is not None:
         st.session_state[VERIFY_KEY] = checked
 report = st.session_state.get(VERIFY_KEY)
@@ -139,7 +102,7 @@ st.caption("The export is recorded in the audit log as a disclosure to you.")
 if filters is not None and st.button(
     "Prepare a CSV export of these filters", key="audit_export_go"
 ):
-    data = ui.run(export_events, actor=actor, **filters)
+    data = session.run(export_events, actor=actor, **filters)
     if data is not None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         st.session_state[EXPORT_KEY] = {"data": data, "name": f"audit-{stamp}.csv"}

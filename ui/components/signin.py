@@ -1,20 +1,19 @@
-"""Sign-in for the app: the form, who is signed in, sign-out, idle sign-out, single sign-on.
+"""Sign-in for the app: the form, the sidebar, sign-out, idle sign-out, single sign-on.
 
 ``app.py`` calls :func:`current_user` before the navigation and :func:`require_sign_in` when
 nobody is signed in: then only the sign-in form is shown and the script stops there. The
-signed-in username lives in ``st.session_state`` (per browser tab, never shared between users)
-and is the ``actor`` of every service call. Every rerun — every click — checks the time of the
-previous one: after ``idle_signout_minutes`` without one, the user is signed out.
+signed-in username lives in ``st.session_state`` (``ui.session``) and is the ``actor`` of every
+service call. Every rerun — every click — checks the time of the previous one: after
+``idle_signout_minutes`` without one, the user is signed out.
 
 Single sign-on (Streamlit's ``st.login``) is offered only when ``CROSSFORCE_OIDC_ENABLED`` is set
 and ``.streamlit/secrets.toml`` has an ``[auth]`` section; the provider's verified email is mapped
-to a crossforce user by ``coordination.auth.sign_in_external``.
+to a crossforce user by ``coordination.security.auth.sign_in_external``.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -26,33 +25,20 @@ from coordination.errors import CrossforceError
 from coordination.models import UserPublic
 from coordination.security import auth
 from coordination.security.users import get_user
-from ui._common import GENERIC_ERROR, md
+from ui.session import (
+    ACTIVITY_KEY,
+    METHOD_KEY,
+    remember_user,
+    sign_in_as,
+    signed_in_username,
+)
+from ui.text import GENERIC_ERROR, md, role_label
 
 log = logging.getLogger("crossforce.ui")
 
-USER_KEY = "auth_user"
-ACTIVITY_KEY = "auth_last_activity"
-METHOD_KEY = "auth_method"
 NOTICE_KEY = "auth_notice"
 OIDC_FAILED_KEY = "auth_oidc_failed"
 LOCKED_PREFIX = "Account locked"
-
-
-def signed_in_username() -> str | None:
-    """The username signed in in this browser session, or ``None``."""
-    value = st.session_state.get(USER_KEY)
-    return value if isinstance(value, str) and value else None
-
-
-def sign_in_as(username: str, *, method: str = "password", now: datetime | None = None) -> None:
-    """Remember a user as signed in (after :func:`coordination.auth.authenticate` succeeded).
-
-    Tests call it (or set ``st.session_state[USER_KEY]``) to open a page as a user.
-    """
-    st.session_state[USER_KEY] = username
-    st.session_state[ACTIVITY_KEY] = now or utcnow()
-    st.session_state[METHOD_KEY] = method
-    st.session_state.pop(NOTICE_KEY, None)
 
 
 def sign_out(*, reason: str = "user") -> None:
@@ -83,8 +69,10 @@ def sign_out(*, reason: str = "user") -> None:
 def current_user() -> UserPublic | None:
     """The signed-in user after the idle check, shown in the sidebar; ``None`` if nobody.
 
-    Call once per run, at the top of ``app.py``. A session idle for ``idle_signout_minutes`` is
-    signed out here, as is one whose account was deactivated meanwhile.
+    Call once per run, at the top of ``app.py``: this is the rerun's one lookup of the user,
+    kept for the pages (``ui.session.signed_in_user``). A session idle for
+    ``idle_signout_minutes`` is signed out here, as is one whose account was deactivated
+    meanwhile.
     """
     settings = get_settings()
     now = utcnow()
@@ -100,7 +88,8 @@ def current_user() -> UserPublic | None:
     if user is None or not user.active:
         sign_out(reason="inactive")
         return None
-    _sidebar(user)
+    remember_user(user)
+    sidebar(user)
     return user
 
 
@@ -133,7 +122,7 @@ def sign_in_form() -> None:
         password = st.text_input(
             "Password", type="password", key="signin_password", autocomplete="current-password"
         )
-        submitted = st.form_submit_button("Sign in", type="primary")
+        submitted = st.form_submit_button("Sign in", type="primary", key="signin_submit")
     if submitted:
         _password_sign_in(username, password)
     if _oidc_configured():
@@ -181,12 +170,13 @@ def _password_sign_in(username: str, password: str) -> None:
     st.rerun()
 
 
-def _sidebar(user: UserPublic) -> None:
+def sidebar(user: UserPublic) -> None:
+    """Who is signed in (name, username, role, force) and the "Sign out" button."""
     with st.sidebar:
         where = user.force_code + (f" / {user.bcu_code}" if user.bcu_code else "")
         st.markdown(
             f"Signed in as **{md(user.display_name)}**  \n"
-            f"`{user.username}` · {md(user.role.replace('_', ' '))} · {md(where)}"
+            f"`{user.username}` · {md(role_label(user.role))} · {md(where)}"
         )
         if st.button("Sign out", key="auth_sign_out"):
             sign_out(reason="user")

@@ -9,16 +9,16 @@ recipients are named: every export is recorded as a disclosure.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
-from coordination.core.clock import london_date
+from coordination.core.clock import london_today
 from coordination.core.settings import get_settings
 from coordination.models import DECISION_KINDS
 from coordination.review.actions import add_action, open_actions, set_action_status
 from coordination.review.agenda import add_item, generate_agenda, move_item, remove_item
-from coordination.review.common import LOOKBACK_DAYS, OGRS3_WEIGHT_CAP
+from coordination.review.common import OGRS3_WEIGHT_CAP
 from coordination.review.decisions import record_decision
 from coordination.review.meetings import (
     create_meeting,
@@ -27,28 +27,28 @@ from coordination.review.meetings import (
     list_meetings,
     set_meeting_status,
 )
-from ui import _register as ui
-from ui import _review as rv
-from ui._common import md
+from ui import session
+from ui.components import review as rv
+from ui.components.notice import demo_notice
+from ui.navigation import require_page
+from ui.text import CITY, FORCES, MET
+
+FLASH_KEY = "jr_flash"
 
 st.title("Joint review")
-ui.demo_notice()
-flash = st.session_state.pop("jr_flash", None)
-if flash:
-    for line in flash:
-        # Lines quote what people typed (titles, names, notes): escaped, never formatting.
-        st.success(md(line))
+demo_notice()
+# Lines quote what people typed (titles, names, notes): escaped, never formatting.
+session.show_flash(FLASH_KEY, escape=True)
 
-if ui.page_refused("meeting.view", "Joint reviews are for offender managers and supervisors."):
-    st.stop()
+require_page("Joint review")
 # Every read names the signed-in user: only meetings of their own force are listed.
-me = ui.acting_as()
-viewer = ui.signed_in_user()
+me = session.signed_in_username()
+viewer = session.signed_in_user()
 
-today = london_date(datetime.now(UTC))
-meetings = ui.run(list_meetings, actor=me) or []
+today = london_today()
+meetings = session.run(list_meetings, actor=me) or []
 by_id = {m.id: m for m in meetings}
-names: dict[str, str] = dict(ui.FORCES)
+names: dict[str, str] = dict(FORCES)
 
 # A meeting just created is selected on the next run (a widget's value cannot change once drawn).
 goto = st.session_state.pop("jr_goto", None)
@@ -67,8 +67,8 @@ meeting_id = top[0].selectbox(
 chosen = by_id.get(meeting_id) if meeting_id is not None else None
 # The City first, then the Met: the meeting stores its forces sorted by code.
 my_forces = sorted(
-    chosen.forces if chosen is not None else [ui.CITY, ui.MET],
-    key=lambda c: (c != ui.CITY, c != ui.MET, c),
+    chosen.forces if chosen is not None else [CITY, MET],
+    key=lambda c: (c != CITY, c != MET, c),
 )
 if st.session_state.get("jr_force") not in my_forces:
     # The user's own force when it takes part.
@@ -78,14 +78,14 @@ my_force = top[1].selectbox(
     "Your force", my_forces, key="jr_force", format_func=lambda c: rv.force_label(c, names)
 )
 with top[2]:
-    actor = ui.acting_user(my_force)
+    actor = session.acting_user(my_force)
 
 
 def done(*lines: str) -> None:
     """Show what happened after a rerun (so the page reflects the change)."""
     if chosen is not None:
-        ui.forget_version("meeting", chosen.id)
-    st.session_state["jr_flash"] = list(lines)
+        session.forget_version("meeting", chosen.id)
+    session.flash(FLASH_KEY, lines)
     st.rerun()
 
 
@@ -93,12 +93,12 @@ def done(*lines: str) -> None:
 
 if chosen is None:
     st.subheader("Plan a meeting")
-    offered = list(dict.fromkeys([ui.CITY, ui.MET, *(c for m in meetings for c in m.forces)]))
+    offered = list(dict.fromkeys([CITY, MET, *(c for m in meetings for c in m.forces)]))
     with st.form("jr_new"):
         forces = st.multiselect(
             "Forces taking part",
             offered,
-            default=[ui.CITY, ui.MET],
+            default=[CITY, MET],
             key="jr_new_forces",
             format_func=lambda c: rv.force_label(c, names),
         )
@@ -118,9 +118,9 @@ if chosen is None:
     if create and actor:
         codes = list(dict.fromkeys([*forces, *rv.force_codes(extra)]))
         title = title.strip() or (
-            ui.run(default_title, forces=codes, meeting_date=meeting_date) or ""
+            session.run(default_title, forces=codes, meeting_date=meeting_date) or ""
         )
-        created = ui.run(
+        created = session.run(
             create_meeting,
             actor=actor,
             title=title,
@@ -135,26 +135,14 @@ if chosen is None:
 
 # --- one meeting -----------------------------------------------------------------------------
 
-detail = ui.run(get_meeting, meeting_id=chosen.id, actor=me) if chosen is not None else None
+detail = session.run(get_meeting, meeting_id=chosen.id, actor=me) if chosen is not None else None
 if detail is not None:
     meeting = detail.meeting
     names.update(detail.force_names)
-    seen = ui.seen_version("meeting", meeting.id, meeting.version)
+    seen = session.seen_version("meeting", meeting.id, meeting.version)
     writable = meeting.status != "closed"
 
-    st.subheader(meeting.title)
-    st.markdown(
-        f"**Date:** {meeting.meeting_date.isoformat()} · **Status:** {meeting.status} · "
-        f"**Chair:** {md(meeting.chair)}  \n"
-        f"**Forces:** {md(', '.join(rv.force_label(c, names) for c in meeting.forces))}  \n"
-        f"**Attendees:** {md(', '.join(meeting.attendees) or '—')}"
-    )
-    since = (
-        f"since the last meeting of these forces ({detail.previous_meeting_date.isoformat()})"
-        if detail.previous_meeting_date
-        else f"over the last {LOOKBACK_DAYS} days (no earlier meeting of these forces)"
-    )
-    st.caption(f"The agenda covers {since}; next meeting {detail.next_meeting_date.isoformat()}.")
+    rv.meeting_header(detail, names)
     if not writable:
         st.info("This meeting is closed: read-only, except that actions can still be closed.")
 
@@ -163,7 +151,7 @@ if detail is not None:
         "Refresh the agenda" if detail.items else "Generate the agenda", key="jr_generate"
     )
     if generate and actor:
-        agenda_now = ui.run(
+        agenda_now = session.run(
             generate_agenda,
             actor=actor,
             meeting_id=meeting.id,
@@ -177,7 +165,7 @@ if detail is not None:
         done()
     step = rv.next_status(meeting.status)
     if step is not None and buttons[1].button(step[1], key="jr_status") and actor:
-        moved = ui.run(
+        moved = session.run(
             set_meeting_status,
             actor=actor,
             meeting_id=meeting.id,
@@ -219,25 +207,7 @@ if detail is not None:
     )
     item = items.get(item_id) if item_id is not None else None
     if item is not None:
-        st.markdown(f"#### {item.position}. {md(item.offender_name)} · `{item.pnc_id}`")
-        st.markdown(
-            f"**Lead force:** {md(item.lead_force_name)} · **Programme:** {md(item.programme)} · "
-            f"**Risk:** {md(item.risk.replace('_', ' '))} · **MAPPA level:** "
-            f"{item.mappa_level or '—'} · **Next review:** "
-            f"{item.next_review_due.isoformat() if item.next_review_due else '—'}"
-        )
-        st.markdown(
-            "**Why it is on the agenda:**\n"
-            + "\n".join(f"- {md(r.get('text', r.get('code', '')))}" for r in item.reasons)
-        )
-        st.markdown(f"**Score:** {md(rv.score_parts_text(item))}")
-        st.markdown(f"**OGRS3:** {md(rv.ogrs3_text(item))}")
-        if item.decision is not None:
-            decided = rv.decision_text(item.decision, names)
-            note_text = f". Note: {item.decision.note}" if item.decision.note else ""
-            st.success(
-                md(f"Decision: {decided}{note_text} (by {item.decision.decided_by})"), icon="✅"
-            )
+        rv.item_panel(item, names)
 
         if writable:
             move = st.columns([1, 1, 1, 2])
@@ -254,7 +224,7 @@ if detail is not None:
             to = move[3].button("Move to this position", key="jr_move")
             wanted = item.position - 1 if up else item.position + 1 if down else int(position)
             if (up or down or to) and actor:
-                order = ui.run(move_item, actor=actor, item_id=item.id, position=wanted)
+                order = session.run(move_item, actor=actor, item_id=item.id, position=wanted)
                 if order is not None:
                     done(f"{item.offender_name} moved to position {wanted}.")
 
@@ -275,7 +245,7 @@ if detail is not None:
                 note = st.text_area("Note", key="jr_note")
                 decide = st.form_submit_button("Record the decision", key="jr_decide")
             if decide and actor:
-                decision = ui.run(
+                decision = session.run(
                     record_decision,
                     actor=actor,
                     item_id=item.id,
@@ -300,7 +270,7 @@ if detail is not None:
                 why_remove = st.text_input("Reason for removing (required)", key="jr_remove_reason")
                 remove = st.form_submit_button("Remove from the agenda", key="jr_remove")
             if remove and actor:
-                gone = ui.run(remove_item, actor=actor, item_id=item.id, reason=why_remove)
+                gone = session.run(remove_item, actor=actor, item_id=item.id, reason=why_remove)
                 if gone is not None:
                     done(f"{gone.offender_name} (case {gone.case_id}) removed from the agenda.")
 
@@ -316,7 +286,7 @@ if detail is not None:
                 if case_id is None:
                     st.error("Give the number of the case to add.")
                 else:
-                    added = ui.run(
+                    added = session.run(
                         add_item,
                         actor=actor,
                         meeting_id=meeting.id,
@@ -362,7 +332,7 @@ if detail is not None:
             )
             add_action_clicked = st.form_submit_button("Add the action", key="jr_add_action")
         if add_action_clicked and actor:
-            action = ui.run(
+            action = session.run(
                 add_action,
                 actor=actor,
                 meeting_id=meeting.id,
@@ -386,7 +356,9 @@ if detail is not None:
         )
         status = cols[1].selectbox("New status", ["done", "cancelled", "open"], key="jr_act_status")
         if cols[2].button("Update the action", key="jr_act_update") and actor:
-            updated = ui.run(set_action_status, actor=actor, action_id=action_id, status=status)
+            updated = session.run(
+                set_action_status, actor=actor, action_id=action_id, status=status
+            )
             if updated is not None:
                 done(f"Action {updated.id} is now {updated.status}.")
 
@@ -407,22 +379,7 @@ if detail is not None:
     elif not recipients:
         st.info("Name the recipients to export: every export is recorded as a disclosure.")
     else:
-        st.caption(
-            f"Each download is recorded as a disclosure to {md(', '.join(recipients))}. "
-            "The document is marked OFFICIAL-SENSITIVE."
-        )
-        cols = st.columns(len(rv.FORMATS))
-        for col_, (fmt, label, mime) in zip(cols, rv.FORMATS, strict=True):
-            col_.download_button(
-                f"Download {label}",
-                data=rv.pack_exporter(
-                    actor=actor, meeting_id=meeting.id, fmt=fmt, recipients=recipients
-                ),
-                file_name=rv.pack_filename(meeting, fmt),
-                mime=mime,
-                key=f"jr_pack_{fmt}",
-                on_click="ignore",
-            )
+        rv.pack_downloads(actor=actor, meeting=meeting, recipients=recipients)
 
 # --- every meeting and every open action -----------------------------------------------------
 
@@ -433,7 +390,7 @@ if meetings:
 else:
     st.caption("No meetings yet.")
 st.markdown("### Open actions by owner")
-everyone = ui.run(open_actions, actor=me) or []
+everyone = session.run(open_actions, actor=me) or []
 if everyone:
     st.dataframe(rv.actions_by_owner(everyone, today=today), hide_index=True, key="jr_open")
 else:

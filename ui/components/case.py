@@ -1,0 +1,65 @@
+"""One case on the Caseload page: how it is listed, its heading, and a person's opened record.
+
+The page reads the widgets and calls the services (the case, the record with its reason, the
+managers, the handoffs); these functions only render what they answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from ui.components import maps, tables
+from ui.text import force_label, md
+
+
+def case_choice(rows: Sequence[Any]) -> Callable[[int | None], str]:
+    """The ``format_func`` of the "Case" selectbox: ``#12 Ann Smith (2001/1234567X)``."""
+    labels = {r.case_id: f"#{r.case_id} {r.first_name} {r.last_name} ({r.pnc_id})" for r in rows}
+
+    def label(case_id: int | None) -> str:
+        return "Choose a case…" if case_id is None else labels[case_id]
+
+    return label
+
+
+def case_heading(case: Any, *, detail: Any = None, listed: Any = None) -> None:
+    """The case's heading (the person's name once known), its lead force, why, and its flags.
+
+    Parameters
+    ----------
+    case
+        The case (``coordination.caseload.queries.get_case``).
+    detail
+        The person's opened record, if it is open.
+    listed
+        The case's caseload row, if it is in the list shown.
+    """
+    person = detail.offender if detail is not None else listed
+    if person is not None:
+        st.markdown(
+            f"### {md(person.first_name)} {md(person.last_name)} · `{person.pnc_id}` · "
+            f"case {case.id}"
+        )
+    else:
+        st.markdown(f"### Case {case.id}")
+    st.markdown(f"**Lead force:** {md(force_label(case.lead_force_code))}")
+    st.markdown(f"**Why:** {md(case.responsibility_explanation or '—')}")
+    if case.flags:
+        st.warning("Flags: " + ", ".join(f.replace("_", " ") for f in case.flags))
+
+
+def opened_record(
+    detail: Any, *, reason: str, history: Sequence[Any], handoffs: Sequence[Any]
+) -> None:
+    """A person's opened record: the reason given, the address timeline, managers, handoffs."""
+    st.caption(f"Record opened; reason given: {md(reason)}")
+    maps.show_timeline(detail.addresses)
+    st.markdown("**Addresses**")
+    st.dataframe(tables.addresses_table(detail.addresses), hide_index=True, key="cl_addresses")
+    st.markdown("**Managers**")
+    st.dataframe(tables.assignments_table(history), hide_index=True, key="cl_assignments")
+    st.markdown("**Handoffs**")
+    st.dataframe(tables.handoffs_table(handoffs), hide_index=True, key="cl_handoffs")
