@@ -273,3 +273,54 @@ def test_production_refuses_to_start_without_an_audit_key() -> None:
     with pytest.raises(ValidationError, match="CROSSFORCE_AUDIT_KEY must be set"):
         Settings(env="production", secret_key="s" * 40)
     assert Settings(env="production", secret_key="s" * 40, audit_key="a" * 40).audit_keys
+
+
+# --- PostgreSQL: the application's role cannot rewrite the log -------------------------------
+
+
+def test_the_app_role_cannot_change_delete_or_unguard_the_audit_log(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("database roles are a PostgreSQL matter")
+    import secrets
+
+    from coordination.core.db import grant_app_role, make_engine
+
+    owner = get_engine(database_url)
+    upgrade(owner)
+    add(owner, 3)
+    role = f"cf_app_{secrets.token_hex(4)}"
+    password = secrets.token_hex(16)
+    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        raw = conn.connection.dbapi_connection
+        from psycopg import sql
+
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+    app_url = sa.engine.make_url(database_url).set(username=role, password=password)
+    app = make_engine(app_url.render_as_string(hide_password=False))
+    try:
+        grant_app_role(owner, role)
+        # The application works as this role: it appends events, and verifies the log.
+        add(app, 2)
+        assert verify(app).ok
+        for statement in (
+            "UPDATE audit_event SET actor = 'mallory' WHERE id = 1",
+            "DELETE FROM audit_event WHERE id = 1",
+            "TRUNCATE audit_event",
+            "ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change",
+            "DROP TRIGGER audit_event_no_change ON audit_event",
+        ):
+            with pytest.raises(sa.exc.ProgrammingError), app.begin() as conn:
+                conn.execute(sa.text(statement))
+        assert verify(app).ok
+    finally:
+        app.dispose()
+        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # Membership lets the test's owner drop what the role was granted (PostgreSQL 15).
+            conn.execute(sa.text(f'GRANT "{role}" TO CURRENT_USER'))
+            conn.execute(sa.text(f'DROP OWNED BY "{role}"'))
+            conn.execute(sa.text(f'DROP ROLE "{role}"'))

@@ -23,10 +23,10 @@ from coordination.caseload.queries import caseload
 from coordination.core.clock import london_today
 from coordination.core.db import get_engine
 from coordination.handoffs import workflow as handoffs
+from coordination.handoffs.network import network_overview
 from coordination.models import User, UserPublic
 from coordination.security.users import DEMO_PASSWORD, list_demo_accounts
 from tests.test_pages_register import demo_database_url, demo_env  # noqa: F401 - fixtures
-from ui.components import network as network_component
 from ui.session import USER_KEY
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,7 +144,7 @@ def _shows_handoffs(at: AppTest, user: UserPublic) -> None:
 def _shows_network(at: AppTest, user: UserPublic) -> None:
     today = london_today()
     with Session(get_engine()) as s:
-        overview = network_component.network_overview(
+        overview = network_overview(
             s, start=today - timedelta(days=365), end=today, actor=user.username
         )
     flows = [list(d.value["to"]) for d in at.dataframe if "median days to accept" in d.value]

@@ -7,6 +7,7 @@ The same code runs on SQLite (the default: one file, WAL journal) and PostgreSQL
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,3 +184,71 @@ def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+# --- PostgreSQL: the application's own role ------------------------------------------------------
+
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# The columns an erasure may blank in an audit event (the triggers allow nothing else).
+AUDIT_REDACTION_COLUMNS = ("details", "justification", "text_salt", "redacted_by", "redacted_at")
+
+
+def grant_app_role(engine: Engine, role: str) -> list[str]:
+    """Let ``role`` run crossforce on this database, but never rewrite its audit log.
+
+    Run as the owner of the tables (who runs the migrations). The role may read and write every
+    table, except that on ``audit_event`` it may only read, insert and blank the free text an
+    erasure removes; it owns nothing, so it cannot drop or disable the triggers either. Tables
+    added by later migrations are covered by default privileges of the owner.
+
+    Parameters
+    ----------
+    engine
+        An engine connected as the owner.
+    role
+        An existing PostgreSQL role (lower-case letters, digits and ``_``).
+
+    Returns
+    -------
+    list[str]
+        The statements run, for the record.
+
+    Raises
+    ------
+    InputError
+        Not PostgreSQL, or not a plain role name.
+    """
+    from psycopg import sql
+
+    if engine.dialect.name != "postgresql":
+        raise InputError("Database roles are a PostgreSQL matter: SQLite has none")
+    if not _ROLE.match(role):
+        raise InputError(f"{role!r} is not a plain PostgreSQL role name")
+    who = sql.Identifier(role)
+    statements = [
+        sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(who),
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(
+            who
+        ),
+        sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(who),
+        sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_event FROM {}").format(who),
+        sql.SQL("GRANT UPDATE ({}) ON audit_event TO {}").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in AUDIT_REDACTION_COLUMNS), who
+        ),
+        sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM {}").format(who),
+        sql.SQL(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
+        ).format(who),
+        sql.SQL(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}"
+        ).format(who),
+    ]
+    done: list[str] = []
+    with engine.begin() as connection:
+        raw: Any = connection.connection.dbapi_connection
+        with raw.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+                done.append(statement.as_string(raw))
+    return done

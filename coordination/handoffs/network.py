@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -452,4 +453,46 @@ def pseudonymise_handoff_record(record: HandoffRecord) -> HandoffRecord:
     return record._replace(
         handoff_id=pseudonym_int("handoff", record.handoff_id),
         case_id=pseudonym_int("case", record.case_id),
+    )
+
+
+# --- the Network page's overview -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkOverview:
+    """The network of a period and its analytics, for the Network page."""
+
+    graph: HandoffGraph
+    largest: list[Flow]
+    bottlenecks: list[Flow]
+    ping_pong: list[PingPong]
+    movers: list[FrequentMover]
+    graph_json: dict[str, Any]
+    graphml: bytes
+
+
+def network_overview(
+    session: Session, *, start: date, end: date, movers_over: int = 2, actor: str | None
+) -> NetworkOverview:
+    """Build the network of a period and everything the page shows about it (one session).
+
+    ``actor`` is who is looking (``view``): an analyst's case and handoff ids are
+    pseudonyms.
+    """
+    records = fetch_handoff_records(session, start=start, end=end, actor=actor)
+    graph = build_network_from_records(records)
+    graph.graph["start"] = start.isoformat()
+    graph.graph["end"] = end.isoformat()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = to_graphml(graph, Path(tmp) / "graphml")
+        graphml = path.read_bytes()
+    return NetworkOverview(
+        graph=graph,
+        largest=largest_flows(graph, 15),
+        bottlenecks=bottlenecks(graph, 15),
+        ping_pong=ping_pong(records),
+        movers=frequent_movers(records, movers_over),
+        graph_json=to_json(graph),
+        graphml=graphml,
     )

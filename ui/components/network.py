@@ -1,7 +1,7 @@
 """The handoff network of a period: what the Network page shows, and its drawing.
 
-:func:`network_overview` builds the network and its analytics in one session (called through
-``ui.session.run``); :func:`network_svg` draws it as a self-contained SVG, with no plotting
+:func:`network_svg` draws the network (built by
+:func:`coordination.handoffs.network.network_overview`) as a self-contained SVG, with no plotting
 library and nothing fetched from the internet.
 """
 
@@ -9,53 +9,9 @@ from __future__ import annotations
 
 import html
 import math
-import tempfile
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 from typing import Any
 
-from coordination.handoffs import network
 from ui.text import CITY, MET
-
-
-@dataclass(frozen=True)
-class NetworkOverview:
-    """The network of a period and its analytics, for the Network page."""
-
-    graph: Any
-    largest: list[network.Flow]
-    bottlenecks: list[network.Flow]
-    ping_pong: list[network.PingPong]
-    movers: list[network.FrequentMover]
-    graph_json: dict[str, Any]
-    graphml: bytes
-
-
-def network_overview(
-    session: Any, *, start: date, end: date, movers_over: int = 2, actor: str | None
-) -> NetworkOverview:
-    """Build the network of a period and everything the page shows about it (one session).
-
-    ``actor`` is who is looking (``network.view``): an analyst's case and handoff ids are
-    pseudonyms.
-    """
-    records = network.fetch_handoff_records(session, start=start, end=end, actor=actor)
-    graph = network.build_network_from_records(records)
-    graph.graph["start"] = start.isoformat()
-    graph.graph["end"] = end.isoformat()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = network.to_graphml(graph, Path(tmp) / "network.graphml")
-        graphml = path.read_bytes()
-    return NetworkOverview(
-        graph=graph,
-        largest=network.largest_flows(graph, 15),
-        bottlenecks=network.bottlenecks(graph, 15),
-        ping_pong=network.ping_pong(records),
-        movers=network.frequent_movers(records, movers_over),
-        graph_json=network.to_json(graph),
-        graphml=graphml,
-    )
 
 
 def network_svg(graph: Any, *, size: int = 640) -> str:

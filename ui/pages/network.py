@@ -13,6 +13,7 @@ from datetime import timedelta
 import streamlit as st
 
 from coordination.core.clock import london_today
+from coordination.handoffs.network import network_overview
 from ui import session
 from ui.components import network, tables
 from ui.components.notice import demo_notice
@@ -33,7 +34,7 @@ movers_over = cols[2].number_input(
 )
 
 overview = session.run(
-    network.network_overview, start=start, end=end, movers_over=int(movers_over), actor=me
+    network_overview, start=start, end=end, movers_over=int(movers_over), actor=me
 )
 if overview is not None:
     g = overview.graph
