@@ -302,16 +302,23 @@ def test_erasure_is_audited_with_offender_ids_and_no_names(
     text = json.dumps(event.details)
     for secret in ("Zed", "Quorn", pnc(13), "1990-02-03"):
         assert secret not in text
-    # Earlier events (the registration) are still there, unchanged.
+    # Earlier events (the registration) are still there: who, when, what; their free text is
+    # blanked in the stored row itself, and the chain still verifies.
     with session_scope(engine) as session:
         created = session.exec(
             select(AuditEvent).where(
                 AuditEvent.action == "offender.create", AuditEvent.entity_id == str(person)
             )
         ).one()
-    assert created.details == {"pnc_id": pnc(13)}
+    assert created.details == {"pnc_id": ERASED, "pseudonym": offender_pseudonym(person)}
+    assert (created.redacted_by, created.text_salt) == (event.id, None)
+    assert event.details["redacted_events"] and created.id in event.details["redacted_events"]
     shown = pseudonymise_details(created.details, offender_id=person)
     assert shown == {"pnc_id": ERASED, "pseudonym": offender_pseudonym(person)}
+    from coordination.audit.reader import verify_chain
+
+    with Session(engine) as session:
+        assert verify_chain(session).ok
     # Readers of the log (search, export) get the erased person's trail pseudonymised.
     from coordination.audit.reader import export_events, search_events
 
@@ -438,3 +445,44 @@ def test_cli_dry_run_then_apply(cli: tuple[Any, Engine], tiny_lookup: Lookup) ->
     assert snapshot(engine, person)["offender"]["first_name"] == ERASED
     code, out, _ = run("retention", "--apply", "--today", "2031-03-15", "--json")
     assert code == 0 and json.loads(out)["offenders"] == 0
+
+
+def _dump(engine: Engine) -> str:
+    """Every row of every table, as text: what a database dump would hold."""
+    from sqlmodel import SQLModel
+
+    import coordination.models  # noqa: F401  (every table on the metadata)
+
+    lines: list[str] = []
+    with engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in conn.execute(table.select()):
+                lines.append(f"{table.name}: {tuple(row)!r}")
+    return "\n".join(lines)
+
+
+def test_an_erased_person_leaves_no_identifier_in_a_database_dump(
+    engine: Engine, tiny_lookup: Lookup
+) -> None:
+    from coordination.register.offenders import get_offender
+
+    person = add_person(engine, tiny_lookup, 21, first="Zed", last="Quorn", aliases=("Zeddy Q",))
+    secrets = ("Zed", "Quorn", "Zeddy", pnc(21), "1990-02-03", "03/02/1990")
+    with session_scope(engine) as session:
+        # Free text typed by people, naming the person, lands in the audit log.
+        get_offender(
+            session,
+            offender_id=person,
+            actor=ADMIN,
+            justification=f"checking Zed Quorn ({pnc(21)}, born 03/02/1990) before the meeting",
+        )
+    before = _dump(engine)
+    assert all(secret in before for secret in ("Zed", "Quorn", pnc(21)))
+    with session_scope(engine) as session:
+        apply_retention(session, actor=ADMIN, today=date(2031, 3, 15), years=6)
+    after = _dump(engine)
+    assert [secret for secret in secrets if secret in after] == []
+    with Session(engine) as session:
+        from coordination.audit.reader import verify_chain
+
+        assert verify_chain(session).ok

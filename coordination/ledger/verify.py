@@ -125,14 +125,15 @@ _COLUMNS = (
 )
 
 
-def _row_problem(row: Any, keys: dict[str, str], erasures: set[int]) -> str | None:
+def _row_problem(row: Any, keys: dict[str, str], erasures: dict[int, set[int]]) -> str | None:
     """The first check one event fails, or ``None``."""
     if row.hash is None or row.prev_hash is None or row.seal is None or row.text_digest is None:
         return "broken link"
     if row.text_salt is not None:
         if text_digest(row.text_salt, row.details, row.justification) != row.text_digest:
             return "text changed"
-    elif row.redacted_by is None or row.redacted_by not in erasures:
+    elif row.redacted_by is None or row.id not in erasures.get(row.redacted_by, set()):
+        # Blanked text is believed only when a sealed erasure event lists this event.
         return "redaction"
     chained = event_hash(
         at=row.at,
@@ -183,9 +184,7 @@ def check_chain(
     """
     table = _TABLE
     by_id = {key_id(k): k for k in keys}
-    erasures = set(
-        session.execute(sa.select(table.c.id).where(table.c.category == "erasure")).scalars()
-    )
+    erasures = _erasures(session)
     columns = [table.c[name] for name in _COLUMNS]
     expected_prev = GENESIS_HASH
     checked = 0
@@ -212,6 +211,15 @@ def check_chain(
                 hashes_at_head = row.hash
         after = rows[-1].id
     return _against_head(head, checked, expected_prev, last_id, hashes_at_head)
+
+
+def _erasures(session: Session) -> dict[int, set[int]]:
+    """Each (unblanked) erasure event and the events it says it blanked."""
+    t = _TABLE
+    rows = session.execute(
+        sa.select(t.c.id, t.c.details).where(t.c.category == "erasure", t.c.text_salt.is_not(None))
+    ).all()
+    return {int(r.id): {int(i) for i in (r.details or {}).get("redacted_events", [])} for r in rows}
 
 
 def _against_head(

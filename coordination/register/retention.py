@@ -35,6 +35,7 @@ names); events written before the erasure keep what they held, and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,17 +44,25 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from coordination.ledger.chain import record_event
+from coordination.ledger.redact import Cleaner, events_about, redact_events
 from coordination.models import (
     Address,
     AgendaItem,
     Case,
+    CaseAccess,
+    CaseAssignment,
     Handoff,
     Offender,
     ReviewAction,
     ReviewDecision,
 )
 from coordination.security.permissions import require
-from coordination.security.pseudonyms import ERASED, offender_pseudonym, scrub_text
+from coordination.security.pseudonyms import (
+    ERASED,
+    offender_pseudonym,
+    pseudonymise_details,
+    scrub_text,
+)
 
 __all__ = [
     "ERASED",
@@ -234,13 +243,60 @@ def retention_candidates(
 
 def _scrubber(offender: Offender) -> re.Pattern[str] | None:
     """A pattern matching the person's own names and PNC ID as whole words."""
-    words = {offender.first_name, offender.last_name, offender.pnc_id, *offender.aliases}
+    born = offender.date_of_birth
+    words = {
+        offender.first_name,
+        offender.last_name,
+        offender.pnc_id,
+        *offender.aliases,
+        born.isoformat(),
+        born.strftime("%d/%m/%Y"),
+    }
     words = {w for w in words if w and w != ERASED}
     # Longest first, so "Ann Marie" goes before "Ann".
     parts = [re.escape(w) for w in sorted(words, key=len, reverse=True)]
     if not parts:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+def _scrub_case_texts(
+    session: Session,
+    case_ids: list[int],
+    scrub: Callable[[Any, str], None],
+    names: re.Pattern[str] | None,
+) -> None:
+    """Take the person out of every free text kept about their cases."""
+    for handoff in session.exec(select(Handoff).where(col(Handoff.case_id).in_(case_ids))).all():
+        scrub(handoff, "reason")
+        scrub(handoff, "rejection_reason")
+    items = session.exec(select(AgendaItem).where(col(AgendaItem.case_id).in_(case_ids))).all()
+    for item in items:
+        scrub(item, "added_reason")
+        scrub(item, "removed_reason")
+        reasons = [
+            {**r, "text": scrub_text(r.get("text"), names)} if isinstance(r, dict) else r
+            for r in item.reasons
+        ]
+        if reasons != item.reasons:
+            item.reasons = reasons
+            session.add(item)
+    item_ids = [i.id for i in items]
+    decisions = select(ReviewDecision).where(col(ReviewDecision.agenda_item_id).in_(item_ids))
+    for decision in session.exec(decisions).all():
+        scrub(decision, "note")
+    for action in session.exec(
+        select(ReviewAction).where(col(ReviewAction.case_id).in_(case_ids))
+    ).all():
+        scrub(action, "description")
+    for assignment in session.exec(
+        select(CaseAssignment).where(col(CaseAssignment.case_id).in_(case_ids))
+    ).all():
+        scrub(assignment, "reason")
+    for access in session.exec(
+        select(CaseAccess).where(col(CaseAccess.case_id).in_(case_ids))
+    ).all():
+        scrub(access, "reason")
 
 
 def _erase_one(
@@ -262,36 +318,12 @@ def _erase_one(
             texts += 1
 
     cases = session.exec(select(Case).where(Case.offender_id == offender.id)).all()
-    case_ids = [c.id for c in cases]
     for case in cases:
         before = case.responsibility_explanation
         scrub(case, "responsibility_explanation")
         if case.responsibility_explanation != before:
             case.updated_at, case.updated_by = now, actor
-    for handoff in session.exec(select(Handoff).where(col(Handoff.case_id).in_(case_ids))).all():
-        scrub(handoff, "reason")
-        scrub(handoff, "rejection_reason")
-    items = session.exec(select(AgendaItem).where(col(AgendaItem.case_id).in_(case_ids))).all()
-    for item in items:
-        scrub(item, "added_reason")
-        scrub(item, "removed_reason")
-        reasons = [
-            {**r, "text": scrub_text(r.get("text"), names)} if isinstance(r, dict) else r
-            for r in item.reasons
-        ]
-        if reasons != item.reasons:
-            item.reasons = reasons
-            session.add(item)
-            texts += 1
-    item_ids = [i.id for i in items]
-    for decision in session.exec(
-        select(ReviewDecision).where(col(ReviewDecision.agenda_item_id).in_(item_ids))
-    ).all():
-        scrub(decision, "note")
-    for action in session.exec(
-        select(ReviewAction).where(col(ReviewAction.case_id).in_(case_ids))
-    ).all():
-        scrub(action, "description")
+    _scrub_case_texts(session, [int(c.id or 0) for c in cases], scrub, names)
 
     addresses = session.exec(select(Address).where(Address.offender_id == offender.id)).all()
     for address in addresses:
@@ -314,6 +346,40 @@ def _erase_one(
     session.add(offender)
     session.flush()
     return len(addresses), texts
+
+
+def _records_of(session: Session, offender_id: int) -> list[tuple[str, list[int]]]:
+    """The person's other records, by the entity types the audit log names them with."""
+    case_ids = [
+        int(i)
+        for i in session.exec(select(Case.id).where(Case.offender_id == offender_id)).all()
+        if i is not None
+    ]
+    handoffs = session.exec(select(Handoff.id).where(col(Handoff.case_id).in_(case_ids))).all()
+    items = session.exec(select(AgendaItem.id).where(col(AgendaItem.case_id).in_(case_ids))).all()
+    actions = session.exec(
+        select(ReviewAction.id).where(col(ReviewAction.case_id).in_(case_ids))
+    ).all()
+    addresses = session.exec(select(Address.id).where(Address.offender_id == offender_id)).all()
+    return [
+        ("case", case_ids),
+        ("handoff", [int(i) for i in handoffs if i is not None]),
+        ("agenda_item", [int(i) for i in items if i is not None]),
+        ("review_action", [int(i) for i in actions if i is not None]),
+        ("address", [int(i) for i in addresses if i is not None]),
+    ]
+
+
+def _cleaner(offender_id: int, names: re.Pattern[str] | None) -> Cleaner:
+    """Take one erased person out of an audit event's free text."""
+
+    def clean(
+        details: dict[str, Any] | None, justification: str | None
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        cleaned = pseudonymise_details(details, offender_id=offender_id, names=names)
+        return cleaned, scrub_text(justification, names)
+
+    return clean
 
 
 def apply_retention(
@@ -362,9 +428,16 @@ def apply_retention(
         offender = session.get(Offender, candidate.offender_id)
         if offender is None:
             raise RuntimeError("offender is missing")
+        # What identifies the person, taken before their record is erased.
+        names = _scrubber(offender)
+        needles = [offender.pnc_id, f"{offender.first_name} {offender.last_name}"]
+        entities = _records_of(session, candidate.offender_id)
         n_addresses, n_texts = _erase_one(session, offender, actor=actor, now=now)
         addresses += n_addresses
         texts += n_texts
+        about = events_about(
+            session, offender_id=candidate.offender_id, entities=entities, needles=needles
+        )
         event = record_event(
             session,
             actor=actor,
@@ -378,12 +451,20 @@ def apply_retention(
                 "retention_years": years,
                 "addresses": n_addresses,
                 "texts": n_texts,
+                "redacted_events": about,
             },
             category="erasure",
             offender_ids=[candidate.offender_id],
         )
         if event.id is None:
             raise RuntimeError("event.id is missing")
+        redact_events(
+            session,
+            event_ids=about,
+            erasure_event_id=event.id,
+            clean=_cleaner(candidate.offender_id, names),
+            now=now,
+        )
         event_ids.append(event.id)
     return RetentionReport(
         today=today,

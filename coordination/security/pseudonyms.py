@@ -149,7 +149,12 @@ def scrub_text(text: str | None, names: re.Pattern[str] | None) -> str | None:
     return POSTCODE_RE.sub("[postcode erased]", out)
 
 
-def pseudonymise_details(details: dict[str, Any] | None, *, offender_id: int) -> dict[str, Any]:
+def pseudonymise_details(
+    details: dict[str, Any] | None,
+    *,
+    offender_id: int,
+    names: re.Pattern[str] | None = None,
+) -> dict[str, Any]:
     """Return audit-event details as they may be shown once ``offender_id`` is erased.
 
     The log itself is never changed; a reader (search, export) applies this to the events of
@@ -164,7 +169,7 @@ def pseudonymise_details(details: dict[str, Any] | None, *, offender_id: int) ->
         if isinstance(value, list):
             return [clean(v) for v in value]
         if isinstance(value, str):
-            return scrub_text(value, None)
+            return scrub_text(value, names)
         return value
 
     out: dict[str, Any] = clean(details or {})

@@ -6,8 +6,9 @@ Every event gets ``seal`` (HMAC-SHA256 of its chain hash under ``CROSSFORCE_AUDI
 order, with the key of the installation that upgrades.
 
 The triggers change with it: DELETE (and TRUNCATE) stay refused; an UPDATE is refused unless it is
-the one redaction an erasure may make: the event's text blanked, its salt removed and the erasure
-event that did it recorded (``redacted_by``), every chained column unchanged, once.
+the redaction an erasure makes: the event's text blanked, its salt removed and the erasure event
+that did it recorded (``redacted_by``), every chained column unchanged. (A later erasure of
+another person named in the same event may blank it again.)
 
 Revision ID: 0007
 Revises: 0006
@@ -51,7 +52,7 @@ _audit = sa.table(
 
 _SQLITE_ONLY_REDACTION = """
 CREATE TRIGGER audit_event_only_redaction BEFORE UPDATE ON audit_event
-WHEN OLD.redacted_by IS NOT NULL OR NEW.redacted_by IS NULL OR NEW.text_salt IS NOT NULL
+WHEN NEW.redacted_by IS NULL OR NEW.text_salt IS NOT NULL
   OR NEW.id IS NOT OLD.id OR NEW.at IS NOT OLD.at OR NEW.actor IS NOT OLD.actor
   OR NEW.action IS NOT OLD.action OR NEW.entity_type IS NOT OLD.entity_type
   OR NEW.entity_id IS NOT OLD.entity_id OR NEW.category IS NOT OLD.category
@@ -69,7 +70,7 @@ CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE'
-       AND OLD.redacted_by IS NULL AND NEW.redacted_by IS NOT NULL AND NEW.text_salt IS NULL
+       AND NEW.redacted_by IS NOT NULL AND NEW.text_salt IS NULL
        AND (NEW.id, NEW.at, NEW.actor, NEW.action, NEW.entity_type, NEW.entity_id,
             NEW.category, NEW.recipients::text, NEW.offender_ids::text, NEW.prev_hash,
             NEW.hash, NEW.text_digest, NEW.seal, NEW.key_id)
@@ -78,7 +79,7 @@ BEGIN
             OLD.category, OLD.recipients::text, OLD.offender_ids::text, OLD.prev_hash,
             OLD.hash, OLD.text_digest, OLD.seal, OLD.key_id)
     THEN
-        RETURN NEW;  -- the one redaction an erasure may make
+        RETURN NEW;  -- the redaction an erasure makes
     END IF;
     RAISE EXCEPTION 'audit_event is append-only: events cannot be changed '
         'or deleted (% refused)', TG_OP
