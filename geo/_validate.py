@@ -203,10 +203,39 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+# British National Grid covers Great Britain with eastings 0–700 km and northings 0–1,300 km; the
+# margin takes in the Channel Islands and the Isles of Scilly, which lie just outside.
+_BNG_EXTENT = (-250_000.0, -250_000.0, 900_000.0, 1_400_000.0)
+_SMALLEST_EXTENT_M = 1_000.0
+
+
+def _check_extent(layer: RawLayer, geoms: np.ndarray) -> list[str]:
+    """Coordinates that are not British National Grid metres (e.g. degrees labelled BNG)."""
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(present):
+        return []
+    minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(present))
+    lo_x, lo_y, hi_x, hi_y = _BNG_EXTENT
+    if minx < lo_x or miny < lo_y or maxx > hi_x or maxy > hi_y:
+        return [
+            f"{layer.label}: coordinates run from ({minx:,.0f}, {miny:,.0f}) to "
+            f"({maxx:,.0f}, {maxy:,.0f}), outside Great Britain's national grid"
+        ]
+    if len(present) > 1 and max(maxx - minx, maxy - miny) < _SMALLEST_EXTENT_M:
+        return [
+            f"{layer.label}: all {len(present):,} areas fit in {max(maxx - minx, maxy - miny):.3g} "
+            "units: these look like latitude and longitude labelled as British National Grid "
+            "metres (check the file's CRS)"
+        ]
+    return []
+
+
 def _check_geometry(layer: RawLayer) -> list[str]:
     frame = layer.frame
     if not isinstance(frame, gpd.GeoDataFrame):
         return [f"{layer.label}: no geometry"]
+    if len(frame) == 0:
+        return [f"{layer.label}: the layer is empty"]
     problems: list[str] = []
     geoms = np.asarray(frame.geometry.values, dtype=object)
     codes = frame["code"].astype("string").fillna("<no code>").to_numpy()
@@ -238,6 +267,7 @@ def _check_geometry(layer: RawLayer) -> list[str]:
             f"{layer.label}: {_plural(n, 'invalid geometry', 'invalid geometries')}: "
             f"{', '.join(details)}{more}"
         )
+    problems += _check_extent(layer, geoms)
     return problems
 
 

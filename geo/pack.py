@@ -193,9 +193,28 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise ReferenceDataError(f"cannot open zip {path}: {exc}") from exc
 
 
+#: A pack unpacks to at most this much (the national pack is about 10 MB): more is refused before
+#: anything is written, so a "zip bomb" cannot fill the disk or the memory.
+MAX_UNPACKED_BYTES = 1024**3
+_MAX_MEMBERS = 10_000
+
+
+def _check_zip(archive: zipfile.ZipFile, path: Path) -> None:
+    infos = archive.infolist()
+    if len(infos) > _MAX_MEMBERS:
+        raise ReferenceDataError(f"{path.name}: a zip of {len(infos):,} files is not a pack")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNPACKED_BYTES:
+        raise ReferenceDataError(
+            f"{path.name} unpacks to {total / 1024**3:.1f} GB: a boundary pack is far smaller "
+            f"(at most {MAX_UNPACKED_BYTES / 1024**3:.0f} GB is accepted)"
+        )
+
+
 def _extract(archive_path: Path, stack: ExitStack) -> Path:
     target = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crossforce-pack-")))
     with _open_zip(archive_path) as archive:
+        _check_zip(archive, archive_path)
         # ZipFile.extractall drops absolute paths and ".." parts, so members stay inside target.
         archive.extractall(target)
     return target

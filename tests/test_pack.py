@@ -410,3 +410,54 @@ def test_missing_path_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(ReferenceDataError, match="neither a directory nor a zip"):
         read_pack(tmp_path / "file.txt")
+
+
+# --- packs that are not what they claim -----------------------------------------------------
+
+
+def test_degrees_labelled_as_national_grid_are_refused(tmp_path: Path) -> None:
+    # A common mistake: latitude/longitude written into a file that says EPSG:27700.
+    districts = _districts().to_crs("EPSG:4326").set_crs("EPSG:27700", allow_override=True)
+    districts.to_file(tmp_path / "d.gpkg")
+    _write_tables(tmp_path)
+    with pytest.raises(PackValidationError) as refused:
+        read_pack(tmp_path)
+    assert any("look like latitude and longitude" in p for p in refused.value.problems)
+
+
+def test_coordinates_outside_great_britain_are_refused(tmp_path: Path) -> None:
+    districts = _districts()
+    districts.geometry = districts.geometry.translate(xoff=5_000_000)
+    districts.to_file(tmp_path / "d.gpkg")
+    _write_tables(tmp_path)
+    with pytest.raises(PackValidationError) as refused:
+        read_pack(tmp_path)
+    assert any("outside Great Britain's national grid" in p for p in refused.value.problems)
+
+
+def test_an_empty_declared_layer_is_refused(tmp_path: Path) -> None:
+    _districts().to_file(tmp_path / "d.gpkg")
+    _wards().iloc[0:0].to_file(tmp_path / "w.gpkg")
+    _write_tables(tmp_path)
+    with pytest.raises(PackValidationError) as refused:
+        read_pack(tmp_path)
+    assert any("the layer is empty" in p for p in refused.value.problems)
+
+
+def test_a_zip_that_unpacks_to_gigabytes_is_refused_before_unpacking(tmp_path: Path) -> None:
+    import struct
+    import time
+    import zipfile
+
+    bomb = tmp_path / "pack.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("districts.gpkg", b"\0" * 1024)
+    # Claim 3 GB uncompressed in the central directory, as a crafted bomb does.
+    data = bytearray(bomb.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 3 * 1024**3)
+    bomb.write_bytes(bytes(data))
+    started = time.perf_counter()
+    with pytest.raises(ReferenceDataError, match=r"unpacks to 3\.0 GB"):
+        read_pack(bomb)
+    assert time.perf_counter() - started < 1.0

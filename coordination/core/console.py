@@ -14,6 +14,8 @@ exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -171,12 +173,36 @@ def record_id(text: str) -> int:
     return value
 
 
-def read_input(path: Path) -> bytes:
-    """Read a whole input file, with a one-line error when it cannot be read."""
+def read_input(path: Path, *, max_bytes: int) -> bytes:
+    """Read an input file whole, after checking it is a regular file of at most ``max_bytes``.
+
+    The checks come first, so a FIFO, a device (``/dev/zero``) or a huge sparse file is refused at
+    once instead of hanging or exhausting memory; at most ``max_bytes`` are ever read.
+
+    Raises
+    ------
+    InputError
+        Not there, not a regular file, too large, or unreadable.
+    """
     try:
-        return path.read_bytes()
+        info = os.stat(path)
     except OSError as exc:
         raise InputError(f"Cannot read {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path} is not a regular file")
+    if info.st_size > max_bytes:
+        raise InputError(
+            f"{path.name} is {info.st_size / 1024**2:,.1f} MB: files over "
+            f"{max_bytes / 1024**2:,.1f} MB are refused"
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"Cannot read {path}: {exc.strerror}") from exc
+    if len(data) > max_bytes:  # it grew while we looked
+        raise InputError(f"{path.name} is larger than {max_bytes / 1024**2:,.1f} MB: refused")
+    return data
 
 
 @contextmanager

@@ -25,8 +25,14 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # pass ``Settings.upload_max_bytes``, whose default this matches, as does Streamlit's
 # ``server.maxUploadSize`` of 20 MB).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-# A real XLSX unpacks to a few times its size; far more is a "zip bomb" that would exhaust memory.
+# A real XLSX unpacks to a few times its size; far more is a "zip bomb" that would exhaust memory
+# and tie up the server for minutes. Both limits are checked before anything is parsed.
 _MAX_UNPACKED_RATIO = 20
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+#: The shape of a table accepted: more columns or rows than this is refused while reading, so a
+#: malicious file costs a fraction of a second, not minutes.
+MAX_COLUMNS = 200
+MAX_ROWS = 1_000_000
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _XLSX_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
 # Text may hold tabs, line breaks and form feeds; any other control character means binary.
@@ -56,13 +62,70 @@ def _check_upload(data: bytes, name: str, suffix: str, max_bytes: int) -> None:
             raise InputError(
                 f"{name} could not be read as Excel (.xlsx): a zip file, but not a workbook"
             )
-        if sum(info.file_size for info in infos) > max(max_bytes, len(data)) * _MAX_UNPACKED_RATIO:
-            raise InputError(f"{name} could not be read as Excel (.xlsx): it unpacks too large")
+        unpacked = sum(info.file_size for info in infos)
+        limit = min(max(max_bytes, len(data)) * _MAX_UNPACKED_RATIO, MAX_UNPACKED_BYTES)
+        if unpacked > limit or any(info.file_size > limit for info in infos):
+            raise InputError(
+                f"{name} could not be read as Excel (.xlsx): it unpacks too large "
+                f"({_megabytes(unpacked)}, more than {_megabytes(limit)})"
+            )
     elif suffix == ".csv":
         if data.startswith(_ZIP_SIGNATURE):
             raise InputError(f"{name} could not be read as CSV: it is a zip or Excel file")
         if b"\x00" in data:
             raise InputError(f"{name} could not be read as CSV: it is a binary file")
+
+
+def _check_csv_shape(text: str, name: str) -> None:
+    """Refuse a CSV with too many columns or rows before pandas parses it."""
+    header = text.split("\n", 1)[0]
+    columns = header.count(",") + 1
+    if columns > MAX_COLUMNS:
+        raise InputError(f"{name} has {columns:,} columns: at most {MAX_COLUMNS} are accepted")
+    rows = text.count("\n")
+    if rows > MAX_ROWS + 1:
+        raise InputError(f"{name} has {rows:,} rows: at most {MAX_ROWS:,} are accepted")
+
+
+def _cell_text(value: object) -> str:
+    """A cell as text, as a person typed it: 532494 not 532494.0, blank for empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
+    """Read the first sheet row by row (openpyxl read-only), stopping at the shape limits."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            return pd.DataFrame()
+        while header and header[-1] is None:  # trailing empty header cells
+            header = header[:-1]
+        if len(header) > MAX_COLUMNS:
+            raise InputError(
+                f"{name} has {len(header):,} columns: at most {MAX_COLUMNS} are accepted"
+            )
+        width = len(header)
+        records: list[list[str]] = []
+        for row in rows:
+            if len(records) >= MAX_ROWS:
+                raise InputError(f"{name} has more than {MAX_ROWS:,} rows: too many to resolve")
+            cells = [_cell_text(v) for v in row[:width]]
+            if not any(cells):
+                continue  # a blank row at the end of a sheet
+            records.append(cells + [""] * (width - len(cells)))
+        columns = [_cell_text(h) or f"Unnamed: {i}" for i, h in enumerate(header)]
+        return pd.DataFrame(records, columns=columns, dtype=str)
+    finally:
+        book.close()
 
 
 def read_upload(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
@@ -101,9 +164,10 @@ def read_upload(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES
                 text = data.decode("cp1252")
             if _BINARY.search(text):
                 raise InputError(f"{name} could not be read as CSV: it is a binary file")
+            _check_csv_shape(text, name)
             table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         else:
-            table = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl").fillna("")
+            table = _read_xlsx(data, name)
     except InputError:
         raise
     except (ValueError, UnicodeDecodeError, OSError, KeyError, zipfile.BadZipFile) as exc:

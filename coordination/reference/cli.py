@@ -167,13 +167,15 @@ def _cmd_lookup(args: argparse.Namespace) -> int:
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
     from coordination.core.serial import dumps
+    from coordination.core.settings import get_settings
     from coordination.core.tables import read_table, write_table
     from coordination.reference.lookup import resolve_table
 
     suffix = args.output.suffix.lower().lstrip(".")
     if suffix not in ("csv", "xlsx"):
         raise InputError(f"{args.output.name}: the output must end in .csv or .xlsx")
-    table = read_table(read_input(args.input), args.input.name)
+    limit = get_settings().upload_max_bytes
+    table = read_table(read_input(args.input, max_bytes=limit), args.input.name, max_bytes=limit)
     result = resolve_table(table, progress=bar())
     try:
         args.output.write_bytes(write_table(result.table, suffix))

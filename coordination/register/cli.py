@@ -18,6 +18,7 @@ from coordination.core.console import (
     open_session,
     optional_date,
     print_json,
+    read_input,
     record_id,
     say,
 )
@@ -357,10 +358,7 @@ def _cmd_import_offenders(args: argparse.Namespace) -> int:
     from coordination.register.imports import import_offenders
 
     settings = get_settings()
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        raise InputError(f"Cannot read {args.file}: {exc.strerror}") from exc
+    data = read_input(args.file, max_bytes=settings.upload_max_bytes)
     table = read_upload(data, args.file.name, max_bytes=settings.upload_max_bytes)
     lookup = get_service().lookup
     with open_session() as session:
