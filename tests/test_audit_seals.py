@@ -286,7 +286,7 @@ def test_a_blanked_text_without_a_recorded_erasure_is_named(engine: Engine) -> N
 
 
 def test_production_refuses_to_start_without_an_audit_key() -> None:
-    with pytest.raises(ValidationError, match="CROSSFORCE_AUDIT_KEY must be set"):
+    with pytest.raises(ValidationError, match="CROSSFORCE_AUDIT_KEY must be set in production"):
         Settings(env="production", secret_key="s" * 40)
     assert Settings(env="production", secret_key="s" * 40, audit_key="a" * 40).audit_keys
 

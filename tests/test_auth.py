@@ -323,6 +323,7 @@ def test_demo_seed_gives_demo_accounts_in_development_only(
     seeded: dict[str, list[User]] = {}
     for env in ("development", "production"):
         monkeypatch.setenv("CROSSFORCE_ENV", env)
+        monkeypatch.setenv("CROSSFORCE_AUDIT_KEY", "a" * 40)
         monkeypatch.setenv("CROSSFORCE_SECRET_KEY", "k" * 40)
         reset_settings_cache()
         engine = make_engine(f"sqlite:///{tmp_path / env}.db")

@@ -98,8 +98,9 @@ class Settings(BaseSettings):
         for its MAPPA or serious cases sets its own (``coordination.retention``).
     audit_key
         The secret that seals every audit event (HMAC-SHA256) and every checkpoint of the log's
-        head. Kept outside the database, so rewriting the log needs both; refused missing
-        outside development. Rotate it by moving the old one to ``audit_old_keys``.
+        head. Kept outside the database, so rewriting the log needs both; production refuses to
+        start without one (development and test use a public development key). Rotate it by
+        moving the old one to ``audit_old_keys``.
     audit_old_keys
         Earlier audit keys, comma-separated, so events sealed before a rotation still verify.
     audit_checkpoint_dir
@@ -167,12 +168,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_missing_audit_key(self) -> Settings:
-        if self.env == "development":
+        # As with the secret key, only production holds real records: development and test
+        # (the suites) may use the public development key.
+        if self.env != "production":
             return self
         key = self.audit_key.get_secret_value() if self.audit_key else ""
         if len(key.strip()) < MIN_PRODUCTION_SECRET_LENGTH:
             raise ValueError(
-                "CROSSFORCE_AUDIT_KEY must be set outside development (at least "
+                "CROSSFORCE_AUDIT_KEY must be set in production (at least "
                 f"{MIN_PRODUCTION_SECRET_LENGTH} random characters): it seals the audit log"
             )
         return self

@@ -148,6 +148,8 @@ def seed_demo(
         usable London postcodes; or the database is a production one (a demo is never seeded
         there, so no demo account and no shared password can exist in production).
     """
+    if not 1 <= offenders <= 100_000:
+        raise InputError(f"The demo needs between 1 and 100,000 offenders, not {offenders}")
     from coordination.core.settings import get_settings
 
     if get_settings().env == "production":
@@ -157,8 +159,6 @@ def seed_demo(
     today = today or real_today
     if today > real_today:
         raise InputError(f"The demo cannot be dated in the future ({today.isoformat()})")
-    if not 1 <= offenders <= 100_000:
-        raise InputError(f"The demo needs between 1 and 100,000 offenders, not {offenders}")
     if if_empty and has_offenders(session):
         return DemoReport(skipped=True, seed=seed, today=today)
     say = progress or (lambda _line: None)
