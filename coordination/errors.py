@@ -25,6 +25,7 @@ from geo.errors import (
 __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
+    "BusyError",
     "ConflictError",
     "CoordinateError",
     "CoverageError",
@@ -60,6 +61,15 @@ class NotInitialisedError(InputError):
     def __init__(self, message: str = "") -> None:
         super().__init__(
             message or "crossforce is not set up in this data directory yet: run `crossforce init`"
+        )
+
+
+class BusyError(CrossforceError):
+    """The database stayed busy with another change for too long: trying again will work."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message or "The database is busy saving another change: try again in a moment"
         )
 
 

@@ -80,3 +80,54 @@ def test_the_cli_refuses_a_fifo_in_one_line(
     assert time.perf_counter() - started < 1.0
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"crossforce: {fifo} is not a regular file"]
+
+
+def test_a_write_blocked_by_another_writer_says_try_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    from coordination.core.db import dispose_engines, get_engine, upgrade
+    from coordination.core.settings import get_settings, reset_settings_cache
+
+    monkeypatch.setenv("CROSSFORCE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CROSSFORCE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CROSSFORCE_DB_BUSY_TIMEOUT_S", "0.5")
+    reset_settings_cache()
+    engine = get_engine(get_settings().database_url_effective)
+    upgrade(engine)
+    from coordination.core.db import session_scope
+    from coordination.reference.boundaries import seed_forces
+
+    with session_scope(engine) as session:
+        seed_forces(session, actor="system:init")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    holder = sqlite3.connect(tmp_path / "crossforce.db")
+    holder.execute("BEGIN IMMEDIATE")  # someone else's long write holds the lock
+    try:
+        argv = ["--as", "system:test", "users", "add", "sam", "--force", "E23000034"]
+        code = main([*argv, "--role", "admin", "--password-stdin"])
+    finally:
+        holder.rollback()
+        holder.close()
+        dispose_engines()
+        reset_settings_cache()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "crossforce: The database is busy saving another change: try again in a moment"
+    ]
+
+
+def test_database_errors_never_carry_the_values_bound_into_them(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from coordination.core.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (name TEXT NOT NULL UNIQUE)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (:n)"), {"n": "Zed Quorn"})
+    with pytest.raises(sa.exc.IntegrityError) as failed, engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO t VALUES (:n)"), {"n": "Zed Quorn"})
+    assert "Zed Quorn" not in str(failed.value)

@@ -134,7 +134,9 @@ def _log_file() -> Path | None:
         from coordination.core.settings import get_settings
 
         path = get_settings().data_dir / "logs" / "crossforce.log"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)  # only its owner reads the log, whatever the umask
         return path
     except (OSError, ValueError):
         return None

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from coordination.core.settings import get_settings
-from coordination.errors import InputError, NotInitialisedError
+from coordination.errors import BusyError, InputError, NotInitialisedError
 
 # Inside the package, so a wheel carries its migrations.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -31,16 +31,19 @@ _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Per-connection pragmas: SQLite forgets foreign_keys and busy_timeout on every new
-    # connection; WAL is persistent but setting it again is cheap and covers new files.
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-    finally:
-        cursor.close()
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Per-connection pragmas: SQLite forgets foreign_keys and busy_timeout on every new
+        # connection; WAL is persistent but setting it again is cheap and covers new files.
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
 def make_engine(url: str) -> Engine:
@@ -54,9 +57,10 @@ def make_engine(url: str) -> Engine:
     Returns
     -------
     Engine
-        SQLite: WAL journal, foreign keys on, 30 s busy timeout, usable from any thread (Streamlit
-        runs each session in its own thread), parent directory created. PostgreSQL: connections
-        are checked before use so a restarted server does not surface as an error.
+        SQLite: WAL journal, foreign keys on, a busy timeout (``db_busy_timeout_s``), usable
+        from any thread (Streamlit runs each session in its own thread), parent directory
+        created. PostgreSQL: connections are checked before use so a restarted server does not
+        surface as an error. Neither puts bound values into error messages.
 
     Raises
     ------
@@ -68,11 +72,16 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False})
-        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        # hide_parameters: an error message never carries the values bound into a statement
+        # (names, dates of birth) into a log file.
+        engine = sa.create_engine(
+            parsed, connect_args={"check_same_thread": False}, hide_parameters=True
+        )
+        busy_ms = int(get_settings().db_busy_timeout_s * 1000)
+        sa.event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
         return engine
     try:
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     except ModuleNotFoundError as exc:
         # The PostgreSQL driver is an optional extra: say how to get it, not "unexpected error".
         raise InputError(
@@ -126,16 +135,34 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     ------
     Session
         A SQLModel session; objects stay readable after commit (``expire_on_commit=False``).
+
+    Raises
+    ------
+    BusyError
+        The database stayed locked by another writer past the busy timeout.
     """
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
         session.commit()
+    except sa.exc.OperationalError as exc:
+        session.rollback()
+        if _is_busy(exc):
+            # Another writer held the lock past the busy timeout: a clear "try again", not an
+            # unexpected error (and nothing half-written: the transaction is rolled back).
+            raise BusyError() from exc
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def _is_busy(exc: sa.exc.OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    # SQLite: "database is locked"; PostgreSQL: lock_timeout / statement_timeout cancellations.
+    return "database is locked" in text or "lock timeout" in text or "canceling statement" in text
 
 
 def alembic_config() -> Config:

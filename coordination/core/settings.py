@@ -96,6 +96,9 @@ class Settings(BaseSettings):
         retention --apply``) once the latest closure is this many years old. Six by default:
         the review period of MOPI group 3 ("all other offences"); a force with a longer policy
         for its MAPPA or serious cases sets its own (``coordination.retention``).
+    db_busy_timeout_s
+        How long a write waits for another writer's lock (SQLite) before the person is told the
+        database is busy and to try again.
     audit_key
         The secret that seals every audit event (HMAC-SHA256) and every checkpoint of the log's
         head. Kept outside the database, so rewriting the log needs both; production refuses to
@@ -138,6 +141,7 @@ class Settings(BaseSettings):
     oidc_email_domain: str | None = None
     retention_years_after_closure: int = Field(default=6, ge=1, le=100)
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    db_busy_timeout_s: float = Field(default=10.0, gt=0, le=120)
     audit_key: SecretStr | None = None
     audit_old_keys: SecretStr | None = None
     audit_checkpoint_dir: Path | None = None

@@ -209,6 +209,8 @@ def write_table(table: pd.DataFrame, fmt: str) -> bytes:
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
+    # Header cells come from the upload too: a formula there would run just the same.
+    safe.columns = [str(neutralise(str(c))) for c in safe.columns]
     if fmt == "csv":
         return safe.to_csv(index=False).encode("utf-8")
     if fmt == "xlsx":
