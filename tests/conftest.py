@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
+
 SHARED_TESTDATA = REPO.parent / "shared" / "testdata" / "postcodes_london_codepoint_2025.csv.gz"
 
 

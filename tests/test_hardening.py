@@ -32,8 +32,7 @@ from coordination.core.logs import (
 from coordination.core.settings import DEVELOPMENT_SECRET_KEY, Settings
 from coordination.core.tables import MAX_UPLOAD_BYTES, read_table, read_upload
 from coordination.errors import InputError
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
 
 # -- logs ----------------------------------------------------------------------------------------
 

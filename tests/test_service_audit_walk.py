@@ -47,8 +47,8 @@ from coordination.review.meetings import (
 from coordination.security import access
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.test_handoffs import setup_database
-from tests.test_permissions import World, _build
+from tests.coordination.handoffs.test_handoffs import setup_database
+from tests.coordination.security.test_permissions import World, _build
 
 MODULES = (
     "register.offenders",

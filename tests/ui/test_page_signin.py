@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
@@ -20,9 +19,10 @@ from coordination.core.db import get_engine, session_scope
 from coordination.models import AuditEvent, User, UserCreate
 from coordination.security import auth
 from coordination.security.users import create_user
+from tests.support import REPO
 from ui._auth import ACTIVITY_KEY, USER_KEY
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(REPO / "app.py")
 TIMEOUT = 60
 USERNAME = "sam.signin"
 PASSWORD = "a long enough passphrase"

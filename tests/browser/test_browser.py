@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [

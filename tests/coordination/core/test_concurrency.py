@@ -20,7 +20,7 @@ from coordination.errors import ConflictError
 from coordination.handoffs.workflow import get_handoff, transition
 from coordination.models import AuditEvent, Case
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
-from tests.test_handoffs import handoff_in_state, new_case, setup_database
+from tests.coordination.handoffs.test_handoffs import handoff_in_state, new_case, setup_database
 
 ROUNDS = 4
 

@@ -32,10 +32,11 @@ from coordination.models import Address, AuditEvent, Case, Offender, UserCreate
 from coordination.review.agenda import generate_agenda
 from coordination.review.meetings import create_meeting, get_meeting, list_meetings
 from coordination.security.users import create_user
-from tests.test_handoffs import add_case
+from tests.coordination.handoffs.test_handoffs import add_case
+from tests.support import REPO
 from ui._auth import USER_KEY
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+UI = REPO / "ui"
 TIMEOUT = 60
 CITY, MET = "E23000034", "E23000001"
 

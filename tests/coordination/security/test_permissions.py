@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,7 +54,8 @@ from coordination.security.permissions import (
 from coordination.security.users import create_user
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.test_handoffs import add_case, setup_database
+from tests.coordination.handoffs.test_handoffs import add_case, setup_database
+from tests.support import REPO
 
 SYSTEM = "system:test"
 USERS: dict[str, tuple[str, str]] = {
@@ -597,7 +597,7 @@ def test_table_covers_every_action_and_role() -> None:
 
 
 def test_docs_permission_table_matches_the_code() -> None:
-    doc = Path(__file__).resolve().parent.parent / "docs" / "PERMISSIONS.md"
+    doc = REPO / "docs" / "PERMISSIONS.md"
     assert doc.read_text(encoding="utf-8") == permissions_markdown(), (
         "docs/PERMISSIONS.md is stale: run "
         "`.venv/bin/python -m coordination.permissions > docs/PERMISSIONS.md`"

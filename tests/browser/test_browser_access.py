@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from coordination.core.db import get_engine, session_scope
 from coordination.models import Address, AuditEvent, Case
-from tests.test_browser import (
+from tests.browser.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
@@ -27,10 +27,9 @@ from tests.test_browser import (
     serve_app,
     sign_in,
 )
-from tests.test_handoffs import add_case
-from tests.test_page_review import CITY, MET, copy_sqlite
+from tests.coordination.handoffs.test_handoffs import add_case
+from tests.ui.test_page_review import CITY, MET, copy_sqlite
 
-REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = Path("/tmp/crossforce-access-refused.png")
 MET_USER = "mia.met"
 MET_PASSWORD = "met manager passphrase"

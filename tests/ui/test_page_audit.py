@@ -21,10 +21,11 @@ from coordination.core.db import get_engine, session_scope
 from coordination.ledger.chain import record_event
 from coordination.models import UserCreate
 from coordination.security.users import create_user
-from tests.test_page_review import copy_sqlite
+from tests.support import REPO
+from tests.ui.test_page_review import copy_sqlite
 from ui._auth import USER_KEY
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+UI = REPO / "ui"
 TIMEOUT = 60
 CITY, MET = "E23000034", "E23000001"
 

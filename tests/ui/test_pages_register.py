@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +24,11 @@ from coordination.core.db import get_engine
 from coordination.handoffs import network
 from coordination.handoffs import workflow as handoffs
 from coordination.models import AuditEvent, User
+from tests.support import REPO
 from ui._auth import USER_KEY
 from ui._common import md
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+UI = REPO / "ui"
 TIMEOUT = 60
 CITY, MET = "E23000034", "E23000001"
 

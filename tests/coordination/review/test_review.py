@@ -36,7 +36,7 @@ from coordination.review.scoring import PriorityWeights, priority_score
 from coordination.review.views import AgendaItemView
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.test_handoffs import add_case, setup_database
+from tests.coordination.handoffs.test_handoffs import add_case, setup_database
 
 KENT = "E23000032"
 DAY = date(2025, 3, 10)  # the meeting, a Monday

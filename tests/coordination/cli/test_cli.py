@@ -12,8 +12,6 @@ import pytest
 
 from coordination.cli.main import main
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(autouse=True)
 def _app(app_env: dict[str, str]) -> None:

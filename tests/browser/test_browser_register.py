@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, serve_app, sign_in
+from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, serve_app, sign_in
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 CITY, MET = "E23000034", "E23000001"
 STEP_TIMEOUT_MS = 60_000
 SCREENSHOT = Path("/tmp/crossforce-handoff.png")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,9 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 from coordination.errors import InputError
 from coordination.reference import lookup as service
+from tests.support import REPO
 from ui._common import CLICK_KEY, GENERIC_ERROR, md
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+UI = REPO / "ui"
 LOOKUP_PAGE = str(UI / "boundary_lookup.py")
 REFERENCE_PAGE = str(UI / "reference_data.py")
 TIMEOUT = 60

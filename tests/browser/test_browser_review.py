@@ -23,7 +23,7 @@ from coordination.core.db import get_engine
 from coordination.handoffs.workflow import open_handoff_for_case
 from coordination.models import AuditEvent
 from coordination.review.meetings import get_meeting, list_meetings
-from tests.test_browser import (
+from tests.browser.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
@@ -31,12 +31,11 @@ from tests.test_browser import (
     serve_app,
     sign_in,
 )
-from tests.test_page_review import CITY, MET, copy_sqlite, seed_review_cases
+from tests.ui.test_page_review import CITY, MET, copy_sqlite, seed_review_cases
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = Path("/tmp/crossforce-joint-review.png")
 
 pytestmark = [

@@ -44,7 +44,7 @@ from geo.forces import CITY_OF_LONDON, METROPOLITAN
 from geo.lookup import Lookup
 from geo.resolver import Resolver
 from tests.conftest import make_tiny_layers
-from tests.test_handoffs import T0, add_case, setup_database
+from tests.coordination.handoffs.test_handoffs import T0, add_case, setup_database
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
