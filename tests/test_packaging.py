@@ -24,8 +24,10 @@ pytestmark = pytest.mark.slow
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--wheel-dir", str(out), str(REPO)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"),
+            *("--wheel-dir", str(out), str(REPO)),
+        ],
         check=True,
         capture_output=True,
         cwd=out,
@@ -50,8 +52,10 @@ def test_the_wheel_carries_migrations_and_default_tables(wheel: Path) -> None:
 
 def _installed(wheel: Path, target: Path) -> dict[str, str]:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
-        + ["--target", str(target), str(wheel)],
+        [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"),
+            *("--target", str(target), str(wheel)),
+        ],
         check=True,
         capture_output=True,
     )

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from streamlit.testing.v1 import AppTest
 
-from coordination.core.clock import london_date
+from coordination.core.clock import london_date, london_today
 from coordination.core.db import get_engine, session_scope
 from coordination.handoffs.workflow import create_handoff, open_handoff_for_case
 from coordination.models import Address, AuditEvent, Case, Offender, UserCreate
@@ -331,7 +331,7 @@ def test_pack_export_is_a_recorded_disclosure(review_env: tuple[str, dict[str, i
             s,
             actor="cara.city",
             title="Review",
-            meeting_date=date.today(),
+            meeting_date=london_today(),
             chair="Cara City",
             attendees=["Mo Met"],
         )
@@ -373,7 +373,7 @@ def test_page_says_when_the_data_is_a_synthetic_demo(
             action=DEMO_ACTION,
             entity_type="demo",
             entity_id=None,
-            details={"seed": 7, "offenders": 3, "today": date.today().isoformat()},
+            details={"seed": 7, "offenders": 3, "today": london_today().isoformat()},
         )
     at.run()
     _ok(at)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from coordination.caseload.assignment import assignment_history
 from coordination.caseload.officers import officer_loads
 from coordination.caseload.queries import caseload
+from coordination.core.clock import london_today
 from coordination.core.db import get_engine
 from coordination.handoffs import network
 from coordination.handoffs import workflow as handoffs
@@ -345,7 +346,7 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
 def test_network_page_draws_and_tabulates(demo_env: str) -> None:
     at = _page("network")
     _demo_notice(at)
-    today = date.today()
+    today = london_today()  # the page counts days in London
     with _session(demo_env) as s:
         g = network.build_network(s, start=today - timedelta(days=365), end=today)
     flows = network.largest_flows(g, 15)
