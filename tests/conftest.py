@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy.engine import Engine
 
 from tests.support import REPO
+from tests.support.database import migrated_engine
 
 SHARED_TESTDATA = REPO.parent / "shared" / "testdata" / "postcodes_london_codepoint_2025.csv.gz"
 
@@ -118,9 +120,49 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         from coordination.core.db import dispose_engines
 
         dispose_engines()
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(engine, name)
         engine.dispose()
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    """Drop a test database; retry while a server process of another role is still on it.
+
+    ``WITH (FORCE)`` ends our own connections, but may not end a backend it has no right to
+    signal (an autovacuum worker, say): that refusal passes within moments, so try again.
+    """
+    import time
+
+    import sqlalchemy as sa
+
+    for attempt in range(20):
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except sa.exc.DBAPIError:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.fixture
+def empty_engine(database_url: str) -> Engine:
+    """An engine on a migrated database of ``database_url`` with nothing in it.
+
+    No forces, no users, not one audit event: for the ledger, the rule table's seeding and the
+    storage tests that count from zero.
+    """
+    return migrated_engine(database_url, seeded=False)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    """An engine on a migrated database of ``database_url`` with the forces and default rules.
+
+    What ``crossforce init`` seeds before any reference data (but the case weights): no boundary
+    set, no users, no cases. Most service tests start here, on SQLite and on PostgreSQL.
+    """
+    return migrated_engine(database_url)
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,6 @@ from coordination.review.meetings import (
 from coordination.security import access
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.coordination.handoffs.test_handoffs import setup_database
 from tests.coordination.security.test_permissions import World, _build
 
 MODULES = (
@@ -323,8 +322,7 @@ def test_every_service_function_is_listed() -> None:
 
 
 @pytest.fixture
-def world(database_url: str) -> tuple[Engine, World]:
-    engine = setup_database(database_url)
+def world(engine: Engine) -> tuple[Engine, World]:
     return engine, _build(engine)
 
 

@@ -25,7 +25,7 @@ from coordination.audit.reader import (
     search_events,
     verify_chain,
 )
-from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.errors import AccessDeniedError, InputError
 from coordination.ledger.chain import record_event
 from coordination.models import AuditEvent, Force, UserCreate
@@ -35,20 +35,13 @@ from tests.support.ledger import drop_guard, raw, rows, verify
 CITY, MET = "E23000034", "E23000001"
 
 
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    """A migrated, empty database."""
-    upgrade(database_url)
-    return get_engine(database_url)
-
-
 # --- search and export ----------------------------------------------------------------------------
 
 
 @pytest.fixture
-def people(engine: Engine) -> Engine:
+def people(empty_engine: Engine) -> Engine:
     """Forces, an admin and a manager, and a small known log."""
-    with session_scope(engine) as session:
+    with session_scope(empty_engine) as session:
         for code, name in ((CITY, "City of London Police"), (MET, "Metropolitan Police Service")):
             session.add(Force(code=code, ons_name=name, name=name, country="England"))
         session.flush()
@@ -59,7 +52,7 @@ def people(engine: Engine) -> Engine:
             ),
         ):
             create_user(session, actor="system:test", data=data)
-    with session_scope(engine) as session:
+    with session_scope(empty_engine) as session:
         record_event(
             session,
             actor="mo.met",
@@ -98,7 +91,7 @@ def people(engine: Engine) -> Engine:
             entity_id="9",
             category="collection",
         )
-    return engine
+    return empty_engine
 
 
 def ids(records: list[AuditRecord]) -> list[int]:

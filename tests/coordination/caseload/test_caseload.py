@@ -35,7 +35,7 @@ from coordination.caseload.weights import (
     seed_case_weights,
     set_case_weight,
 )
-from coordination.core.db import make_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.models import (
     Address,
@@ -46,7 +46,6 @@ from coordination.models import (
     Offender,
     UserCreate,
 )
-from coordination.reference.boundaries import seed_forces
 from coordination.register.pnc import pnc_check_letter
 from coordination.security.users import create_user
 
@@ -58,17 +57,11 @@ _serials = count(1)
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    """A migrated database with the forces and the default case weights."""
-    engine = make_engine(database_url)
-    upgrade(engine)
+def engine(engine: Engine) -> Engine:
+    """The seeded database (``tests/conftest.py``) and the default case weights."""
     with session_scope(engine) as session:
-        seed_forces(session, actor="test")
         seed_case_weights(session, actor="test")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    return engine
 
 
 def add_officer(

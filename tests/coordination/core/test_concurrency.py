@@ -20,14 +20,9 @@ from coordination.errors import ConflictError
 from coordination.handoffs.workflow import get_handoff, transition
 from coordination.models import AuditEvent, Case
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
-from tests.coordination.handoffs.test_handoffs import handoff_in_state, new_case, setup_database
+from tests.coordination.handoffs.test_handoffs import handoff_in_state, new_case
 
 ROUNDS = 4
-
-
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    return setup_database(database_url)
 
 
 def run_together(*calls: Callable[[], Any]) -> list[Any]:

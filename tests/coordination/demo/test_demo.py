@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from coordination.core.db import make_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.core.settings import Settings
 from coordination.demo.plan import NEIGHBOURS
 from coordination.demo.seed import seed_demo
@@ -31,9 +31,9 @@ from coordination.models import (
     Offender,
     User,
 )
-from coordination.reference.boundaries import seed_forces
 from coordination.register.pnc import normalise_pnc
 from coordination.register.synthetic import demo_info
+from tests.support.database import migrated_engine
 
 TODAY = date(2025, 11, 3)
 N = 60
@@ -46,14 +46,6 @@ def lookup_and_directory(app_database_url: str) -> tuple[Any, Any]:
 
     settings = Settings(database_url=app_database_url)
     return get_service(settings).lookup, postcode_directory(settings)
-
-
-def _fresh(url: str) -> sa.Engine:
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="pytest")
-    return engine
 
 
 def _seed(engine: sa.Engine, tools: tuple[Any, Any], *, seed: int, n: int = N, **kw: Any) -> Any:
@@ -151,15 +143,15 @@ def _snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
 def test_same_seed_same_caseload(
     database_url: str, tmp_path: Any, lookup_and_directory: tuple[Any, Any]
 ) -> None:
-    first = _fresh(database_url)
-    second = _fresh(f"sqlite:///{tmp_path / 'second.db'}")
+    first = migrated_engine(database_url)
+    second = migrated_engine(f"sqlite:///{tmp_path / 'second.db'}")
     _seed(first, lookup_and_directory, seed=11)
     _seed(second, lookup_and_directory, seed=11)
     a, b = _snapshot(first), _snapshot(second)
     assert a == b
     assert len(a["offenders"]) == N
 
-    other = _fresh(f"sqlite:///{tmp_path / 'other.db'}")
+    other = migrated_engine(f"sqlite:///{tmp_path / 'other.db'}")
     _seed(other, lookup_and_directory, seed=12)
     assert _snapshot(other)["offenders"] != a["offenders"]
     first.dispose()
@@ -168,7 +160,7 @@ def test_same_seed_same_caseload(
 def test_demo_is_complete_and_keeps_the_rules(
     database_url: str, lookup_and_directory: tuple[Any, Any]
 ) -> None:
-    engine = _fresh(database_url)
+    engine = migrated_engine(database_url)
     report = _seed(engine, lookup_and_directory, seed=3)
     assert report.offenders == N and not report.skipped
     with Session(engine) as s:
@@ -233,7 +225,7 @@ def test_demo_is_complete_and_keeps_the_rules(
 def test_if_empty_does_nothing_on_a_populated_database(
     tmp_path: Any, lookup_and_directory: tuple[Any, Any]
 ) -> None:
-    engine = _fresh(f"sqlite:///{tmp_path / 'demo.db'}")
+    engine = migrated_engine(f"sqlite:///{tmp_path / 'demo.db'}")
     with Session(engine) as s:
         assert demo_info(s) is None
     _seed(engine, lookup_and_directory, seed=5, n=8)
@@ -250,7 +242,7 @@ def test_if_empty_does_nothing_on_a_populated_database(
 def test_bad_arguments_are_refused(tmp_path: Any, lookup_and_directory: tuple[Any, Any]) -> None:
     from coordination.errors import InputError
 
-    engine = _fresh(f"sqlite:///{tmp_path / 'bad.db'}")
+    engine = migrated_engine(f"sqlite:///{tmp_path / 'bad.db'}")
     with pytest.raises(InputError, match="between 1 and"):
         _seed(engine, lookup_and_directory, seed=1, n=0)
     lookup, directory = lookup_and_directory

@@ -29,7 +29,8 @@ from coordination.errors import ConflictError, InputError
 from coordination.handoffs.workflow import TRANSITIONS, create_handoff, transition
 from coordination.models import OPEN_HANDOFF_STATES, Case, Force, Handoff
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
-from tests.coordination.handoffs.test_handoffs import add_case, setup_database
+from tests.coordination.handoffs.test_handoffs import add_case
+from tests.support.database import migrated_engine
 
 FORCES = (CITY_OF_LONDON, METROPOLITAN, "E23000032", "E23000036")  # + Kent, Surrey
 N_CASES = 3
@@ -161,7 +162,7 @@ class HandoffMachine(RuleBasedStateMachine):
 def test_single_lead_invariant_under_random_operations(tmp_path: Path) -> None:
     # One SQLite database for every example: each example makes its own cases, so examples do
     # not interfere, and the migration runs once.
-    HandoffMachine.engine = setup_database(f"sqlite:///{tmp_path / 'machine.db'}")
+    HandoffMachine.engine = migrated_engine(f"sqlite:///{tmp_path / 'machine.db'}")
     run_state_machine_as_test(
         HandoffMachine,
         settings=settings(

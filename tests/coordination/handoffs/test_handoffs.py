@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.core.serial import jsonable
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.handoffs.workflow import (
@@ -40,7 +40,6 @@ from coordination.models import (
     Offender,
     User,
 )
-from coordination.reference.boundaries import seed_forces
 from coordination.register.pnc import pnc_check_letter
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
 
@@ -51,15 +50,6 @@ _serial = itertools.count(1000)
 
 
 # --- helpers shared with test_handoff_invariants and test_concurrency -------------------------
-
-
-def setup_database(url: str) -> Engine:
-    """Migrate an empty database and seed the forces; return its engine."""
-    upgrade(url)
-    engine = get_engine(url)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="pytest")
-    return engine
 
 
 def add_case(
@@ -159,11 +149,6 @@ def handoff_in_state(engine: Engine, state: str, *, to: str = METROPOLITAN) -> H
             )
     assert handoff.state == state
     return handoff
-
-
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    return setup_database(database_url)
 
 
 # --- the state machine ----------------------------------------------------------------------

@@ -7,7 +7,6 @@ SQLite and PostgreSQL, and one runs ``crossforce network``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -213,21 +212,6 @@ def test_network_invariants(records: list[R]) -> None:
 
 
 # --- from the database --------------------------------------------------------------------
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    from coordination.core.db import make_engine, session_scope, upgrade
-    from coordination.reference.boundaries import seed_forces
-
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="test")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _store(engine: Engine) -> None:

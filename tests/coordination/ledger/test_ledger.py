@@ -32,13 +32,6 @@ from tests.support.ledger import drop_guard, raw, rows, verify
 CITY, MET = "E23000034", "E23000001"
 
 
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    """A migrated, empty database."""
-    upgrade(database_url)
-    return get_engine(database_url)
-
-
 def add(
     engine: Engine, n: int, *, per_transaction: int = 1, start: int = 0, **fields: object
 ) -> None:
@@ -68,10 +61,10 @@ def add(
 # --- the chain ------------------------------------------------------------------------------------
 
 
-def test_chain_is_built_and_verifies_over_many_events(engine: Engine) -> None:
-    add(engine, 40)  # one event per transaction
-    add(engine, 1200, per_transaction=400, start=40)  # many per transaction
-    stored = rows(engine)
+def test_chain_is_built_and_verifies_over_many_events(empty_engine: Engine) -> None:
+    add(empty_engine, 40)  # one event per transaction
+    add(empty_engine, 1200, per_transaction=400, start=40)  # many per transaction
+    stored = rows(empty_engine)
     assert len(stored) == 1240
     assert stored[0].prev_hash == GENESIS_HASH
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(stored))
@@ -80,21 +73,21 @@ def test_chain_is_built_and_verifies_over_many_events(engine: Engine) -> None:
     # Times never run backwards along the chain.
     assert all(a.at <= b.at for a, b in itertools.pairwise(stored))
 
-    report = verify(engine)
+    report = verify(empty_engine)
     assert report.ok and report.checked == 1240 and report.first_bad_id is None
     assert report.last_hash == stored[-1].hash
     assert report.message == "Audit chain intact: 1,240 events checked."
     # Small pages give the same answer.
-    with Session(engine) as session:
+    with Session(empty_engine) as session:
         assert verify_chain(session, batch_size=7) == report
 
 
-def test_an_empty_log_verifies(engine: Engine) -> None:
-    assert verify(engine) == ChainReport(True, 0, None, None, GENESIS_HASH)
+def test_an_empty_log_verifies(empty_engine: Engine) -> None:
+    assert verify(empty_engine) == ChainReport(True, 0, None, None, GENESIS_HASH)
 
 
-def test_record_event_keeps_old_callers_working_and_normalises(engine: Engine) -> None:
-    with session_scope(engine) as session:
+def test_record_event_keeps_old_callers_working_and_normalises(empty_engine: Engine) -> None:
+    with session_scope(empty_engine) as session:
         old = record_event(session, actor="init", action="x.y", entity_type="x", entity_id=None)
         new = record_event(
             session,
@@ -114,7 +107,7 @@ def test_record_event_keeps_old_callers_working_and_normalises(engine: Engine) -
     assert new.actor == "alice" and new.justification is None
     assert new.details == {"1": [1, 2], "when": "2025-01-01"}
     assert new.recipients == [MET, CITY] and new.offender_ids == [3, 5]
-    assert verify(engine).ok
+    assert verify(empty_engine).ok
 
 
 @pytest.mark.parametrize(
@@ -126,20 +119,20 @@ def test_record_event_keeps_old_callers_working_and_normalises(engine: Engine) -
         ({"actor": " "}, "actor"),
     ],
 )
-def test_record_event_refuses_bad_input(engine: Engine, fields: dict, needle: str) -> None:
+def test_record_event_refuses_bad_input(empty_engine: Engine, fields: dict, needle: str) -> None:
     base = {"actor": "a", "action": "x.y", "entity_type": "x", "entity_id": None}
-    with pytest.raises(InputError, match=needle), session_scope(engine) as session:
+    with pytest.raises(InputError, match=needle), session_scope(empty_engine) as session:
         record_event(session, **{**base, **fields})
-    assert rows(engine) == []
+    assert rows(empty_engine) == []
 
 
-def test_rolled_back_appends_do_not_fork_the_chain(engine: Engine) -> None:
-    add(engine, 2)
-    with pytest.raises(RuntimeError), session_scope(engine) as session:
+def test_rolled_back_appends_do_not_fork_the_chain(empty_engine: Engine) -> None:
+    add(empty_engine, 2)
+    with pytest.raises(RuntimeError), session_scope(empty_engine) as session:
         record_event(session, actor="a", action="lost", entity_type="x", entity_id=None)
         raise RuntimeError("boom")
     # The same session object, reused after a rollback and after a savepoint rollback.
-    session = Session(engine)
+    session = Session(empty_engine)
     try:
         record_event(session, actor="a", action="kept.1", entity_type="x", entity_id=None)
         session.rollback()
@@ -153,28 +146,28 @@ def test_rolled_back_appends_do_not_fork_the_chain(engine: Engine) -> None:
         session.commit()
     finally:
         session.close()
-    assert [r.action for r in rows(engine)][2:] == ["kept.2", "kept.3", "kept.4"]
-    assert verify(engine).ok
+    assert [r.action for r in rows(empty_engine)][2:] == ["kept.2", "kept.3", "kept.4"]
+    assert verify(empty_engine).ok
 
 
-def test_one_lock_and_one_indexed_read_per_transaction(engine: Engine) -> None:
-    add(engine, 3)
+def test_one_lock_and_one_indexed_read_per_transaction(empty_engine: Engine) -> None:
+    add(empty_engine, 3)
     statements: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         statements.append(" ".join(statement.split()).upper())
 
-    sa.event.listen(engine, "before_cursor_execute", seen)
+    sa.event.listen(empty_engine, "before_cursor_execute", seen)
     try:
-        with session_scope(engine) as session:
+        with session_scope(empty_engine) as session:
             for i in range(50):
                 record_event(session, actor="a", action="x.y", entity_type="x", entity_id=str(i))
     finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
+        sa.event.remove(empty_engine, "before_cursor_execute", seen)
     inserts = [s for s in statements if s.startswith("INSERT")]
     others = [s for s in statements if not s.startswith(("INSERT", "BEGIN", "COMMIT"))]
     assert len(inserts) == 50
-    lock = "PG_ADVISORY_XACT_LOCK" if engine.dialect.name == "postgresql" else "DELETE FROM"
+    lock = "PG_ADVISORY_XACT_LOCK" if empty_engine.dialect.name == "postgresql" else "DELETE FROM"
     assert len(others) == 2, others
     assert lock in others[0]
     assert "ORDER BY AUDIT_EVENT.ID DESC" in others[1] and "LIMIT" in others[1]
@@ -192,35 +185,35 @@ def test_one_lock_and_one_indexed_read_per_transaction(engine: Engine) -> None:
         "DELETE FROM audit_event",
     ],
 )
-def test_triggers_refuse_update_and_delete(engine: Engine, statement: str) -> None:
-    add(engine, 3)
-    before = [(r.id, r.actor, r.details, r.hash) for r in rows(engine)]
+def test_triggers_refuse_update_and_delete(empty_engine: Engine, statement: str) -> None:
+    add(empty_engine, 3)
+    before = [(r.id, r.actor, r.details, r.hash) for r in rows(empty_engine)]
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        raw(engine, statement)
-    assert [(r.id, r.actor, r.details, r.hash) for r in rows(engine)] == before
-    assert verify(engine).ok
+        raw(empty_engine, statement)
+    assert [(r.id, r.actor, r.details, r.hash) for r in rows(empty_engine)] == before
+    assert verify(empty_engine).ok
 
 
-def test_the_orm_cannot_change_or_delete_an_event_either(engine: Engine) -> None:
-    add(engine, 2)
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"), Session(engine) as session:
+def test_the_orm_cannot_change_or_delete_an_event_either(empty_engine: Engine) -> None:
+    add(empty_engine, 2)
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), Session(empty_engine) as session:
         event = session.get(AuditEvent, 1)
         assert event is not None
         event.actor = "mallory"
         session.commit()
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"), Session(engine) as session:
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), Session(empty_engine) as session:
         session.delete(session.get(AuditEvent, 2))
         session.commit()
-    assert [r.actor for r in rows(engine)] == ["user0", "user1"]
+    assert [r.actor for r in rows(empty_engine)] == ["user0", "user1"]
 
 
-def test_postgresql_refuses_truncate(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
+def test_postgresql_refuses_truncate(empty_engine: Engine) -> None:
+    if empty_engine.dialect.name != "postgresql":
         pytest.skip("TRUNCATE is PostgreSQL only")
-    add(engine, 1)
+    add(empty_engine, 1)
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        raw(engine, "TRUNCATE audit_event")
-    assert len(rows(engine)) == 1
+        raw(empty_engine, "TRUNCATE audit_event")
+    assert len(rows(empty_engine)) == 1
 
 
 def test_audit_module_has_no_change_path() -> None:
@@ -244,11 +237,11 @@ def test_audit_module_has_no_change_path() -> None:
 # --- tamper detection -----------------------------------------------------------------------------
 
 
-def test_a_changed_row_is_named(engine: Engine) -> None:
-    add(engine, 30)
-    drop_guard(engine)
-    raw(engine, "UPDATE audit_event SET details = NULL WHERE id = 17")
-    report = verify(engine)
+def test_a_changed_row_is_named(empty_engine: Engine) -> None:
+    add(empty_engine, 30)
+    drop_guard(empty_engine)
+    raw(empty_engine, "UPDATE audit_event SET details = NULL WHERE id = 17")
+    report = verify(empty_engine)
     assert (report.ok, report.first_bad_id, report.problem, report.checked) == (
         False,
         17,
@@ -269,61 +262,61 @@ def test_a_changed_row_is_named(engine: Engine) -> None:
         "UPDATE audit_event SET recipients = '[\"ICO\"]' WHERE id = 9",
     ],
 )
-def test_any_changed_field_is_detected(engine: Engine, statement: str) -> None:
-    add(engine, 12)
-    drop_guard(engine)
-    raw(engine, statement)
-    report = verify(engine)
+def test_any_changed_field_is_detected(empty_engine: Engine, statement: str) -> None:
+    add(empty_engine, 12)
+    drop_guard(empty_engine)
+    raw(empty_engine, statement)
+    report = verify(empty_engine)
     assert (report.first_bad_id, report.problem) == (9, "changed")
 
 
-def test_a_changed_time_is_detected(engine: Engine) -> None:
-    add(engine, 5)
-    drop_guard(engine)
-    with engine.begin() as conn:
+def test_a_changed_time_is_detected(empty_engine: Engine) -> None:
+    add(empty_engine, 5)
+    drop_guard(empty_engine)
+    with empty_engine.begin() as conn:
         at = conn.execute(sa.text("SELECT at FROM audit_event WHERE id = 3")).scalar_one()
         moved = (at if isinstance(at, datetime) else datetime.fromisoformat(at)) - timedelta(
             seconds=1
         )
         conn.execute(sa.text("UPDATE audit_event SET at = :at WHERE id = 3"), {"at": moved})
-    assert (verify(engine).first_bad_id, verify(engine).problem) == (3, "changed")
+    assert (verify(empty_engine).first_bad_id, verify(empty_engine).problem) == (3, "changed")
 
 
-def test_a_deleted_row_is_named_by_the_row_after_it(engine: Engine) -> None:
-    add(engine, 30)
-    drop_guard(engine)
-    raw(engine, "DELETE FROM audit_event WHERE id = 12")
-    report = verify(engine)
+def test_a_deleted_row_is_named_by_the_row_after_it(empty_engine: Engine) -> None:
+    add(empty_engine, 30)
+    drop_guard(empty_engine)
+    raw(empty_engine, "DELETE FROM audit_event WHERE id = 12")
+    report = verify(empty_engine)
     assert (report.first_bad_id, report.problem) == (13, "missing")
     assert "the event before it is missing (deleted)" in report.message
 
 
-def test_deleting_the_first_row_is_detected(engine: Engine) -> None:
-    add(engine, 5)
-    drop_guard(engine)
-    raw(engine, "DELETE FROM audit_event WHERE id = 1")
-    assert (verify(engine).first_bad_id, verify(engine).problem) == (2, "missing")
+def test_deleting_the_first_row_is_detected(empty_engine: Engine) -> None:
+    add(empty_engine, 5)
+    drop_guard(empty_engine)
+    raw(empty_engine, "DELETE FROM audit_event WHERE id = 1")
+    assert (verify(empty_engine).first_bad_id, verify(empty_engine).problem) == (2, "missing")
 
 
-def test_swapped_rows_are_named(engine: Engine) -> None:
-    add(engine, 30)
-    drop_guard(engine)
+def test_swapped_rows_are_named(empty_engine: Engine) -> None:
+    add(empty_engine, 30)
+    drop_guard(empty_engine)
     raw(
-        engine,
+        empty_engine,
         "UPDATE audit_event SET id = -1 WHERE id = 20",
         "UPDATE audit_event SET id = 20 WHERE id = 21",
         "UPDATE audit_event SET id = 21 WHERE id = -1",
     )
-    report = verify(engine)
+    report = verify(empty_engine)
     assert (report.first_bad_id, report.problem) == (20, "reordered")
     assert "out of order" in report.message
 
 
-def test_a_row_rewritten_with_a_fresh_seal_breaks_the_next_link(engine: Engine) -> None:
+def test_a_row_rewritten_with_a_fresh_seal_breaks_the_next_link(empty_engine: Engine) -> None:
     # Mallory recomputes the changed row's own hash, but the next row still links to the old one.
-    add(engine, 10)
-    drop_guard(engine)
-    with Session(engine) as session:
+    add(empty_engine, 10)
+    drop_guard(empty_engine)
+    with Session(empty_engine) as session:
         row = session.get(AuditEvent, 4)
         assert row is not None and row.prev_hash is not None
         seal = event_hash(
@@ -339,27 +332,27 @@ def test_a_row_rewritten_with_a_fresh_seal_breaks_the_next_link(engine: Engine) 
             offender_ids=row.offender_ids,
             prev_hash=row.prev_hash,
         )
-    with engine.begin() as conn:
+    with empty_engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE audit_event SET actor = 'mallory', hash = :h WHERE id = 4"), {"h": seal}
         )
-    assert (verify(engine).first_bad_id, verify(engine).problem) == (5, "missing")
+    assert (verify(empty_engine).first_bad_id, verify(empty_engine).problem) == (5, "missing")
 
 
-def test_a_row_written_around_the_module_is_named(engine: Engine) -> None:
-    add(engine, 3)
-    with Session(engine) as session:
+def test_a_row_written_around_the_module_is_named(empty_engine: Engine) -> None:
+    add(empty_engine, 3)
+    with Session(empty_engine) as session:
         session.add(AuditEvent(actor="sneaky", action="x.y", entity_type="x"))
         session.commit()
-    add(engine, 2, start=3)
-    report = verify(engine)
+    add(empty_engine, 2, start=3)
+    report = verify(empty_engine)
     assert (report.first_bad_id, report.problem) == (4, "broken link")
 
 
 # --- concurrency ----------------------------------------------------------------------------------
 
 
-def test_concurrent_appends_keep_one_unbroken_chain(engine: Engine) -> None:
+def test_concurrent_appends_keep_one_unbroken_chain(empty_engine: Engine) -> None:
     threads_n, each = 8, 12
     start = threading.Barrier(threads_n)
     errors: list[BaseException] = []
@@ -368,7 +361,7 @@ def test_concurrent_appends_keep_one_unbroken_chain(engine: Engine) -> None:
         try:
             start.wait()
             for i in range(each):
-                with session_scope(engine) as session:
+                with session_scope(empty_engine) as session:
                     record_event(
                         session, actor=f"t{k}", action="race", entity_type="x", entity_id=str(i)
                     )
@@ -388,10 +381,10 @@ def test_concurrent_appends_keep_one_unbroken_chain(engine: Engine) -> None:
     for w in workers:
         w.join()
     assert errors == []
-    stored = rows(engine)
+    stored = rows(empty_engine)
     assert len(stored) == threads_n * (each + each // 2)
     assert len({r.prev_hash for r in stored}) == len(stored)  # no two rows chain onto one
-    report = verify(engine)
+    report = verify(empty_engine)
     assert report.ok and report.checked == len(stored)
 
 

@@ -32,13 +32,6 @@ from coordination.models import Area, AuditEvent, BoundarySet, Force, User, User
 from coordination.security.users import create_user, get_user, list_users
 
 
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    """A migrated database."""
-    upgrade(database_url)
-    return get_engine(database_url)
-
-
 def _boundary_set(name: str, *, active: bool) -> BoundarySet:
     return BoundarySet(
         name=name,
@@ -156,9 +149,9 @@ def test_session_scope_rolls_back_on_error(engine: Engine) -> None:
         assert session.get(Force, "X") is None
 
 
-def test_audit_events_record_and_list(engine: Engine) -> None:
+def test_audit_events_record_and_list(empty_engine: Engine) -> None:
     before = datetime.now(UTC)
-    with session_scope(engine) as session:
+    with session_scope(empty_engine) as session:
         record_event(
             session,
             actor="alice",
@@ -171,7 +164,7 @@ def test_audit_events_record_and_list(engine: Engine) -> None:
         record_event(
             session, actor="alice", action="thing.drop", entity_type="thing", entity_id=None
         )
-    with session_scope(engine) as session:
+    with session_scope(empty_engine) as session:
         events = list_events(session)
         assert [(e.actor, e.action, e.entity_id) for e in events] == [
             ("alice", "thing.drop", None),
@@ -186,10 +179,10 @@ def test_audit_events_record_and_list(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("actor", ["", "   "])
-def test_audit_refuses_an_empty_actor(engine: Engine, actor: str) -> None:
-    with pytest.raises(InputError), session_scope(engine) as session:
+def test_audit_refuses_an_empty_actor(empty_engine: Engine, actor: str) -> None:
+    with pytest.raises(InputError), session_scope(empty_engine) as session:
         record_event(session, actor=actor, action="x", entity_type="x", entity_id=None)
-    with session_scope(engine) as session:
+    with session_scope(empty_engine) as session:
         assert session.exec(select(AuditEvent)).all() == []
 
 
@@ -215,16 +208,6 @@ def test_audit_module_offers_no_update_or_delete() -> None:
 # --- users -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def seeded(engine: Engine) -> Engine:
-    """A migrated database with the forces seeded."""
-    from coordination.reference.boundaries import seed_forces
-
-    with session_scope(engine) as session:
-        seed_forces(session, actor="seeder")
-    return engine
-
-
 def _new_user(username: str = "JSmith", force_code: str = "E23000034") -> UserCreate:
     return UserCreate(
         username=username,
@@ -235,11 +218,11 @@ def _new_user(username: str = "JSmith", force_code: str = "E23000034") -> UserCr
     )
 
 
-def test_create_and_list_users(seeded: Engine) -> None:
-    with session_scope(seeded) as session:
+def test_create_and_list_users(engine: Engine) -> None:
+    with session_scope(engine) as session:
         created = create_user(session, actor="admin", data=_new_user())
     assert created.username == "jsmith" and created.active and created.created_at.tzinfo
-    with session_scope(seeded) as session:
+    with session_scope(engine) as session:
         create_user(session, actor="admin", data=_new_user("ajones", "E23000001"))
         assert [u.username for u in list_users(session)] == ["ajones", "jsmith"]
         assert get_user(session, "JSMITH") == created
@@ -249,20 +232,20 @@ def test_create_and_list_users(seeded: Engine) -> None:
     assert event.details is not None and event.details["force_code"] == "E23000001"
 
 
-def test_duplicate_username_is_a_conflict(seeded: Engine) -> None:
-    with session_scope(seeded) as session:
+def test_duplicate_username_is_a_conflict(engine: Engine) -> None:
+    with session_scope(engine) as session:
         create_user(session, actor="admin", data=_new_user("jsmith"))
-    with pytest.raises(ConflictError, match="jsmith"), session_scope(seeded) as session:
+    with pytest.raises(ConflictError, match="jsmith"), session_scope(engine) as session:
         create_user(session, actor="admin", data=_new_user("JSMITH "))
-    with session_scope(seeded) as session:
+    with session_scope(engine) as session:
         assert len(list_users(session)) == 1
         assert len(list_events(session, action="user.create")) == 1
 
 
-def test_unknown_force_is_not_found(seeded: Engine) -> None:
-    with pytest.raises(NotFoundError, match="E23999999"), session_scope(seeded) as session:
+def test_unknown_force_is_not_found(engine: Engine) -> None:
+    with pytest.raises(NotFoundError, match="E23999999"), session_scope(engine) as session:
         create_user(session, actor="admin", data=_new_user(force_code="E23999999"))
-    with session_scope(seeded) as session:
+    with session_scope(engine) as session:
         assert list_users(session) == []
 
 
@@ -277,8 +260,8 @@ def test_bad_role_is_refused() -> None:
         UserCreate(username="a", display_name="A", force_code="E23000001", role="chief")  # type: ignore[arg-type]
 
 
-def test_database_keeps_usernames_lower_case(seeded: Engine) -> None:
-    with pytest.raises(sa.exc.IntegrityError), session_scope(seeded) as session:
+def test_database_keeps_usernames_lower_case(engine: Engine) -> None:
+    with pytest.raises(sa.exc.IntegrityError), session_scope(engine) as session:
         session.add(
             User(username="Upper", display_name="U", force_code="E23000001", role="analyst")
         )

@@ -44,7 +44,7 @@ from geo.forces import CITY_OF_LONDON, METROPOLITAN
 from geo.lookup import Lookup
 from geo.resolver import Resolver
 from tests.conftest import make_tiny_layers
-from tests.coordination.handoffs.test_handoffs import T0, add_case, setup_database
+from tests.coordination.handoffs.test_handoffs import T0, add_case
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -117,9 +117,8 @@ def _address(
     )
 
 
-def build_meeting(url: str, *, status: str = "planned", decided: bool = True) -> Built:
+def build_meeting(engine: Engine, *, status: str = "planned", decided: bool = True) -> Built:
     """A meeting of City and Met with three live items, one removed, decisions and actions."""
-    engine = setup_database(url)
     with session_scope(engine) as session:
         case_ids = [
             add_case(session, first_name=HYPERLINK, last_name="O’Brien–Smith"),
@@ -266,9 +265,9 @@ def _disclosures(engine: Engine) -> list[AuditEvent]:
 
 
 def test_pdf_pack_marks_every_page_and_carries_every_section(
-    database_url: str, tiny_lookup: Lookup
+    engine: Engine, tiny_lookup: Lookup
 ) -> None:
-    built = build_meeting(database_url)
+    built = build_meeting(engine)
     data = _export(built, "pdf", tiny_lookup)
     assert data.startswith(b"%PDF")
     pages = _pages(data)
@@ -335,15 +334,15 @@ def _pncs(built: Built) -> list[str]:
         return [item.pnc_id for item in content.items]
 
 
-def test_pdf_without_an_active_boundary_set_says_the_map_is_not_drawn(database_url: str) -> None:
-    built = build_meeting(database_url)
+def test_pdf_without_an_active_boundary_set_says_the_map_is_not_drawn(engine: Engine) -> None:
+    built = build_meeting(engine)
     text = "\n".join(_pages(_export(built, "pdf", None)))
     assert "No boundary set is active" in text
     assert "Boundary set: tiny" not in text
 
 
-def test_demo_data_is_said_on_the_cover(database_url: str) -> None:
-    built = build_meeting(database_url)
+def test_demo_data_is_said_on_the_cover(engine: Engine) -> None:
+    built = build_meeting(engine)
     with session_scope(built.engine) as session:
         record_event(
             session,
@@ -360,9 +359,9 @@ def test_demo_data_is_said_on_the_cover(database_url: str) -> None:
 
 
 def test_xlsx_pack_has_a_sheet_per_section_and_no_cell_can_run(
-    database_url: str, tiny_lookup: Lookup
+    engine: Engine, tiny_lookup: Lookup
 ) -> None:
-    built = build_meeting(database_url)
+    built = build_meeting(engine)
     book = load_workbook(io.BytesIO(_export(built, "xlsx", tiny_lookup)))
     assert book.sheetnames == list(SHEETS)
     for sheet in book.worksheets:
@@ -430,8 +429,8 @@ def _cells(line: str) -> list[str]:
     return re.split(r"(?<!\\)\|", line.strip())[1:-1]
 
 
-def test_markdown_pack_has_escaped_tables(database_url: str, tiny_lookup: Lookup) -> None:
-    built = build_meeting(database_url)
+def test_markdown_pack_has_escaped_tables(engine: Engine, tiny_lookup: Lookup) -> None:
+    built = build_meeting(engine)
     text = _export(built, "md", tiny_lookup).decode("utf-8")
     assert text.startswith("**OFFICIAL-SENSITIVE**")
     assert "| # | Offender | PNC | Lead force | Reasons | Score |" in text
@@ -477,9 +476,9 @@ def test_latin1_always_encodes(text: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["pdf", "xlsx", "md"])
 def test_every_export_is_recorded_as_a_disclosure(
-    database_url: str, fmt: str, tiny_lookup: Lookup
+    engine: Engine, fmt: str, tiny_lookup: Lookup
 ) -> None:
-    built = build_meeting(database_url)
+    built = build_meeting(engine)
     _export(built, fmt, tiny_lookup)
     (event,) = _disclosures(built.engine)
     assert event.actor == "alice"
@@ -501,8 +500,8 @@ def test_every_export_is_recorded_as_a_disclosure(
 
 
 @pytest.mark.parametrize("recipients", [[], ["", "   "]])
-def test_an_export_without_recipients_is_refused(database_url: str, recipients: list[str]) -> None:
-    built = build_meeting(database_url)
+def test_an_export_without_recipients_is_refused(engine: Engine, recipients: list[str]) -> None:
+    built = build_meeting(engine)
     with session_scope(built.engine) as session, pytest.raises(InputError, match="recipient"):
         export_pack(
             session, actor="alice", meeting_id=built.meeting_id, fmt="pdf", recipients=recipients
@@ -510,8 +509,8 @@ def test_an_export_without_recipients_is_refused(database_url: str, recipients: 
     assert _disclosures(built.engine) == []
 
 
-def test_bad_format_and_unknown_meeting_are_refused(database_url: str) -> None:
-    built = build_meeting(database_url)
+def test_bad_format_and_unknown_meeting_are_refused(engine: Engine) -> None:
+    built = build_meeting(engine)
     with session_scope(built.engine) as session:
         with pytest.raises(InputError, match="format"):
             export_pack(
@@ -526,8 +525,8 @@ def test_bad_format_and_unknown_meeting_are_refused(database_url: str) -> None:
     assert _disclosures(built.engine) == []
 
 
-def test_minutes_are_the_pack_with_decisions_and_actions(database_url: str) -> None:
-    built = build_meeting(database_url, decided=False)
+def test_minutes_are_the_pack_with_decisions_and_actions(engine: Engine) -> None:
+    built = build_meeting(engine, decided=False)
     before = _export(built, "md", None).decode("utf-8")
     assert "Meeting pack" in before
     assert "Transfer to" not in before
@@ -569,10 +568,10 @@ def test_minutes_are_the_pack_with_decisions_and_actions(database_url: str) -> N
     assert [e.details["kind"] for e in _disclosures(built.engine)] == ["meeting pack", "minutes"]  # type: ignore[index]
 
 
-def test_maps_come_from_the_active_boundary_set_by_default(database_url: str) -> None:
+def test_maps_come_from_the_active_boundary_set_by_default(engine: Engine) -> None:
     from coordination.reference.boundaries import activate, store_layers
 
-    built = build_meeting(database_url)
+    built = build_meeting(engine)
     with session_scope(built.engine) as session:
         stored = store_layers(
             session,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from coordination.audit.reader import list_events
-from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.core.settings import Settings
 from coordination.errors import ConflictError, NotFoundError
 from coordination.models import Area, BoundarySetPublic, Force
@@ -22,16 +22,6 @@ from coordination.reference import boundaries
 from geo.forces import FORCES
 from geo.layers import BoundaryLayers
 from tests.conftest import make_tiny_layers
-
-
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    """A migrated database with forces seeded."""
-    upgrade(database_url)
-    engine = get_engine(database_url)
-    with session_scope(engine) as session:
-        boundaries.seed_forces(session, actor="seeder")
-    return engine
 
 
 def _store(engine: Engine, layers: BoundaryLayers, checksum: str = "c" * 64) -> BoundarySetPublic:
@@ -64,9 +54,8 @@ def _assert_same_layers(got: BoundaryLayers, want: BoundaryLayers) -> None:
     assert got.bcus.reset_index(drop=True).equals(want.bcus.reset_index(drop=True))
 
 
-def test_seed_forces_is_idempotent_and_audited(database_url: str) -> None:
-    upgrade(database_url)
-    engine = get_engine(database_url)
+def test_seed_forces_is_idempotent_and_audited(empty_engine: Engine) -> None:
+    engine = empty_engine
     with session_scope(engine) as session:
         assert boundaries.seed_forces(session, actor="seeder") == len(FORCES)
     with session_scope(engine) as session:

@@ -17,13 +17,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.db import get_engine, session_scope
 from coordination.errors import AccessDeniedError, InputError
 from coordination.models import Address, AuditEvent, Case, Offender, UserCreate
-from coordination.reference.boundaries import seed_forces
 from coordination.register.imports import ImportReport, import_offenders
 from coordination.register.pnc import pnc_check_letter
-from coordination.register.rules import seed_rules
 from coordination.security.users import create_user
 from geo.lookup import Lookup
 
@@ -62,16 +60,6 @@ def good_rows(start: int = 1) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def lookup(london_resolver, directory) -> Lookup:  # type: ignore[no-untyped-def]
     return Lookup(london_resolver, directory)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    upgrade(database_url)
-    engine = get_engine(database_url)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="init")
-        seed_rules(session, actor="init")
-    return engine
 
 
 def run(engine: Engine, lookup: Lookup, rows: list[dict[str, Any]], **kw: Any) -> ImportReport:

@@ -21,10 +21,9 @@ from sqlmodel import select
 
 from coordination.audit.reader import list_events
 from coordination.core.clock import london_today
-from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.models import Address, AuditEvent, Case, Offender
-from coordination.reference.boundaries import seed_forces
 from coordination.register.inputs import (
     OFFENCE_CATEGORIES,
     CaseCreate,
@@ -43,10 +42,10 @@ from coordination.register.offenders import (
     list_offenders,
 )
 from coordination.register.pnc import pnc_check_letter
-from coordination.register.rules import seed_rules
 from geo.lookup import Lookup
 from geo.resolver import Resolver
 from tests.conftest import make_tiny_layers
+from tests.support.database import migrated_engine
 
 CITY, MET = "E23000034", "E23000001"
 TODAY = date(2025, 3, 14)
@@ -90,16 +89,6 @@ def a_case(**changes: Any) -> CaseCreate:
 @pytest.fixture(scope="module")
 def tiny_lookup() -> Lookup:
     return Lookup(Resolver.build(make_tiny_layers()), None)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    upgrade(database_url)
-    engine = get_engine(database_url)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="init")
-        seed_rules(session, actor="init")
-    return engine
 
 
 def add(
@@ -447,14 +436,10 @@ def test_list_offenders(engine: Engine, tiny_lookup: Lookup) -> None:
 @pytest.mark.pack
 @needs_handoffs
 def test_city_to_hackney_with_real_postcodes(
-    database_url: str,
+    engine: Engine,
     national_resolver: Resolver,
     directory: Any,
 ) -> None:
-    upgrade(database_url)
-    engine = get_engine(database_url)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="init")
     lookup = Lookup(national_resolver, directory)
     added = add(engine, lookup, residence=Residence.at_postcode("EC2V 7HH"))
     assert added.case.lead_force_code == CITY
@@ -627,10 +612,7 @@ def test_events_match_rows_for_any_sequence_of_moves(
 ) -> None:
     """Whatever moves happen, there is one current address and one audit event per row."""
     url = f"sqlite:///{tmp_path_factory.mktemp('moves') / 'm.db'}"
-    upgrade(url)
-    engine = get_engine(url)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="init")
+    engine = migrated_engine(url)
     added = add(engine, tiny_lookup, at=CITY_PT, valid_from=date(2024, 1, 1))
     places = {
         "city": Residence.at_point(*CITY_PT),

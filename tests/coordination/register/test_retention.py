@@ -15,10 +15,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.errors import AccessDeniedError
 from coordination.models import Address, AuditEvent, Case, Handoff, Offender, Role, UserCreate
-from coordination.reference.boundaries import seed_forces
 from coordination.register.inputs import CaseCreate, OffenderCreate, Residence, validated
 from coordination.register.offenders import add_offender
 from coordination.register.pnc import pnc_check_letter
@@ -29,12 +28,12 @@ from coordination.register.retention import (
     retention_candidates,
     retention_cutoff,
 )
-from coordination.register.rules import seed_rules
 from coordination.security.pseudonyms import offender_pseudonym, pseudonymise_details
 from coordination.security.users import create_user
 from geo.lookup import Lookup
 from geo.resolver import Resolver
 from tests.conftest import make_tiny_layers
+from tests.support.database import migrated_engine
 
 CITY_PT = (530300.0, 180500.0)
 MET_PT = (531700.0, 180500.0)
@@ -50,16 +49,6 @@ def pnc(serial: int, year: int = 2015) -> str:
 @pytest.fixture(scope="module")
 def tiny_lookup() -> Lookup:
     return Lookup(Resolver.build(make_tiny_layers()), None)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    upgrade(database_url)
-    engine = get_engine(database_url)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="init")
-        seed_rules(session, actor="init")
-    return engine
 
 
 def add_person(
@@ -384,11 +373,7 @@ def cli(
     url = f"sqlite:///{tmp_path / 'retention.db'}"
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", url)
     reset_settings_cache()
-    upgrade(url)
-    engine = get_engine(url)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="init")
-        seed_rules(session, actor="init")
+    engine = migrated_engine(url)
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from coordination.audit.reader import list_events
-from coordination.core.db import get_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.core.serial import jsonable
 from coordination.errors import ReferenceDataError
 from coordination.models import AddressPublic, ResponsibilityRule
@@ -122,23 +122,17 @@ def test_a_broken_or_unknown_rule_file_is_refused(tmp_path: Path) -> None:
         default_rules(bad)
 
 
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    upgrade(database_url)
-    return get_engine(database_url)
-
-
-def test_seed_is_idempotent_audited_and_keeps_admin_edits(engine: Engine) -> None:
-    with session_scope(engine) as session:
+def test_seed_is_idempotent_audited_and_keeps_admin_edits(empty_engine: Engine) -> None:
+    with session_scope(empty_engine) as session:
         assert load_rules(session) == RULES  # an unseeded table answers with the defaults
         assert seed_rules(session, actor="init") == 4
-    with session_scope(engine) as session:
+    with session_scope(empty_engine) as session:
         row = session.exec(
             select(ResponsibilityRule).where(ResponsibilityRule.name == "economic_crime")
         ).one()
         row.enabled = False
         session.add(row)
-    with session_scope(engine) as session:
+    with session_scope(empty_engine) as session:
         assert seed_rules(session, actor="init") == 0
         rules = load_rules(session)
         events = list_events(session, action="responsibility_rule.seed")
@@ -149,10 +143,10 @@ def test_seed_is_idempotent_audited_and_keeps_admin_edits(engine: Engine) -> Non
     assert events[0].details == {"inserted": [r.name for r in RULES]}
 
 
-def test_load_refuses_a_rule_the_code_does_not_know(engine: Engine) -> None:
-    with session_scope(engine) as session:
+def test_load_refuses_a_rule_the_code_does_not_know(empty_engine: Engine) -> None:
+    with session_scope(empty_engine) as session:
         session.add(ResponsibilityRule(name="coin_toss", priority=1))
-    with session_scope(engine) as session, pytest.raises(ReferenceDataError):
+    with session_scope(empty_engine) as session, pytest.raises(ReferenceDataError):
         load_rules(session)
 
 

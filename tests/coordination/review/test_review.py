@@ -36,18 +36,13 @@ from coordination.review.scoring import PriorityWeights, priority_score
 from coordination.review.views import AgendaItemView
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.coordination.handoffs.test_handoffs import add_case, setup_database
+from tests.coordination.handoffs.test_handoffs import add_case
 
 KENT = "E23000032"
 DAY = date(2025, 3, 10)  # the meeting, a Monday
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 LONG_AGO = date(2020, 1, 1)
 LAST_MEETING = date(2025, 2, 10)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Engine:
-    return setup_database(database_url)
 
 
 # --- building worlds ------------------------------------------------------------------------------

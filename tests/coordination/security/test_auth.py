@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from coordination.core.db import make_engine, session_scope, upgrade
+from coordination.core.db import make_engine, session_scope
 from coordination.core.settings import Settings
 from coordination.errors import AccessDeniedError, AuthenticationError, InputError, NotFoundError
 from coordination.models import AuditEvent, User, UserCreate
-from coordination.reference.boundaries import seed_forces
 from coordination.security import auth
 from coordination.security.users import create_user, list_demo_accounts, mark_demo_account
+from tests.support.database import migrated_engine
 
 CITY = "E23000034"
 PASSWORD = "correct horse battery"
@@ -30,12 +30,9 @@ SETTINGS = Settings()
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    """A fresh database with the forces and one user, ``alice``, whose password is set."""
-    engine = make_engine(database_url)
-    upgrade(engine)
+def engine(engine: sa.Engine) -> sa.Engine:
+    """The seeded database (``tests/conftest.py``) and one user, ``alice``, with a password."""
     with session_scope(engine) as session:
-        seed_forces(session, actor="pytest")
         create_user(
             session,
             actor="pytest",
@@ -46,8 +43,7 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
         auth.set_password(
             session, actor="pytest", username="alice", password=PASSWORD, settings=SETTINGS
         )
-    yield engine
-    engine.dispose()
+    return engine
 
 
 def _sign_in(engine: sa.Engine, username: str, password: str, now: datetime) -> Any:
@@ -324,10 +320,8 @@ def test_demo_seed_gives_demo_accounts_in_development_only(
         monkeypatch.setenv("CROSSFORCE_ENV", env)
         monkeypatch.setenv("CROSSFORCE_SECRET_KEY", "k" * 40)
         reset_settings_cache()
-        engine = make_engine(f"sqlite:///{tmp_path / env}.db")
-        upgrade(engine)
+        engine = migrated_engine(f"sqlite:///{tmp_path / env}.db")
         with session_scope(engine) as session:
-            seed_forces(session, actor="system:pytest")
             seed_demo(
                 session,
                 actor="system:pytest",
@@ -375,11 +369,7 @@ def cli_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from coordination.core.settings import reset_settings_cache
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        seed_forces(session, actor="pytest")
-    engine.dispose()
+    migrated_engine(url).dispose()
     monkeypatch.setenv("CROSSFORCE_DATABASE_URL", url)
     reset_settings_cache()
     yield url

@@ -54,7 +54,7 @@ from coordination.security.permissions import (
 from coordination.security.users import create_user
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.coordination.handoffs.test_handoffs import add_case, setup_database
+from tests.coordination.handoffs.test_handoffs import add_case
 from tests.support import REPO
 
 SYSTEM = "system:test"
@@ -157,8 +157,7 @@ def _build(engine: Engine) -> World:
 
 
 @pytest.fixture
-def world(database_url: str) -> tuple[Engine, World]:
-    engine = setup_database(database_url)
+def world(engine: Engine) -> tuple[Engine, World]:
     return engine, _build(engine)
 
 

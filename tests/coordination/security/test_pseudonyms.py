@@ -20,13 +20,12 @@ from sqlmodel import Session, select
 
 from coordination.caseload.officers import officer_loads
 from coordination.caseload.queries import caseload
-from coordination.core.db import make_engine, session_scope, upgrade
+from coordination.core.db import session_scope
 from coordination.core.settings import Settings
 from coordination.demo.seed import seed_demo
 from coordination.errors import AccessDeniedError
 from coordination.handoffs import network
 from coordination.models import Offender, User, UserCreate
-from coordination.reference.boundaries import seed_forces
 from coordination.register.offenders import get_offender
 from coordination.security.permissions import require
 from coordination.security.pseudonyms import (
@@ -38,6 +37,7 @@ from coordination.security.pseudonyms import (
 )
 from coordination.security.users import create_user
 from geo.forces import CITY_OF_LONDON as CITY
+from tests.support.database import migrated_engine
 
 TODAY = date(2025, 11, 3)
 ANALYST = "pseudo.analyst"
@@ -52,10 +52,7 @@ def seeded(app_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> s
 
     settings = Settings(database_url=app_database_url)
     url = f"sqlite:///{tmp_path_factory.mktemp('pseudo') / 'demo.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_scope(engine) as s:
-        seed_forces(s, actor="system:test")
+    engine = migrated_engine(url)
     with session_scope(engine) as s:
         seed_demo(
             s,
