@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
+from geo.layers import BoundaryLayers
+from tests.factories import World, build_world, make_tiny_layers
 from tests.support import REPO
 from tests.support.database import migrated_engine
 
@@ -165,6 +167,12 @@ def engine(database_url: str) -> Engine:
     return migrated_engine(database_url)
 
 
+@pytest.fixture
+def world(engine: Engine) -> tuple[Engine, World]:
+    """The access-control world (``tests.factories.build_world``) on each database."""
+    return engine, build_world(engine)
+
+
 @pytest.fixture(scope="session")
 def app_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A temporary SQLite database initialised as `crossforce init` would, for the pages.
@@ -199,65 +207,12 @@ def app_env(app_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         reset_settings_cache()
 
 
-# --- storage fixtures (coordination) ------------------------------------------------------------
-
-
-def make_tiny_layers(name: str = "tiny", *, approximate: bool = False):
-    """Two 1 km squares side by side: the City (E09000001) and a Met borough (E09000002).
-
-    Each district has one ward; the Met borough is in BCU ``EA``. Plain function (not only a
-    fixture) so a test can make several differently named sets.
-    """
-    import geopandas as gpd
-    from shapely.geometry import box
-
-    from geo.layers import BNG, BoundaryLayers
-
-    city = box(530000, 180000, 531000, 181000)
-    met = box(531000, 180000, 532000, 181000)
-    districts = gpd.GeoDataFrame(
-        {
-            "code": ["E09000001", "E09000002"],
-            "name": ["City of London", "Barking and Dagenham"],
-            "force_code": ["E23000034", "E23000001"],
-        },
-        geometry=[city, met],
-        crs=BNG,
-    )
-    forces = gpd.GeoDataFrame(
-        {
-            "code": ["E23000001", "E23000034"],
-            "ons_name": ["Metropolitan Police", "London, City of"],
-        },
-        geometry=[met, city],
-        crs=BNG,
-    )
-    wards = gpd.GeoDataFrame(
-        {
-            "code": ["E05009288", "E05014053"],
-            "name": ["Aldgate", "Abbey"],
-            "district_code": ["E09000001", "E09000002"],
-        },
-        geometry=[city, met],
-        crs=BNG,
-    )
-    bcus = pd.DataFrame({"district_code": ["E09000002"], "bcu_code": ["EA"], "bcu_name": ["East"]})
-    return BoundaryLayers(
-        name=name,
-        source="tests",
-        vintage="PFA24 LAD25 WD25",
-        districts=districts,
-        forces=forces,
-        wards=wards,
-        bcus=bcus,
-        approximate=approximate,
-        coverage_note="two squares only",
-    )
+# --- boundary layers ----------------------------------------------------------------------------
 
 
 @pytest.fixture
-def tiny_layers():
-    """A two-district boundary set built inline (see ``make_tiny_layers``)."""
+def tiny_layers() -> BoundaryLayers:
+    """A two-district boundary set built inline (``tests.factories.make_tiny_layers``)."""
     return make_tiny_layers()
 
 

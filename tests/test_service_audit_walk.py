@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -47,7 +46,7 @@ from coordination.review.meetings import (
 from coordination.security import access
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.coordination.security.test_permissions import World, _build
+from tests.factories import World
 
 MODULES = (
     "register.offenders",
@@ -319,11 +318,6 @@ def test_every_service_function_is_listed() -> None:
         "category they must log (None for a read that opens no record)"
     )
     assert sorted(SERVICES.keys() - found) == [], "SERVICES lists functions that no longer exist"
-
-
-@pytest.fixture
-def world(engine: Engine) -> tuple[Engine, World]:
-    return engine, _build(engine)
 
 
 def test_each_service_logs_its_category(world: tuple[Engine, World]) -> None:

@@ -18,29 +18,16 @@ import pytest
 from sqlmodel import Session, col, select
 
 from coordination.core.db import get_engine, session_scope
-from coordination.models import Address, AuditEvent, Case
-from tests.browser.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    STEP_TIMEOUT_MS,
-    ensure_password,
-    serve_app,
-    sign_in,
-)
-from tests.coordination.handoffs.test_handoffs import add_case
-from tests.ui.test_page_review import CITY, MET, copy_sqlite
+from coordination.models import AuditEvent, Case
+from tests.factories import CITY, MET, add_address, add_case
+from tests.support.browser import MARKS, chromium, ensure_password, new_page, serve_app, sign_in
+from tests.support.database import copy_sqlite
 
 SCREENSHOT = Path("/tmp/crossforce-access-refused.png")
 MET_USER = "mia.met"
 MET_PASSWORD = "met manager passphrase"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is not installed (Debian: apt-get install chromium); no browser",
-    ),
-]
+pytestmark = MARKS  # checked before any fixture runs: no chromium, an immediate skip
 
 
 @pytest.fixture
@@ -56,17 +43,14 @@ def access_app(app_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str
         case_id = add_case(session, lead=CITY, first_name="Cleo", last_name="Cityonly")
         case = session.get(Case, case_id)
         assert case is not None
-        session.add(
-            Address(
-                offender_id=case.offender_id,
-                state="residence",
-                postcode="EC2V 7HH",
-                easting=532600.0,
-                northing=181500.0,
-                valid_from=date(2024, 1, 1),
-                force_code=CITY,
-                created_by="pytest",
-            )
+        add_address(
+            session,
+            case.offender_id,
+            postcode="EC2V 7HH",
+            easting=532600.0,
+            northing=181500.0,
+            valid_from=date(2024, 1, 1),
+            force_code=CITY,
         )
     env = {**os.environ, "CROSSFORCE_DATABASE_URL": url}
     with serve_app(env, tmp_path / "streamlit.log") as base_url:
@@ -76,39 +60,33 @@ def access_app(app_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str
 def test_wrong_password_refused_right_one_signs_in_and_a_city_case_is_refused(
     access_app: tuple[str, str, int],
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, url, case_id = access_app
-    expect.set_options(timeout=STEP_TIMEOUT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1400})
-            page.set_default_timeout(STEP_TIMEOUT_MS)
-            page.goto(base, wait_until="domcontentloaded")
+    with chromium() as browser:
+        page = new_page(browser, width=1400, height=1400)
+        page.goto(base, wait_until="domcontentloaded")
 
-            # Only the sign-in form: a wrong password is refused, without saying which part.
-            expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-            expect(page.get_by_role("link", name="Caseload")).to_have_count(0)
-            page.get_by_label("Username", exact=True).fill(MET_USER)
-            page.get_by_label("Password", exact=True).fill("not the password")
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            expect(page.get_by_text("Wrong username or password")).to_be_visible()
-            expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+        # Only the sign-in form: a wrong password is refused, without saying which part.
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(page.get_by_role("link", name="Caseload")).to_have_count(0)
+        page.get_by_label("Username", exact=True).fill(MET_USER)
+        page.get_by_label("Password", exact=True).fill("not the password")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_text("Wrong username or password")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
 
-            # The right one signs in: the sidebar says who.
-            sign_in(page, MET_USER, MET_PASSWORD)
-            expect(page.get_by_text("Mia Met").first).to_be_visible()
+        # The right one signs in: the sidebar says who.
+        sign_in(page, MET_USER, MET_PASSWORD)
+        expect(page.get_by_text("Mia Met").first).to_be_visible()
 
-            # The City-only case, asked for by link: refused on the page.
-            page.goto(f"{base}caseload?case={case_id}", wait_until="domcontentloaded")
-            sign_in(page, MET_USER, MET_PASSWORD)  # a new browser session signs in again
-            expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
-            expect(page.get_by_text(re.compile(r"Access refused")).first).to_be_visible()
-            expect(page.get_by_text("Cityonly")).to_have_count(0)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+        # The City-only case, asked for by link: refused on the page.
+        page.goto(f"{base}caseload?case={case_id}", wait_until="domcontentloaded")
+        sign_in(page, MET_USER, MET_PASSWORD)  # a new browser session signs in again
+        expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"Access refused")).first).to_be_visible()
+        expect(page.get_by_text("Cityonly")).to_have_count(0)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # The refusal is in the audit log, against the case and by the Met manager.
     with Session(get_engine(url)) as session:

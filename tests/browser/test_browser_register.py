@@ -17,20 +17,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, serve_app, sign_in
+from tests.factories import CITY, MET
 from tests.support import REPO
+from tests.support.browser import MARKS, chromium, new_page, serve_app, sign_in
 
-CITY, MET = "E23000034", "E23000001"
-STEP_TIMEOUT_MS = 60_000
 SCREENSHOT = Path("/tmp/crossforce-handoff.png")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is not installed (Debian: apt-get install chromium); no browser",
-    ),
-]
+pytestmark = MARKS  # checked before any fixture runs: no chromium, an immediate skip
 
 
 @pytest.fixture
@@ -104,7 +97,7 @@ def _choose(page: object, label: str, typed: str, option: str | re.Pattern[str])
 
 
 def test_move_to_hackney_hands_the_case_to_the_met(demo_app: tuple[str, str]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from coordination.demo.officers import DEMO_PASSWORD
 
@@ -112,53 +105,45 @@ def test_move_to_hackney_hands_the_case_to_the_met(demo_app: tuple[str, str]) ->
     case_id, case_label = _city_case_to_move(db_url)
     city_user = _demo_account(db_url, CITY, "supervisor")
     met_user = _demo_account(db_url, MET, "offender_manager")  # of Central East (Hackney)
-    expect.set_options(timeout=STEP_TIMEOUT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1800})
-            page.set_default_timeout(STEP_TIMEOUT_MS)
-            page.goto(app_url, wait_until="domcontentloaded")
-            sign_in(page, city_user, DEMO_PASSWORD)
-            page.get_by_role("link", name="Caseload").click()
-            expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
-            expect(page.get_by_text("Synthetic demo data").first).to_be_visible()
+    with chromium() as browser:
+        page = new_page(browser, width=1500, height=1800)
+        page.goto(app_url, wait_until="domcontentloaded")
+        sign_in(page, city_user, DEMO_PASSWORD)
+        page.get_by_role("link", name="Caseload").click()
+        expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+        expect(page.get_by_text("Synthetic demo data").first).to_be_visible()
 
-            # Move the offender to Hackney from the case's "Record a move" tab.
-            _choose(page, "Case", case_label, case_label)
-            page.get_by_role("tab", name="Record a move").click()
-            page.get_by_label("New postcode").fill("E8 1DY")
-            page.get_by_role("button", name="Record move").click()
-            created = re.compile(r"handoff \d+ to Metropolitan Police Service created")
-            expect(page.get_by_text(created)).to_be_visible()
-            assert _lead(db_url, case_id) == CITY  # the sender leads until completion
+        # Move the offender to Hackney from the case's "Record a move" tab.
+        _choose(page, "Case", case_label, case_label)
+        page.get_by_role("tab", name="Record a move").click()
+        page.get_by_label("New postcode").fill("E8 1DY")
+        page.get_by_role("button", name="Record move").click()
+        created = re.compile(r"handoff \d+ to Metropolitan Police Service created")
+        expect(page.get_by_text(created)).to_be_visible()
+        assert _lead(db_url, case_id) == CITY  # the sender leads until completion
 
-            # The Met's incoming queue shows it; a Met officer accepts it, then completes it.
-            page.get_by_role("button", name="Sign out").click()
-            sign_in(page, met_user, DEMO_PASSWORD)
-            page.get_by_role("link", name="Handoffs").click()
-            expect(page.get_by_role("heading", name="Handoffs")).to_be_visible()
-            _choose(page, "Force", "Metropolitan", "Metropolitan Police Service (E23000001)")
-            name = case_label.split(" (")[0].split(" ", 1)[1]
-            requested = re.compile(
-                rf"{re.escape(name)}: City of London Police → Metropolitan Police Service "
-                r"\(requested\)"
-            )
-            _choose(page, "Handoff", name, requested)
-            page.get_by_role("button", name="Apply").click()
-            expect(page.get_by_text(re.compile(r"Handoff \d+ is now accepted"))).to_be_visible()
-            _choose(page, "Handoff", name, re.compile(rf"{re.escape(name)}: .*\(accepted\)"))
-            # Once accepted, completing is the first action offered.
-            expect(page.get_by_role("combobox", name="Action")).to_have_value("complete")
-            page.get_by_role("button", name="Apply").click()
-            expect(page.get_by_text(re.compile(r"Handoff \d+ is now completed"))).to_be_visible()
-            expect(
-                page.get_by_text(
-                    f"Metropolitan Police Service (E23000001) now leads case {case_id}"
-                )
-            ).to_be_visible()
-            page.wait_for_timeout(1000)  # let the rerun settle for the screenshot
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+        # The Met's incoming queue shows it; a Met officer accepts it, then completes it.
+        page.get_by_role("button", name="Sign out").click()
+        sign_in(page, met_user, DEMO_PASSWORD)
+        page.get_by_role("link", name="Handoffs").click()
+        expect(page.get_by_role("heading", name="Handoffs")).to_be_visible()
+        _choose(page, "Force", "Metropolitan", "Metropolitan Police Service (E23000001)")
+        name = case_label.split(" (")[0].split(" ", 1)[1]
+        requested = re.compile(
+            rf"{re.escape(name)}: City of London Police → Metropolitan Police Service "
+            r"\(requested\)"
+        )
+        _choose(page, "Handoff", name, requested)
+        page.get_by_role("button", name="Apply").click()
+        expect(page.get_by_text(re.compile(r"Handoff \d+ is now accepted"))).to_be_visible()
+        _choose(page, "Handoff", name, re.compile(rf"{re.escape(name)}: .*\(accepted\)"))
+        # Once accepted, completing is the first action offered.
+        expect(page.get_by_role("combobox", name="Action")).to_have_value("complete")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.get_by_text(re.compile(r"Handoff \d+ is now completed"))).to_be_visible()
+        expect(
+            page.get_by_text(f"Metropolitan Police Service (E23000001) now leads case {case_id}")
+        ).to_be_visible()
+        page.wait_for_timeout(1000)  # let the rerun settle for the screenshot
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert _lead(db_url, case_id) == MET

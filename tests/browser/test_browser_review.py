@@ -23,30 +23,16 @@ from coordination.core.db import get_engine
 from coordination.handoffs.workflow import open_handoff_for_case
 from coordination.models import AuditEvent
 from coordination.review.meetings import get_meeting, list_meetings
-from tests.browser.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    STEP_TIMEOUT_MS,
-    ensure_password,
-    serve_app,
-    sign_in,
-)
-from tests.ui.test_page_review import CITY, MET, copy_sqlite, seed_review_cases
+from tests.factories import CITY, MET, seed_review_cases
+from tests.support.browser import MARKS, chromium, ensure_password, new_page, serve_app, sign_in
+from tests.support.database import copy_sqlite
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 SCREENSHOT = Path("/tmp/crossforce-joint-review.png")
 
-pytestmark = [
-    pytest.mark.browser,
-    # Checked before any fixture runs, so a machine without a browser skips at once.
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is not installed (Debian: "
-        "apt-get install chromium); no browser to drive",
-    ),
-]
+pytestmark = MARKS  # checked before any fixture runs: no chromium, an immediate skip
 
 
 @pytest.fixture
@@ -72,54 +58,48 @@ def _choose(page: Page, key: str, option: str | re.Pattern[str]) -> None:
 
 
 def test_joint_review_journey(review_app: tuple[str, str, dict[str, int]], tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     from pypdf import PdfReader
 
     base, url, ids = review_app
-    expect.set_options(timeout=STEP_TIMEOUT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
-            page.set_default_timeout(STEP_TIMEOUT_MS)
-            page.goto(f"{base}joint_review", wait_until="domcontentloaded")
-            sign_in(page, "cara.city", "cara city passphrase")
-            expect(page.get_by_role("heading", name="Joint review")).to_be_visible()
+    with chromium() as browser:
+        page = new_page(browser, width=1400, height=1800, accept_downloads=True)
+        page.goto(f"{base}joint_review", wait_until="domcontentloaded")
+        sign_in(page, "cara.city", "cara city passphrase")
+        expect(page.get_by_role("heading", name="Joint review")).to_be_visible()
 
-            # Plan the meeting (City and Met by default) and generate its agenda.
-            page.get_by_label("Chair").fill("Cara City")
-            page.get_by_role("button", name="Create the meeting").click()
-            expect(page.get_by_text(re.compile(r"Meeting \d+ planned"))).to_be_visible()
-            page.get_by_role("button", name="Generate the agenda").click()
-            expect(page.get_by_text("Agenda generated: 2 items.")).to_be_visible()
+        # Plan the meeting (City and Met by default) and generate its agenda.
+        page.get_by_label("Chair").fill("Cara City")
+        page.get_by_role("button", name="Create the meeting").click()
+        expect(page.get_by_text(re.compile(r"Meeting \d+ planned"))).to_be_visible()
+        page.get_by_role("button", name="Generate the agenda").click()
+        expect(page.get_by_text("Agenda generated: 2 items.")).to_be_visible()
 
-            # A transfer decision on the high-risk case.
-            _choose(page, "jr_item", re.compile("Bob Highrisk"))
-            expect(page.get_by_text("Why it is on the agenda:")).to_be_visible()
-            _choose(page, "jr_kind", "Transfer to a named force")
-            page.get_by_label("Note").fill("Lives in the Met; the Met takes the lead")
-            page.get_by_role("button", name="Record the decision").click()
-            shown = page.get_by_text(re.compile(r"Handoff #\d+ is requested"))
-            expect(shown).to_be_visible()
-            # The chosen item shows its decision with the handoff too.
-            panel = re.compile(r"Decision: Transfer to Metropolitan Police Service: handoff #\d+")
-            expect(page.get_by_text(panel)).to_be_visible()
-            match = re.search(r"#(\d+)", shown.inner_text())
-            assert match is not None
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        # A transfer decision on the high-risk case.
+        _choose(page, "jr_item", re.compile("Bob Highrisk"))
+        expect(page.get_by_text("Why it is on the agenda:")).to_be_visible()
+        _choose(page, "jr_kind", "Transfer to a named force")
+        page.get_by_label("Note").fill("Lives in the Met; the Met takes the lead")
+        page.get_by_role("button", name="Record the decision").click()
+        shown = page.get_by_text(re.compile(r"Handoff #\d+ is requested"))
+        expect(shown).to_be_visible()
+        # The chosen item shows its decision with the handoff too.
+        panel = re.compile(r"Decision: Transfer to Metropolitan Police Service: handoff #\d+")
+        expect(page.get_by_text(panel)).to_be_visible()
+        match = re.search(r"#(\d+)", shown.inner_text())
+        assert match is not None
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            # The pack: name the recipients, then download the PDF.
-            recipients = page.get_by_role("textbox", name="Recipients (one per line, required)")
-            recipients.fill("Met Central East IOM team")
-            recipients.press("Control+Enter")
-            button = page.get_by_role("button", name="Download PDF")
-            expect(button).to_be_visible()
-            with page.expect_download() as info:
-                button.click()
-            target = tmp_path / "pack.pdf"
-            info.value.save_as(target)
-        finally:
-            browser.close()
+        # The pack: name the recipients, then download the PDF.
+        recipients = page.get_by_role("textbox", name="Recipients (one per line, required)")
+        recipients.fill("Met Central East IOM team")
+        recipients.press("Control+Enter")
+        button = page.get_by_role("button", name="Download PDF")
+        expect(button).to_be_visible()
+        with page.expect_download() as info:
+            button.click()
+        target = tmp_path / "pack.pdf"
+        info.value.save_as(target)
 
     # The handoff shown on the page is the one in the database, created by the decision.
     engine = get_engine(url)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from coordination.errors import CoordinateError, InputError, MalformedPostcodeError
 from geo.coords import bng_to_wgs84, wgs84_to_bng
 from geo.query import EMPTY_MESSAGE, ParsedQuery, parse_query
-from tests.geo.test_postcodes import postcodes, typed_variants
+from tests.strategies import postcodes, typed_variants
 
 LATS = st.floats(min_value=49.9, max_value=60.8)
 LONS = st.floats(min_value=-7.5, max_value=1.7)

@@ -1,4 +1,4 @@
-"""Test databases: migrate one, and seed the forces and the default responsibility rules.
+"""Test databases: migrate one and seed the forces and the default rules; copy an SQLite one.
 
 The fixtures in ``tests/conftest.py`` (``empty_engine`` and ``engine``) use these on every
 database of ``database_url``; a test that makes its own database file calls them directly.
@@ -6,6 +6,10 @@ database of ``database_url``; a test that makes its own database file calls them
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from coordination.core.db import get_engine, session_scope, upgrade
@@ -37,3 +41,12 @@ def migrated_engine(url: str, *, seeded: bool = True) -> Engine:
     upgrade(url)
     engine = get_engine(url)
     return seed_defaults(engine) if seeded else engine
+
+
+def copy_sqlite(source_url: str, target: Path) -> str:
+    """Copy an SQLite database consistently (WAL included) and return the copy's URL."""
+    source_path = sa.engine.make_url(source_url).database
+    assert source_path
+    with sqlite3.connect(source_path) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return f"sqlite:///{target}"

@@ -9,25 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from streamlit.testing.v1 import AppTest
 
 from coordination.audit.reader import EXPORT_ACTION, search_events, verify_chain
 from coordination.core.db import get_engine, session_scope
 from coordination.ledger.chain import record_event
 from coordination.models import UserCreate
 from coordination.security.users import create_user
-from tests.support import REPO
-from tests.ui.test_page_review import copy_sqlite
-from ui._auth import USER_KEY
-
-UI = REPO / "ui"
-TIMEOUT = 60
-CITY, MET = "E23000034", "E23000001"
+from tests.factories import CITY, MET
+from tests.support import apptest
+from tests.support.database import copy_sqlite
 
 
 @pytest.fixture
@@ -78,37 +72,20 @@ def audit_env(
         reset_settings_cache()
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _page(user: str | None) -> AppTest:
-    at = AppTest.from_file(str(UI / "audit.py"), default_timeout=TIMEOUT)
-    if user is not None:
-        at.session_state[USER_KEY] = user
-    return at.run()
-
-
-def _table(at: AppTest) -> Any:
-    (table,) = [d.value for d in at.dataframe if "justification" in d.value.columns]
-    return table
-
-
 def test_audit_page(audit_env: Engine) -> None:
-    at = _page("ada.admin")
-    _ok(at)
+    at = apptest.page("audit", user="ada.admin")
+    apptest.ok(at)
     with Session(audit_env) as s:
         expected = search_events(s, actor="ada.admin", limit=200)
-    table = _table(at)
+    table = apptest.table(at, "justification")
     assert list(table["id"]) == [r.id for r in expected]
     assert list(table["action"])[:2] == ["handoff.request", "offender.view"]
 
     # Filter to one person's consultations: the one event, with its justification.
     at.text_input(key="audit_offender").input("7")
     at.selectbox(key="audit_category").select("consultation").run()
-    _ok(at)
-    table = _table(at)
+    apptest.ok(at)
+    table = apptest.table(at, "justification")
     assert table.to_dict("records") == [
         {
             "id": expected[1].id,
@@ -126,12 +103,12 @@ def test_audit_page(audit_env: Engine) -> None:
     at.selectbox(key="audit_category").select("(any)")
     at.text_input(key="audit_user").input("mo.met")
     at.text_input(key="audit_action").input("handoff.*").run()
-    _ok(at)
-    assert list(_table(at)["recipients"]) == [CITY]
+    apptest.ok(at)
+    assert list(apptest.table(at, "justification")["recipients"]) == [CITY]
 
     # Verify the chain: the page says what the service says.
     at.button(key="audit_verify").click().run()
-    _ok(at)
+    apptest.ok(at)
     with Session(audit_env) as s:
         report = verify_chain(s)
     assert report.ok
@@ -139,7 +116,7 @@ def test_audit_page(audit_env: Engine) -> None:
 
     # Export: the file matches the filters, is neutralised, and the export is in the log.
     at.button(key="audit_export_go").click().run()
-    _ok(at)
+    apptest.ok(at)
     download = at.get("download_button")
     assert len(download) == 1
     with Session(audit_env) as s:
@@ -157,17 +134,17 @@ def test_audit_page(audit_env: Engine) -> None:
 
 
 def test_audit_page_refuses_a_manager_and_a_bad_offender_id(audit_env: Engine) -> None:
-    at = _page("mo.met")
+    at = apptest.page("audit", user="mo.met")
     assert not at.exception
     assert any("Access refused" in e.value for e in at.error)
     assert not [d for d in at.dataframe if "justification" in d.value.columns]
 
-    at = _page("ada.admin")
+    at = apptest.page("audit", user="ada.admin")
     at.text_input(key="audit_offender").input("seven").run()
     assert [e.value for e in at.error] == ["Offender id seven is not a whole number."]
 
 
 def test_audit_page_asks_to_sign_in(audit_env: Engine) -> None:
-    at = _page(None)
+    at = apptest.page("audit")
     assert not at.exception
     assert [w.value for w in at.warning] == ["Sign in as an admin to read the audit log."]

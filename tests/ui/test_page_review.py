@@ -13,103 +13,24 @@ services say.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from streamlit.testing.v1 import AppTest
 
-from coordination.core.clock import london_date, london_today
+from coordination.core.clock import london_today
 from coordination.core.db import get_engine, session_scope
-from coordination.handoffs.workflow import create_handoff, open_handoff_for_case
-from coordination.models import Address, AuditEvent, Case, Offender, UserCreate
+from coordination.handoffs.workflow import open_handoff_for_case
+from coordination.models import AuditEvent, Offender
 from coordination.review.agenda import generate_agenda
 from coordination.review.meetings import create_meeting, get_meeting, list_meetings
-from coordination.security.users import create_user
-from tests.coordination.handoffs.test_handoffs import add_case
-from tests.support import REPO
-from ui._auth import USER_KEY
+from tests.factories import CITY, MET, seed_review_cases
+from tests.support import apptest
+from tests.support.database import copy_sqlite
 
-UI = REPO / "ui"
-TIMEOUT = 60
-CITY, MET = "E23000034", "E23000001"
-
-
-# --- the seeded database (shared with tests/test_browser_review.py) ------------------------------
-
-
-def copy_sqlite(source_url: str, target: Path) -> str:
-    """Copy an SQLite database consistently (WAL included) and return the copy's URL."""
-    source_path = sa.engine.make_url(source_url).database
-    assert source_path
-    with sqlite3.connect(source_path) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    return f"sqlite:///{target}"
-
-
-def _residence(session: Session, offender_id: int, force: str, postcode: str, since: date) -> None:
-    session.add(
-        Address(
-            offender_id=offender_id,
-            state="residence",
-            postcode=postcode,
-            # Coordinates near the City–Met line (Shoreditch / Moorgate), so a pack map can draw.
-            easting=533300.0 if force == MET else 532600.0,
-            northing=182300.0 if force == MET else 181500.0,
-            valid_from=since,
-            force_code=force,
-            created_by="pytest",
-        )
-    )
-
-
-def seed_review_cases(engine: Engine) -> dict[str, int]:
-    """Add the users and the three cases described in the module docstring; return case ids."""
-    today = london_date(datetime.now(UTC))
-    with session_scope(engine) as session:
-        for user in (
-            UserCreate(
-                username="cara.city", display_name="Cara City", force_code=CITY, role="supervisor"
-            ),
-            UserCreate(
-                username="mo.met", display_name="Mo Met", force_code=MET, role="offender_manager"
-            ),
-        ):
-            create_user(session, actor="pytest", data=user)
-        ids = {
-            "handoff": add_case(session, first_name="Alice", last_name="Pending"),
-            "high": add_case(session, first_name="Bob", last_name="Highrisk"),
-            "quiet": add_case(session, first_name="Carl", last_name="Quiet"),
-        }
-        for key, force, postcode in (
-            ("handoff", CITY, "EC2V 7HH"),
-            ("high", MET, "E2 7DG"),
-            ("quiet", CITY, "EC2V 7HH"),
-        ):
-            case = session.get(Case, ids[key])
-            assert case is not None
-            _residence(session, case.offender_id, force, postcode, today - timedelta(days=400))
-        high = session.get(Case, ids["high"])
-        assert high is not None
-        high.risk = "high"
-        high.previous_sanctions = 3
-        high.age_at_first_sanction = 16
-        high.conviction_date = date(2024, 1, 10)
-        quiet = session.get(Case, ids["quiet"])
-        assert quiet is not None
-        quiet.risk = "low"
-        session.add_all([high, quiet])
-    with session_scope(engine) as session:
-        create_handoff(
-            session, actor="pytest", case_id=ids["handoff"], to_force_code=MET, reason="moved"
-        )
-    return ids
+# --- the seeded database (tests.factories.seed_review_cases, shared with the browser journey) ---
 
 
 @pytest.fixture
@@ -135,23 +56,7 @@ def review_env(
         reset_settings_cache()
 
 
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _table(at: AppTest, *columns: str, without: str | None = None) -> Any:
-    """The one table shown with all these columns (and not ``without``); tables carry no key."""
-    found = [
-        d.value
-        for d in at.dataframe
-        if set(columns) <= set(d.value.columns) and without not in d.value.columns
-    ]
-    assert len(found) == 1, (columns, [list(d.value.columns) for d in at.dataframe])
-    return found[0]
+# --- the tables, by their columns (tables carry no key) ------------------------------------------
 
 
 AGENDA = ("reasons", "OGRS3 pts")
@@ -160,21 +65,14 @@ ACTIONS = ("description", "status")
 MEETINGS = ("chair", "attendees")
 
 
-def _successes(at: AppTest) -> list[str]:
-    """Success messages as people read them (markdown escapes removed)."""
-    return [s.value.replace("\\", "") for s in at.success]
-
-
 # --- the test ------------------------------------------------------------------------------------
 
 
 def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     url, ids = review_env
     engine = get_engine(url)
-    at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = "cara.city"  # signed in (ui._auth)
-    at.run()
-    _ok(at)
+    at = apptest.page("joint_review", user="cara.city")  # signed in
+    apptest.ok(at)
     assert at.selectbox(key="jr_meeting").value is None
     assert any("Acting as Cara City" in c.value for c in at.caption)
     assert at.multiselect(key="jr_new_forces").value == [CITY, MET]
@@ -183,21 +81,21 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     at.text_input(key="jr_new_chair").input("Cara City")
     at.text_area(key="jr_new_attendees").input("Cara City\nMo Met\nCara City")
     at.button(key="jr_create").click().run()
-    _ok(at)
+    apptest.ok(at)
     with Session(engine) as s:
         (meeting,) = list_meetings(s)
     assert meeting.forces == sorted([CITY, MET]) and meeting.chair == "Cara City"
     assert meeting.attendees == ["Cara City", "Mo Met"]
     assert at.selectbox(key="jr_meeting").value == meeting.id
-    assert _successes(at) == [f"Meeting {meeting.id} planned: {meeting.title}."]
+    assert apptest.successes(at) == [f"Meeting {meeting.id} planned: {meeting.title}."]
 
     # Generate the agenda: the two known cases, high risk first, with reasons and score parts.
     at.button(key="jr_generate").click().run()
-    _ok(at)
-    assert _successes(at) == ["Agenda generated: 2 items."]
+    apptest.ok(at)
+    assert apptest.successes(at) == ["Agenda generated: 2 items."]
     with Session(engine) as s:
         detail = get_meeting(s, meeting_id=meeting.id)
-    agenda = _table(at, *AGENDA)
+    agenda = apptest.table(at, *AGENDA)
     assert list(agenda["case"]) == [ids["high"], ids["handoff"]]
     assert list(agenda["#"]) == [1, 2]
     by_case = {item.case_id: item for item in detail.agenda}
@@ -222,7 +120,7 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
 
     # One item in detail: its reasons, score parts and OGRS3 with its inputs.
     at.selectbox(key="jr_item").set_value(high.id).run()
-    _ok(at)
+    apptest.ok(at)
     markdown = [m.value for m in at.markdown]
     assert any(m.startswith("**Why it is on the agenda:**") and "High risk" in m for m in markdown)
     assert any(m.startswith("**Score:**") and "OGRS3" in m for m in markdown)
@@ -234,8 +132,8 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     # Reorder: the handoff case moves up to first place.
     at.selectbox(key="jr_item").set_value(by_case[ids["handoff"]].id).run()
     at.button(key="jr_up").click().run()
-    _ok(at)
-    assert list(_table(at, *AGENDA)["case"]) == [ids["handoff"], ids["high"]]
+    apptest.ok(at)
+    assert list(apptest.table(at, *AGENDA)["case"]) == [ids["handoff"], ids["high"]]
 
     # A transfer decision on the high-risk case creates the handoff to the Met.
     at.selectbox(key="jr_item").set_value(high.id).run()
@@ -243,7 +141,7 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     at.selectbox(key="jr_kind").set_value("transfer")
     at.text_area(key="jr_note").input("Lives in Hackney; the Met takes the lead")
     at.button(key="jr_decide").click().run()
-    _ok(at)
+    apptest.ok(at)
     with Session(engine) as s:
         handoff = open_handoff_for_case(s, ids["high"])
         decided = get_meeting(s, meeting_id=meeting.id)
@@ -255,7 +153,7 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     )
     decision = next(i for i in decided.agenda if i.case_id == ids["high"]).decision
     assert decision is not None and decision.handoff_id == handoff.id
-    assert _successes(at) == [
+    assert apptest.successes(at) == [
         f"Decision recorded for case {ids['high']}: Transfer to Metropolitan Police Service: "
         f"handoff #{handoff.id} requested.",
         f"Handoff #{handoff.id} is requested: follow it on the Handoffs page.",
@@ -263,7 +161,7 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
         f"Decision: Transfer to Metropolitan Police Service: handoff #{handoff.id} requested. "
         "Note: Lives in Hackney; the Met takes the lead (by cara.city)",
     ]
-    agenda = _table(at, *AGENDA)
+    agenda = apptest.table(at, *AGENDA)
     row = agenda[agenda["case"] == ids["high"]].iloc[0]
     assert row["decision"] == (
         f"Transfer to Metropolitan Police Service: handoff #{handoff.id} requested"
@@ -273,20 +171,20 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     at.number_input(key="jr_add_case").set_value(ids["quiet"])
     at.text_input(key="jr_add_reason").input("Raised by the Met")
     at.button(key="jr_add").click().run()
-    _ok(at)
-    agenda = _table(at, *AGENDA)
+    apptest.ok(at)
+    agenda = apptest.table(at, *AGENDA)
     assert ids["quiet"] in set(agenda["case"])
     quiet_row = agenda[agenda["case"] == ids["quiet"]].iloc[0]
     assert "Raised by the Met" in quiet_row["reasons"]
     at.selectbox(key="jr_item").set_value(int(quiet_row["item"])).run()
     at.button(key="jr_remove").click().run()
     assert at.error, "removing without a reason must be refused"
-    assert ids["quiet"] in set(_table(at, *AGENDA)["case"])
+    assert ids["quiet"] in set(apptest.table(at, *AGENDA)["case"])
     at.text_input(key="jr_remove_reason").input("Not a joint case")
     at.button(key="jr_remove").click().run()
-    _ok(at)
-    assert ids["quiet"] not in set(_table(at, *AGENDA)["case"])
-    removed = _table(at, *REMOVED)
+    apptest.ok(at)
+    assert ids["quiet"] not in set(apptest.table(at, *AGENDA)["case"])
+    removed = apptest.table(at, *REMOVED)
     assert list(removed["removed because"]) == ["Not a joint case"]
 
     # An action with owner, due date and status; it shows by owner among the open actions.
@@ -296,13 +194,13 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     at.date_input(key="jr_act_due").set_value(due)
     at.selectbox(key="jr_act_case").set_value(ids["high"])
     at.button(key="jr_add_action").click().run()
-    _ok(at)
-    actions = _table(at, *ACTIONS)
+    apptest.ok(at)
+    actions = apptest.table(at, *ACTIONS)
     assert list(actions["owner"]) == ["mo.met"]
     assert list(actions["status"]) == ["open"]
     assert list(actions["case"]) == [ids["high"]]
     assert actions["due"][0] == due
-    open_by_owner = _table(at, "description", without="status")
+    open_by_owner = apptest.table(at, "description", without="status")
     assert list(open_by_owner["description"]) == ["Check the new address"]
     assert open_by_owner.columns[0] == "owner"
 
@@ -310,12 +208,12 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     assert not at.get("download_button")
     assert any("Name the recipients" in i.value for i in at.info)
     at.text_area(key="jr_recipients").input("Met Central East IOM team\nCity IOM").run()
-    _ok(at)
+    apptest.ok(at)
     buttons = {b.proto.label for b in at.get("download_button")}
     assert buttons == {"Download PDF", "Download XLSX", "Download Markdown"}
 
     # The meetings list shows the meeting.
-    meetings = _table(at, *MEETINGS)
+    meetings = apptest.table(at, *MEETINGS)
     assert list(meetings["meeting"]) == [meeting.id]
     assert list(meetings["status"]) == ["planned"]
 
@@ -361,10 +259,8 @@ def test_page_says_when_the_data_is_a_synthetic_demo(
     from coordination.register.synthetic import DEMO_ACTION
 
     url, _ = review_env
-    at = AppTest.from_file(str(UI / "joint_review.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = "cara.city"  # signed in (ui._auth)
-    at.run()
-    _ok(at)
+    at = apptest.page("joint_review", user="cara.city")  # signed in
+    apptest.ok(at)
     assert not any("Synthetic demo data" in i.value for i in at.info)
     with session_scope(get_engine(url)) as s:
         record_event(
@@ -376,5 +272,5 @@ def test_page_says_when_the_data_is_a_synthetic_demo(
             details={"seed": 7, "offenders": 3, "today": london_today().isoformat()},
         )
     at.run()
-    _ok(at)
+    apptest.ok(at)
     assert any("Synthetic demo data" in i.value for i in at.info)

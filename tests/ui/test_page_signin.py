@@ -19,11 +19,9 @@ from coordination.core.db import get_engine, session_scope
 from coordination.models import AuditEvent, User, UserCreate
 from coordination.security import auth
 from coordination.security.users import create_user
-from tests.support import REPO
-from ui._auth import ACTIVITY_KEY, USER_KEY
+from tests.support import apptest
+from tests.support.apptest import ACTIVITY_KEY, USER_KEY
 
-APP = str(REPO / "app.py")
-TIMEOUT = 60
 USERNAME = "sam.signin"
 PASSWORD = "a long enough passphrase"
 
@@ -49,20 +47,16 @@ def signin_env(app_env: dict[str, str]) -> Iterator[str]:
 
 
 def _app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    _ok(at)
+    at = apptest.page(apptest.APP)
+    apptest.ok(at, errors=False)
     return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def _sign_in(at: AppTest, username: str, password: str) -> AppTest:
     at.text_input(key="signin_username").input(username)
     at.text_input(key="signin_password").input(password)
-    at.button[0].click().run()  # the form's only button: "Sign in"
-    _ok(at)
+    apptest.button(at, "Sign in").click().run()  # the form's submit button has no key
+    apptest.ok(at, errors=False)
     return at
 
 
@@ -112,22 +106,21 @@ def test_wrong_password_is_refused_and_the_right_one_shows_the_app(signin_env: s
     assert _last_auth_event(USERNAME).action == "auth.success"
 
     at.sidebar.button(key="auth_sign_out").click().run()
-    _ok(at)
+    apptest.ok(at, errors=False)
     _shows_sign_in_form_only(at)
     assert _last_auth_event(USERNAME).action == "auth.sign_out"
 
 
 def test_an_idle_session_is_signed_out(signin_env: str) -> None:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = USERNAME
+    at = apptest.page(apptest.APP, user=USERNAME, run=False)
     at.session_state[ACTIVITY_KEY] = utcnow() - timedelta(minutes=29)
     at.run()
-    _ok(at)
+    apptest.ok(at, errors=False)
     assert "Boundary lookup" in [t.value for t in at.title]  # 29 minutes idle: still in
 
     at.session_state[ACTIVITY_KEY] = utcnow() - timedelta(minutes=30, seconds=5)
     at.run()
-    _ok(at)
+    apptest.ok(at, errors=False)
     _shows_sign_in_form_only(at)
     assert [i.value for i in at.info] == ["Signed out after 30 minutes without activity."]
     event = _last_auth_event(USERNAME)

@@ -16,17 +16,12 @@ from streamlit.testing.v1 import AppTest
 
 from coordination.errors import InputError
 from coordination.reference import lookup as service
-from tests.support import REPO
+from tests.support import apptest
 from ui._common import CLICK_KEY, GENERIC_ERROR, md
-
-UI = REPO / "ui"
-LOOKUP_PAGE = str(UI / "boundary_lookup.py")
-REFERENCE_PAGE = str(UI / "reference_data.py")
-TIMEOUT = 60
 
 
 def _lookup(query: str) -> AppTest:
-    at = AppTest.from_file(LOOKUP_PAGE, default_timeout=TIMEOUT).run()
+    at = apptest.page("boundary_lookup")
     assert not at.exception
     at.text_input(key="query").set_value(query).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -118,7 +113,7 @@ def test_malformed_query_shows_one_line_error(app_env: dict[str, str]) -> None:
 
 def test_batch_upload_resolves_and_offers_the_same_format(app_env: dict[str, str]) -> None:
     csv = b"ref,postcode\n1,EC2V 7HH\n2,E8 1DY\n3,NOT A POSTCODE\n"
-    at = AppTest.from_file(LOOKUP_PAGE, default_timeout=TIMEOUT).run()
+    at = apptest.page("boundary_lookup")
     at.file_uploader(key="batch_upload").upload("people.csv", csv, "text/csv").run()
     assert not at.exception, [e.value for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
@@ -149,7 +144,7 @@ def test_batch_upload_resolves_and_offers_the_same_format(app_env: dict[str, str
 def test_reference_page_names_the_active_set(app_env: dict[str, str]) -> None:
     active = service.reference_overview().active
     assert active is not None
-    at = AppTest.from_file(REFERENCE_PAGE, default_timeout=TIMEOUT).run()
+    at = apptest.page("reference_data")
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
     successes = [s.value for s in at.success]

@@ -25,13 +25,10 @@ from coordination.core.db import get_engine
 from coordination.handoffs import network
 from coordination.handoffs import workflow as handoffs
 from coordination.models import AuditEvent, User
-from tests.support import REPO
-from ui._auth import USER_KEY
+from tests.factories import CITY, MET
+from tests.support import apptest
+from tests.support.apptest import USER_KEY
 from ui._common import md
-
-UI = REPO / "ui"
-TIMEOUT = 60
-CITY, MET = "E23000034", "E23000001"
 
 
 @pytest.fixture(scope="session")
@@ -71,10 +68,8 @@ def demo_env(demo_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def _page(name: str) -> AppTest:
-    at = AppTest.from_file(str(UI / f"{name}.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = _city_supervisor()  # signed in (ui._auth)
-    at.run()
-    _ok(at)
+    at = apptest.page(name, user=_city_supervisor())  # signed in
+    apptest.ok(at, errors=False)
     return at
 
 
@@ -99,29 +94,6 @@ def _city_supervisor() -> str:
         ).first()
     assert username is not None
     return username
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _table(at: Any, *columns: str) -> Any:
-    """The one table (DataFrame) shown with all these columns (dataframes carry no key)."""
-    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
-    assert len(found) == 1, (columns, [list(d.value.columns) for d in at.dataframe])
-    return found[0]
-
-
-def _tab(at: AppTest, label: str) -> Any:
-    found = [t for t in at.tabs if t.label == label]
-    assert len(found) == 1, label
-    return found[0]
-
-
-def _button(at: AppTest, label: str) -> Any:
-    found = [b for b in at.button if b.label == label]
-    assert len(found) == 1, label
-    return found[0]
 
 
 def _session(url: str) -> Session:
@@ -149,10 +121,10 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
         expected = caseload(s, force_code=CITY, status="open", limit=500)
         loads = officer_loads(s, force_code=CITY)
     assert [m.value for m in at.metric if m.label == "Cases"] == [f"{expected.total:,}"]
-    table = _table(at, "PNC ID", "lives in")
+    table = apptest.table(at, "PNC ID", "lives in")
     assert list(table["case"]) == [r.case_id for r in expected.rows]
     assert set(table["lead force"]) == {"City of London Police"}
-    capacity = _table(at, "available points")
+    capacity = apptest.table(at, "available points")
     assert list(capacity["username"]) == [load.username for load in loads]
     assert list(capacity["capacity %"]) == [
         None if load.capacity_pct is None else round(load.capacity_pct, 1) for load in loads
@@ -160,38 +132,38 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
 
     # Filters: risk narrows the table to that risk.
     at.selectbox(key="cl_risk").set_value("high").run()
-    _ok(at)
-    assert set(_table(at, "PNC ID", "lives in")["risk"]) <= {"high"}
+    apptest.ok(at, errors=False)
+    assert set(apptest.table(at, "PNC ID", "lives in")["risk"]) <= {"high"}
     at.selectbox(key="cl_risk").set_value(None).run()
 
     # A case in detail: explanation, addresses on an offline map with attribution, history.
     row = next(r for r in expected.rows if r.postcode)
     at.selectbox(key="cl_case").set_value(row.case_id).run()
-    _ok(at)
+    apptest.ok(at, errors=False)
     markdown = [m.value for m in at.markdown]
     assert any(m.startswith("**Why:**") and "rule:" in m for m in markdown)
     # The person's record (addresses, history) opens only with a reason (DPA 2018 s.62).
     assert not [d for d in at.dataframe if "boundary set" in d.value.columns]
-    _button(at, "Open record").click().run()
+    apptest.button(at, "Open record").click().run()
     assert any("Give a reason" in e.value for e in at.error)
     at.text_input(key=f"cl_why_{row.offender_id}").set_value(
         "Supervision review of the address history"
     )
-    _button(at, "Open record").click().run()
-    _ok(at)
-    addresses = _table(at, "boundary set")
+    apptest.button(at, "Open record").click().run()
+    apptest.ok(at, errors=False)
+    addresses = apptest.table(at, "boundary set")
     assert row.postcode in list(addresses["address"])
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     assert "mapProvider" not in deck and {layer["id"] for layer in deck["layers"]} >= {"addresses"}
     assert any("Office for National Statistics" in c.value or "ONS" in c.value for c in at.caption)
 
     # Assign to the top suggestion: the page says so and the database agrees.
-    suggestions = _table(at, "capacity % after")
+    suggestions = apptest.table(at, "capacity % after")
     target = suggestions["username"].iloc[0]
     # Form widgets take effect when the form is submitted, so set and submit in one run.
     at.selectbox(key="cl_assignee").set_value(target)
-    _button(at, "Assign").click().run()
-    _ok(at)
+    apptest.button(at, "Assign").click().run()
+    apptest.ok(at, errors=False)
     assert any(f"assigned to {target}" in s.value for s in at.success), [e.value for e in at.error]
     with _session(demo_env) as s:
         history = assignment_history(s, case_id=row.case_id)
@@ -226,11 +198,8 @@ def test_caseload_link_to_a_case_the_user_may_not_see_is_refused_and_audited(
 ) -> None:
     case_id = _city_only_case(demo_env)
     met_user = _met_officer(None)
-    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = met_user
-    at.query_params["case"] = str(case_id)
-    at.run()
-    _ok(at)
+    at = apptest.page("caseload", user=met_user, query={"case": str(case_id)})
+    apptest.ok(at, errors=False)
     assert any("Access refused" in e.value for e in at.error), [e.value for e in at.error]
     assert not [t for t in at.text_input if t.key.startswith("cl_why_")]  # nothing to justify
     at.selectbox(key="cl_risk").set_value("high").run()  # another click: refused once only
@@ -256,19 +225,16 @@ def test_caseload_link_to_a_case_the_user_may_not_see_is_refused_and_audited(
 def test_caseload_link_opens_a_case_after_a_reason(demo_env: str) -> None:
     with _session(demo_env) as s:
         row = caseload(s, force_code=CITY, status="open", limit=5).rows[0]
-    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = _city_supervisor()
-    at.query_params["case"] = str(row.case_id)
-    at.run()
-    _ok(at)
+    at = apptest.page("caseload", user=_city_supervisor(), query={"case": str(row.case_id)})
+    apptest.ok(at, errors=False)
     assert any(f"case {row.case_id}" in m.value for m in at.markdown if m.value.startswith("###"))
     at.text_input(key=f"cl_why_{row.offender_id}").set_value("Link from a colleague")
-    _button(at, "Open record").click().run()
-    _ok(at)
-    assert _table(at, "boundary set") is not None
+    apptest.button(at, "Open record").click().run()
+    apptest.ok(at, errors=False)
+    assert apptest.table(at, "boundary set") is not None
     # Closing the link goes back to choosing from the list.
-    _button(at, "Close the linked case").click().run()
-    _ok(at)
+    apptest.button(at, "Close the linked case").click().run()
+    apptest.ok(at, errors=False)
     assert "case" not in at.query_params
 
 
@@ -277,11 +243,9 @@ def test_caseload_page_for_an_analyst_is_pseudonymised(demo_env: str) -> None:
         names = {
             (r.first_name, r.last_name, r.pnc_id) for r in caseload(s, status=None, limit=5000).rows
         }
-    at = AppTest.from_file(str(UI / "caseload.py"), default_timeout=TIMEOUT)
-    at.session_state[USER_KEY] = "demo.analyst"
-    at.run()
-    _ok(at)
-    table = _table(at, "person", "lives in")
+    at = apptest.page("caseload", user="demo.analyst")
+    apptest.ok(at, errors=False)
+    table = apptest.table(at, "person", "lives in")
     assert {"name", "PNC ID", "postcode"}.isdisjoint(table.columns)
     assert len(table) and all(str(p).startswith("P-") for p in table["person"])
     shown = " ".join(str(v) for v in table.astype(str).to_numpy().ravel())
@@ -297,7 +261,7 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
     with _session(demo_env) as s:
         outgoing = handoffs.list_handoffs(s, force_code=CITY, direction="outgoing", state="open")
         incoming = handoffs.list_handoffs(s, force_code=CITY, direction="incoming", state="open")
-    table = _table(_tab(at, "Outgoing"), "handoff", "due")
+    table = apptest.table(apptest.tab(at, "Outgoing"), "handoff", "due")
     assert list(table["handoff"]) == [v.id for v in outgoing]
     assert list(table["overdue"]) == [v.overdue for v in outgoing]
     assert any(v.overdue for v in outgoing)  # overdue is visible
@@ -313,8 +277,8 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
     at.selectbox(key="ho_pick").set_value(requested.id).run()
     # Rejecting needs a reason.
     at.selectbox(key="ho_action").set_value("reject")
-    _button(at, "Apply").click().run()
-    _ok(at)
+    apptest.button(at, "Apply").click().run()
+    apptest.ok(at, errors=False)
     assert any("needs a reason" in e.value for e in at.error), [e.value for e in at.error]
 
     # Someone else accepts it meanwhile: this user's action is refused, naming them.
@@ -323,20 +287,20 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
         s.commit()
     at.selectbox(key="ho_action").set_value("withdraw")
     at.text_area(key="ho_note").set_value("moved back")
-    _button(at, "Apply").click().run()
-    _ok(at)
+    apptest.button(at, "Apply").click().run()
+    apptest.ok(at, errors=False)
     refusal = md("was changed by someone.else at")
     assert any(refusal in e.value and "reload" in e.value for e in at.error), at.error
 
     # After a reload the user sees it accepted; a Met officer signs in and completes it.
-    _button(at, "Reload").click().run()
+    apptest.button(at, "Reload").click().run()
     at.session_state[USER_KEY] = _met_officer(requested.handoff.to_bcu_code)
     at.selectbox(key="ho_force").set_value(MET).run()
     at.selectbox(key="ho_pick").set_value(requested.id).run()
     assert at.selectbox(key="ho_action").options == ["complete", "withdraw"]
     at.selectbox(key="ho_action").set_value("complete")
-    _button(at, "Apply").click().run()
-    _ok(at)
+    apptest.button(at, "Apply").click().run()
+    apptest.ok(at, errors=False)
     assert any(f"Handoff {requested.id} is now completed" in s.value for s in at.success)
     with _session(demo_env) as s:
         view = handoffs.get_handoff_view(s, requested.id)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,6 @@ from sqlmodel import Session, col, select
 from coordination.audit.reader import list_events
 from coordination.caseload.assignment import assign_case, assignment_history
 from coordination.caseload.officers import (
-    _user_row,
     available_points,
     capacity_pct,
     officer_loads,
@@ -38,16 +38,14 @@ from coordination.caseload.weights import (
 from coordination.core.db import session_scope
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.models import (
-    Address,
     AuditEvent,
     Case,
     CaseWeight,
-    Handoff,
     Offender,
     UserCreate,
 )
-from coordination.register.pnc import pnc_check_letter
 from coordination.security.users import create_user
+from tests import factories
 
 CITY = "E23000034"
 MET = "E23000001"
@@ -102,66 +100,25 @@ def add_case(
     session: Session,
     *,
     lead: str,
-    programme: str = "iom_fixed",
-    risk: str = "medium",
-    mappa_level: int | None = None,
-    residence_force: str | None = None,
-    district: str | None = None,
-    bcu: str | None = None,
     state: str = "residence",
     first: str = "Testa",
     last: str = "Personne",
-    review: date | None = None,
-    status: str = "open",
-    manager: str | None = None,
-    flags: tuple[str, ...] = (),
+    **kwargs: Any,
 ) -> int:
-    """Insert a synthetic offender with a current address and one case; return the case id."""
-    serial = next(_serials)
-    offender = Offender(
-        pnc_id=f"2019/{serial:07d}{pnc_check_letter(2019, serial)}",
+    """A synthetic offender with a current address (``state``) and one case; the case id.
+
+    ``tests.factories.add_case`` with these tests' defaults; ``kwargs`` are its own.
+    """
+    return factories.add_case(
+        session,
+        lead=lead,
+        address=state,
         first_name=first,
         last_name=last,
-        date_of_birth=date(1990, 1, 1),
-        sex="male",
-        created_by="test",
-    )
-    session.add(offender)
-    session.flush()
-    assert offender.id is not None
-    session.add(
-        Address(
-            offender_id=offender.id,
-            state=state,
-            postcode="ZZ1 1ZZ" if state == "residence" else None,
-            valid_from=date(2024, 1, 1),
-            force_code=residence_force if state == "residence" else None,
-            district_code=district,
-            bcu_code=bcu,
-            created_by="test",
-        )
-    )
-    user_id = None
-    if manager is not None:
-        user_id = _user_row(session, manager).id
-    case = Case(
-        offender_id=offender.id,
-        programme=programme,
-        mappa_category=1 if programme == "mappa" else None,
-        mappa_level=mappa_level,
-        risk=risk,
         offence_category="violence",
-        next_review_due=review,
-        lead_force_code=lead,
-        assigned_user_id=user_id,
-        status=status,
-        flags=list(flags),
-        updated_by="test",
+        actor="test",
+        **kwargs,
     )
-    session.add(case)
-    session.flush()
-    assert case.id is not None
-    return case.id
 
 
 # --- weights and capacity ----------------------------------------------------------------------
@@ -574,33 +531,29 @@ def register(engine: Engine) -> dict[str, int]:
             review=TODAY + timedelta(days=1),
         )
         now = datetime(2025, 6, 1, 9, tzinfo=UTC)
-        session.add(
-            Handoff(
-                case_id=ids["city_hackney"],
-                from_force_code=CITY,
-                to_force_code=MET,
-                to_bcu_code="CE",
-                reason="moved to Hackney",
-                state="requested",
-                requested_at=now,
-                address_check_due=date(2025, 6, 11),
-                completion_due=date(2025, 6, 27),
-                created_by="test",
-                updated_by="test",
-            )
+        factories.add_handoff(
+            session,
+            ids["city_hackney"],
+            from_force=CITY,
+            to_force=MET,
+            to_bcu_code="CE",
+            reason="moved to Hackney",
+            state="requested",
+            requested_at=now,
+            address_check_due=date(2025, 6, 11),
+            completion_due=date(2025, 6, 27),
+            actor="test",
         )
-        session.add(
-            Handoff(
-                case_id=ids["met_ce"],
-                from_force_code=MET,
-                to_force_code=CITY,
-                reason="old, finished",
-                state="completed",
-                requested_at=now,
-                completion_due=date(2025, 6, 1),
-                created_by="test",
-                updated_by="test",
-            )
+        factories.add_handoff(
+            session,
+            ids["met_ce"],
+            from_force=MET,
+            to_force=CITY,
+            reason="old, finished",
+            state="completed",
+            requested_at=now,
+            completion_due=date(2025, 6, 1),
+            actor="test",
         )
     return ids
 

@@ -20,7 +20,7 @@ from coordination.errors import ConflictError
 from coordination.handoffs.workflow import get_handoff, transition
 from coordination.models import AuditEvent, Case
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
-from tests.coordination.handoffs.test_handoffs import handoff_in_state, new_case
+from tests.factories import handoff_in_state, new_case
 
 ROUNDS = 4
 

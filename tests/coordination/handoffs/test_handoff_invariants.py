@@ -29,7 +29,7 @@ from coordination.errors import ConflictError, InputError
 from coordination.handoffs.workflow import TRANSITIONS, create_handoff, transition
 from coordination.models import OPEN_HANDOFF_STATES, Case, Force, Handoff
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
-from tests.coordination.handoffs.test_handoffs import add_case
+from tests.factories import add_case
 from tests.support.database import migrated_engine
 
 FORCES = (CITY_OF_LONDON, METROPOLITAN, "E23000032", "E23000036")  # + Kent, Surrey

@@ -1,12 +1,11 @@
 """Handoffs as a tracked workflow (coordination.handoffs), on SQLite and PostgreSQL.
 
-Offenders and cases are made directly with the table models (``add_case``), so these tests do not
-depend on the register service.
+Offenders and cases are made directly with the table models (``tests.factories``), so these tests
+do not depend on the register service.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
@@ -37,60 +36,12 @@ from coordination.models import (
     CaseAssignment,
     Handoff,
     HandoffPublic,
-    Offender,
     User,
 )
-from coordination.register.pnc import pnc_check_letter
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
+from tests.factories import KENT, T0, handoff_in_state, new_case
 
-KENT = "E23000032"
-T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday, clear of bank holidays
-
-_serial = itertools.count(1000)
-
-
-# --- helpers shared with test_handoff_invariants and test_concurrency -------------------------
-
-
-def add_case(
-    session: Session,
-    *,
-    lead: str = CITY_OF_LONDON,
-    status: str = "open",
-    first_name: str = "Testy",
-    last_name: str = "McTestface",
-) -> int:
-    """Insert a synthetic offender with one case; return the case id."""
-    serial = next(_serial)
-    offender = Offender(
-        pnc_id=f"2019/{serial:07d}{pnc_check_letter(2019, serial)}",
-        first_name=first_name,
-        last_name=last_name,
-        date_of_birth=date(1990, 1, 1),
-        sex="male",
-        created_by="pytest",
-    )
-    session.add(offender)
-    session.flush()
-    case = Case(
-        offender_id=offender.id,  # type: ignore[arg-type]
-        programme="iom_fixed",
-        risk="medium",
-        offence_category="burglary (domestic)",
-        lead_force_code=lead,
-        status=status,  # type: ignore[arg-type]
-        updated_by="pytest",
-    )
-    session.add(case)
-    session.flush()
-    assert case.id is not None
-    return case.id
-
-
-def new_case(engine: Engine, **kwargs: object) -> int:
-    """Commit a new case in its own transaction and return its id."""
-    with session_scope(engine) as session:
-        return add_case(session, **kwargs)  # type: ignore[arg-type]
+# --- helpers ---------------------------------------------------------------------------------
 
 
 def lead_of(engine: Engine, case_id: int) -> str:
@@ -110,45 +61,6 @@ def events_of(engine: Engine, handoff_id: int) -> list[AuditEvent]:
                 .order_by(col(AuditEvent.id))
             ).all()
         )
-
-
-# Paths from nothing to each state: (create with request?, actions after creating).
-PATHS: dict[str, tuple[bool, tuple[str, ...]]] = {
-    "proposed": (False, ()),
-    "requested": (True, ()),
-    "accepted": (True, ("accept",)),
-    "completed": (True, ("accept", "complete")),
-    "rejected": (True, ("reject",)),
-    "withdrawn": (True, ("withdraw",)),
-}
-
-
-def handoff_in_state(engine: Engine, state: str, *, to: str = METROPOLITAN) -> HandoffPublic:
-    """Make a new case and a handoff of it in ``state``."""
-    request, actions = PATHS[state]
-    case_id = new_case(engine)
-    with session_scope(engine) as session:
-        handoff = create_handoff(
-            session,
-            actor="alice",
-            case_id=case_id,
-            to_force_code=to,
-            reason="moved",
-            request=request,
-            now=T0,
-        )
-    for action in actions:
-        with session_scope(engine) as session:
-            handoff = transition(
-                session,
-                actor="bob",
-                handoff_id=handoff.id,
-                action=action,  # type: ignore[arg-type]
-                note="no answer from the sending area" if action == "reject" else None,
-                now=T0,
-            )
-    assert handoff.state == state
-    return handoff
 
 
 # --- the state machine ----------------------------------------------------------------------

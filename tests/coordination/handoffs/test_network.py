@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from coordination.handoffs import network as nw
 from coordination.handoffs.network import HandoffRecord as R
+from tests.factories import add_case, add_handoff
 
 CITY = "E23000034"
 MET = "E23000001"
@@ -216,50 +217,22 @@ def test_network_invariants(records: list[R]) -> None:
 
 def _store(engine: Engine) -> None:
     from coordination.core.db import session_scope
-    from coordination.models import Case, Handoff, Offender
-    from coordination.register.pnc import pnc_check_letter
 
     with session_scope(engine) as session:
-        cases = []
-        for serial in (1, 2, 3):
-            person = Offender(
-                pnc_id=f"2020/{serial:07d}{pnc_check_letter(2020, serial)}",
-                first_name="Nemo",
-                last_name=f"Testcase{serial}",
-                date_of_birth=date(1980, 5, 5),
-                sex="female",
-                created_by="test",
-            )
-            session.add(person)
-            session.flush()
-            case = Case(
-                offender_id=person.id,  # type: ignore[arg-type]
-                programme="iom_fixed",
-                risk="medium",
-                offence_category="burglary_domestic",
-                lead_force_code=CITY,
-                updated_by="test",
-            )
-            session.add(case)
-            session.flush()
-            cases.append(case.id)
+        cases = [add_case(session, lead=CITY, last_name=f"Testcase{n}") for n in (1, 2, 3)]
 
         def handoff(case_id: int | None, state: str, requested: datetime | None, **kw) -> None:
-            session.add(
-                Handoff(
-                    case_id=case_id,  # type: ignore[arg-type]
-                    from_force_code=kw.get("src", CITY),
-                    to_force_code=kw.get("dst", MET),
-                    to_bcu_code=kw.get("bcu"),
-                    reason="moved",
-                    state=state,
-                    requested_at=requested,
-                    accepted_at=kw.get("accepted"),
-                    completion_due=kw.get("due"),
-                    created_at=kw.get("created", requested or T0),
-                    created_by="test",
-                    updated_by="test",
-                )
+            add_handoff(
+                session,
+                case_id,  # type: ignore[arg-type]
+                from_force=kw.get("src", CITY),
+                to_force=kw.get("dst", MET),
+                to_bcu_code=kw.get("bcu"),
+                state=state,
+                requested_at=requested,
+                accepted_at=kw.get("accepted"),
+                completion_due=kw.get("due"),
+                created_at=kw.get("created", requested or T0),
             )
 
         handoff(cases[0], "completed", day(0), bcu="CE", accepted=day(2), due=date(2025, 2, 3))

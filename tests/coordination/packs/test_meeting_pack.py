@@ -43,8 +43,7 @@ from coordination.review.ogrs3 import ogrs3
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
 from geo.lookup import Lookup
 from geo.resolver import Resolver
-from tests.conftest import make_tiny_layers
-from tests.coordination.handoffs.test_handoffs import T0, add_case
+from tests.factories import T0, add_agenda_item, add_case, add_meeting, make_tiny_layers
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -68,31 +67,6 @@ class Built:
 def tiny_lookup() -> Lookup:
     """A lookup over two 1 km squares (City | Met) with no postcode directory."""
     return Lookup(Resolver.build(make_tiny_layers()), None)
-
-
-def _meeting(session: Session, title: str, day: date, **kwargs: object) -> int:
-    meeting = Meeting(
-        title=title,
-        meeting_date=day,
-        chair="Ch Insp Ada Example",
-        attendees=["DS Bo Sample", "-2+3", "Ms Zoë Łukasz–O’Brien"],
-        forces=sorted([CITY_OF_LONDON, METROPOLITAN]),
-        created_by="pytest",
-        updated_by="pytest",
-        **kwargs,
-    )
-    session.add(meeting)
-    session.flush()
-    assert meeting.id is not None
-    return meeting.id
-
-
-def _item(session: Session, meeting_id: int, case_id: int, position: int, **kwargs: object) -> int:
-    item = AgendaItem(meeting_id=meeting_id, case_id=case_id, position=position, **kwargs)
-    session.add(item)
-    session.flush()
-    assert item.id is not None
-    return item.id
 
 
 def _address(
@@ -140,7 +114,7 @@ def build_meeting(engine: Engine, *, status: str = "planned", decided: bool = Tr
         _address(session, offender_ids[0], date(2024, 6, 1), None, 531050, METROPOLITAN)
         _address(session, offender_ids[1], date(2024, 2, 1), None, 531700, METROPOLITAN)
 
-        earlier = _meeting(session, "February review", date(2025, 2, 10), status="closed")
+        earlier = add_meeting(session, "February review", date(2025, 2, 10), status="closed")
         session.add(
             ReviewAction(
                 meeting_id=earlier,
@@ -150,9 +124,9 @@ def build_meeting(engine: Engine, *, status: str = "planned", decided: bool = Tr
                 created_by="pytest",
             )
         )
-        meeting_id = _meeting(session, "March review – City/Met", MEETING_DAY, status=status)
+        meeting_id = add_meeting(session, "March review – City/Met", MEETING_DAY, status=status)
         item_ids = [
-            _item(
+            add_agenda_item(
                 session,
                 meeting_id,
                 case_ids[0],
@@ -164,7 +138,7 @@ def build_meeting(engine: Engine, *, status: str = "planned", decided: bool = Tr
                 score=7.25,
                 score_parts={"risk": 2.0, "programme": 1.0, "ogrs3": 1.25, "overdue": 3.0},
             ),
-            _item(
+            add_agenda_item(
                 session,
                 meeting_id,
                 case_ids[1],
@@ -173,7 +147,7 @@ def build_meeting(engine: Engine, *, status: str = "planned", decided: bool = Tr
                 score=4.5,
                 score_parts={"risk": 4.5},
             ),
-            _item(
+            add_agenda_item(
                 session,
                 meeting_id,
                 case_ids[2],
@@ -184,7 +158,7 @@ def build_meeting(engine: Engine, *, status: str = "planned", decided: bool = Tr
                 added_reason="-raised by the chair",
             ),
         ]
-        _item(
+        add_agenda_item(
             session,
             meeting_id,
             removed_case,

@@ -21,7 +21,7 @@ from coordination.models import Area, BoundarySetPublic, Force
 from coordination.reference import boundaries
 from geo.forces import FORCES
 from geo.layers import BoundaryLayers
-from tests.conftest import make_tiny_layers
+from tests.factories import make_tiny_layers
 
 
 def _store(engine: Engine, layers: BoundaryLayers, checksum: str = "c" * 64) -> BoundarySetPublic:

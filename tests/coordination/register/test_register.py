@@ -44,7 +44,7 @@ from coordination.register.offenders import (
 from coordination.register.pnc import pnc_check_letter
 from geo.lookup import Lookup
 from geo.resolver import Resolver
-from tests.conftest import make_tiny_layers
+from tests.factories import make_tiny_layers
 from tests.support.database import migrated_engine
 
 CITY, MET = "E23000034", "E23000001"

@@ -32,7 +32,7 @@ from coordination.security.pseudonyms import offender_pseudonym, pseudonymise_de
 from coordination.security.users import create_user
 from geo.lookup import Lookup
 from geo.resolver import Resolver
-from tests.conftest import make_tiny_layers
+from tests.factories import make_tiny_layers
 from tests.support.database import migrated_engine
 
 CITY_PT = (530300.0, 180500.0)

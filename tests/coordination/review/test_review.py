@@ -36,7 +36,7 @@ from coordination.review.scoring import PriorityWeights, priority_score
 from coordination.review.views import AgendaItemView
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.coordination.handoffs.test_handoffs import add_case
+from tests.factories import add_case
 
 KENT = "E23000032"
 DAY = date(2025, 3, 10)  # the meeting, a Monday
@@ -276,7 +276,7 @@ def test_near_boundary_rule_uses_the_stored_distance(engine: Engine) -> None:
 def test_near_boundary_must_be_with_another_meeting_force(engine: Engine) -> None:
     """With force areas loaded, a boundary with a force not at the meeting does not count."""
     from coordination.reference.boundaries import activate, store_layers
-    from tests.conftest import make_tiny_layers
+    from tests.factories import make_tiny_layers
 
     with session_scope(engine) as s:
         store_layers(s, actor="pytest", layers=make_tiny_layers(), checksum="tiny")

@@ -11,7 +11,6 @@ transactions, must still be in the audit log afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -28,7 +27,7 @@ from coordination.core.settings import reset_settings_cache
 from coordination.errors import AccessDeniedError, InputError
 from coordination.handoffs import network
 from coordination.handoffs import workflow as handoffs
-from coordination.models import AuditEvent, Case, UserCreate
+from coordination.models import AuditEvent, Case
 from coordination.packs.export import export_pack
 from coordination.register.inputs import CaseCreate, OffenderCreate, Residence, validated
 from coordination.register.moves import move_offender
@@ -51,114 +50,15 @@ from coordination.security.permissions import (
     principal,
     require,
 )
-from coordination.security.users import create_user
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.coordination.handoffs.test_handoffs import add_case
+from tests.factories import SYSTEM, USERS, World
 from tests.support import REPO
 
-SYSTEM = "system:test"
-USERS: dict[str, tuple[str, str]] = {
-    "city.om": (CITY, "offender_manager"),
-    "city.om2": (CITY, "offender_manager"),
-    "city.sup": (CITY, "supervisor"),
-    "city.analyst": (CITY, "analyst"),
-    "city.admin": (CITY, "admin"),
-    "met.om": (MET, "offender_manager"),
-    "met.sup": (MET, "supervisor"),
-    "met.analyst": (MET, "analyst"),
-}
 CITY_CASE_WORKERS = {"city.om", "city.om2", "city.sup"}
 MET_CASE_WORKERS = {"met.om", "met.sup"}
 CASE_WORKERS = CITY_CASE_WORKERS | MET_CASE_WORKERS
 ANALYSTS = {"city.analyst", "met.analyst"}
-
-
-@dataclass
-class World:
-    """Ids of what the scenarios act on."""
-
-    city: int  # case led by the City
-    city_b: int  # another City case, with no handoff (to hand off)
-    met: int  # case led by the Met
-    handed: int  # City case with an open (requested) handoff to the Met
-    handoff: int  # that handoff
-    on_meeting: int  # City case on the agenda of a City-Met meeting
-    excluded: int  # City case from which city.om is excluded
-    restricted: int  # City case restricted to city.om2
-    joint_meeting: int  # City + Met
-    city_meeting: int  # City + Kent: the Met is no party
-    offender: dict[int, int]  # case id -> offender id
-
-
-def _build(engine: Engine) -> World:
-    with session_scope(engine) as s:
-        for name, (force, role) in USERS.items():
-            create_user(
-                s,
-                actor=SYSTEM,
-                data=UserCreate(
-                    username=name,
-                    display_name=name.title(),
-                    force_code=force,
-                    role=role,  # type: ignore[arg-type]
-                ),
-            )
-        ids = {
-            key: add_case(s, lead=MET if key == "met" else CITY, last_name=f"Person{key.title()}")
-            for key in ("city", "city_b", "met", "handed", "on_meeting", "excluded", "restricted")
-        }
-        handoff = handoffs.create_handoff(
-            s, actor=SYSTEM, case_id=ids["handed"], to_force_code=MET, reason="moved to Hackney"
-        )
-        joint = create_meeting(
-            s,
-            actor=SYSTEM,
-            title="City-Met",
-            meeting_date=date(2025, 3, 10),
-            chair="Chair",
-            attendees=["a"],
-            forces=[CITY, MET],
-        )
-        city_meeting = create_meeting(
-            s,
-            actor=SYSTEM,
-            title="City-Kent",
-            meeting_date=date(2025, 3, 11),
-            chair="Chair",
-            attendees=["a"],
-            forces=[CITY, "E23000032"],
-        )
-        add_item(s, actor=SYSTEM, meeting_id=joint.id, case_id=ids["on_meeting"], reason="joint")
-        access.set_case_access(
-            s,
-            actor=SYSTEM,
-            case_id=ids["excluded"],
-            username="city.om",
-            mode="exclude",
-            reason="relative",
-        )
-        access.set_case_access(
-            s,
-            actor=SYSTEM,
-            case_id=ids["restricted"],
-            username="city.om2",
-            mode="allow",
-            reason="sensitive",
-        )
-        offenders = {cid: s.get(Case, cid).offender_id for cid in ids.values()}  # type: ignore[union-attr]
-    return World(
-        **ids,
-        handoff=handoff.id,
-        joint_meeting=joint.id,
-        city_meeting=city_meeting.id,
-        offender=offenders,
-    )
-
-
-@pytest.fixture
-def world(engine: Engine) -> tuple[Engine, World]:
-    return engine, _build(engine)
 
 
 def _open(case: str) -> Callable[[Session, str, World], Any]:

@@ -14,7 +14,7 @@ from coordination.core.db import current_revision, get_engine, head_revision, se
 from coordination.core.settings import Settings
 from coordination.reference import boundaries
 from coordination.setup.initialise import initialise
-from tests.conftest import make_tiny_layers
+from tests.factories import make_tiny_layers
 
 
 @pytest.fixture(autouse=True)
