@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from geo.layers import BoundaryLayers
 from tests.factories import World, build_world, make_tiny_layers
 from tests.support import REPO
-from tests.support.database import migrated_engine
+from tests.support.database import copy_sqlite, migrated_engine
 
 SHARED_TESTDATA = REPO.parent / "shared" / "testdata" / "postcodes_london_codepoint_2025.csv.gz"
 
@@ -202,6 +202,27 @@ def app_env(app_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     reset_settings_cache()
     try:
         yield dict(os.environ)
+    finally:
+        monkeypatch.delenv("CROSSFORCE_DATABASE_URL", raising=False)
+        reset_settings_cache()
+
+
+@pytest.fixture
+def private_app_env(
+    app_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A private copy of the initialised app database, the process pointed at it; its URL.
+
+    For tests that write to it (the CLI's register and import commands): the session's app
+    database stays as ``crossforce init`` left it, whatever order the tests run in.
+    """
+    from coordination.core.settings import reset_settings_cache
+
+    url = copy_sqlite(app_database_url, tmp_path / "app-copy.db")
+    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", url)
+    reset_settings_cache()
+    try:
+        yield url
     finally:
         monkeypatch.delenv("CROSSFORCE_DATABASE_URL", raising=False)
         reset_settings_cache()

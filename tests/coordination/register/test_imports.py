@@ -192,7 +192,7 @@ def test_an_analyst_may_not_import(engine: Engine, lookup: Lookup) -> None:
 
 
 @pytest.fixture
-def cli(app_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+def cli(private_app_env: str, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     from coordination.cli.main import main
 
     def go(*argv: str) -> tuple[int, str, str]:

@@ -464,7 +464,7 @@ def test_city_to_hackney_with_real_postcodes(
 
 
 @pytest.fixture
-def cli(app_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+def cli(private_app_env: str, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     from coordination.cli.main import main
 
     def run(*argv: str) -> tuple[int, str, str]:
