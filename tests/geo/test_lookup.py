@@ -69,6 +69,7 @@ def test_hackney_postcode_is_met_central_east(national: Lookup) -> None:
     assert result.district is not None and result.district.name == "Hackney"
     assert result.bcu is not None and (result.bcu.code, result.bcu.name) == ("CE", "Central East")
     assert result.ward is not None
+    assert (result.ward.code, result.ward.name) == ("E05009372", "Hackney Central")
 
 
 def test_coordinates_in_both_notations_agree(national: Lookup) -> None:

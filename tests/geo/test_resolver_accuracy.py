@@ -61,4 +61,5 @@ def test_guildhall_is_city_and_hackney_is_met_central_east(
     assert hackney.district_code == "E09000012"
     assert (hackney.bcu_code, hackney.bcu_name) == ("CE", "Central East")
     assert hackney.ward_code is not None
+    assert hackney.ward_code == "E05009372"  # Hackney Central, as Code-Point Open has it
     assert hackney.method == "polygon"

@@ -24,7 +24,7 @@ from coordination.core.clock import london_today
 from coordination.core.db import get_engine
 from coordination.handoffs import network
 from coordination.handoffs import workflow as handoffs
-from coordination.models import AuditEvent, User
+from coordination.models import Address, AuditEvent, User
 from tests.factories import CITY, MET
 from tests.support import apptest
 from tests.support.apptest import USER_KEY
@@ -231,7 +231,10 @@ def test_caseload_link_opens_a_case_after_a_reason(demo_env: str) -> None:
     at.text_input(key=f"cl_why_{row.offender_id}").set_value("Link from a colleague")
     apptest.button(at, "Open record").click().run()
     apptest.ok(at, errors=False)
-    assert apptest.table(at, "boundary set") is not None
+    with _session(demo_env) as s:
+        stored = s.exec(select(Address).where(Address.offender_id == row.offender_id)).all()
+    # The record that opened is this person's: every one of their addresses, and no other.
+    assert len(apptest.table(at, "boundary set")) == len(stored) > 0
     # Closing the link goes back to choosing from the list.
     apptest.button(at, "Close the linked case").click().run()
     apptest.ok(at, errors=False)

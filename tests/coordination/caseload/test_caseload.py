@@ -344,6 +344,7 @@ def test_assign_and_reassign_keep_history_and_audit(engine: Engine) -> None:
         case_id = add_case(session, lead=CITY)
     with session_scope(engine) as session:
         first = assign_case(session, actor="sup", case_id=case_id, username="alice")
+    reassigned_from = datetime.now(UTC)
     with session_scope(engine) as session:
         second = assign_case(
             session,
@@ -353,6 +354,7 @@ def test_assign_and_reassign_keep_history_and_audit(engine: Engine) -> None:
             reason="leave cover",
             expected_version=first.version,
         )
+    reassigned_by = datetime.now(UTC)
     assert second.version == first.version + 1
     assert second.updated_by == "sup2"
     with session_scope(engine) as session:
@@ -363,7 +365,9 @@ def test_assign_and_reassign_keep_history_and_audit(engine: Engine) -> None:
         events = list_events(session, action="case.assign")
     assert [h.username for h in history] == ["alice", "bob"]
     assert history[0].display_name == "Alice Example"
-    assert history[0].ended_at is not None and history[1].ended_at is None
+    ended = history[0].ended_at
+    assert ended is not None and reassigned_from <= ended <= reassigned_by  # when bob took over
+    assert history[1].ended_at is None
     assert history[0].ended_at == history[1].assigned_at
     assert history[1].reason == "leave cover" and history[1].assigned_by == "sup2"
     assert len(events) == 2
@@ -647,7 +651,14 @@ def test_caseload_reflects_assignment(engine: Engine, register: dict[str, int]) 
         assign_case(session, actor="sup", case_id=register["met_aw"], username="mo")
     with session_scope(engine) as session:
         assert _ids(caseload(session, manager="mo")) == [register["met_ce"], register["met_aw"]]
-        assert session.exec(select(AuditEvent).where(AuditEvent.action == "case.assign")).one()
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "case.assign")).one()
+    assert (event.actor, event.entity_type, event.entity_id) == (
+        "sup",
+        "case",
+        str(register["met_aw"]),
+    )
+    assert event.details is not None
+    assert (event.details["from"], event.details["to"]) == (None, "mo")
 
 
 # --- CLI -------------------------------------------------------------------------------------

@@ -453,11 +453,13 @@ def test_every_export_is_recorded_as_a_disclosure(
     engine: Engine, fmt: str, tiny_lookup: Lookup
 ) -> None:
     built = build_meeting(engine)
+    before = datetime.now(UTC)
     _export(built, fmt, tiny_lookup)
     (event,) = _disclosures(built.engine)
     assert event.actor == "alice"
     assert event.entity_type == "meeting" and event.entity_id == str(built.meeting_id)
     assert event.at is not None and event.at.tzinfo is not None
+    assert before <= event.at <= datetime.now(UTC)  # recorded at the export, in UTC
     details = event.details or {}
     assert details["format"] == fmt
     assert details["recipients"] == RECIPIENTS

@@ -5,6 +5,7 @@ Every test runs on SQLite and PostgreSQL (``database_url`` fixture).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -92,6 +93,7 @@ def test_store_list_activate_round_trip(engine: Engine, tiny_layers: BoundaryLay
     assert stored.name == "tiny" and not stored.active and stored.activated_at is None
     assert (stored.n_forces, stored.n_districts, stored.n_wards) == (2, 2, 2)
     assert stored.loaded_by == "loader" and stored.loaded_at.tzinfo is not None
+    assert stored.loaded_at.utcoffset() == timedelta(0)  # aware, and in UTC
     with session_scope(engine) as session:
         assert [s.name for s in boundaries.list_sets(session)] == ["tiny"]
         assert boundaries.get_active(session) is None
@@ -104,9 +106,11 @@ def test_store_list_activate_round_trip(engine: Engine, tiny_layers: BoundaryLay
     )
     assert load_event.details is not None and load_event.details["areas"] == 7
 
+    before = datetime.now(UTC)
     with session_scope(engine) as session:
         active = boundaries.activate(session, actor="boss", name="tiny")
     assert active.active and active.activated_at is not None
+    assert before <= active.activated_at <= datetime.now(UTC)  # activated just now
     with session_scope(engine) as session:
         assert boundaries.get_active(session) == active
         event = list_events(session, limit=1)[0]

@@ -23,7 +23,7 @@ from coordination.audit.reader import list_events
 from coordination.core.clock import london_today
 from coordination.core.db import session_scope
 from coordination.errors import ConflictError, InputError, NotFoundError
-from coordination.models import Address, AuditEvent, Case, Offender
+from coordination.models import Address, AuditEvent, Case, Handoff, Offender
 from coordination.register.inputs import (
     OFFENCE_CATEGORIES,
     CaseCreate,
@@ -408,6 +408,7 @@ def test_every_write_is_audited(engine: Engine, tiny_lookup: Lookup) -> None:
     with session_scope(engine) as session:
         events = session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()
         addresses = session.exec(select(Address)).all()
+        (handoff,) = session.exec(select(Handoff).where(Handoff.case_id == added.case.id)).all()
     by_action: dict[str, list[AuditEvent]] = {}
     for event in events:
         by_action.setdefault(event.action, []).append(event)
@@ -418,9 +419,9 @@ def test_every_write_is_audited(engine: Engine, tiny_lookup: Lookup) -> None:
     responsibility = by_action["case.responsibility"]
     assert [e.actor for e in responsibility] == ["bob", "bob"]
     assert responsibility[0].details["decided_force_code"] == MET
-    assert responsibility[0].details["handoff_id"] is not None
+    assert responsibility[0].details["handoff_id"] == handoff.id  # the move to the Met's
     assert responsibility[1].details["flags"] == ["address_unknown"]
-    assert "handoff.create" in by_action
+    assert [e.entity_id for e in by_action["handoff.create"]] == [str(handoff.id)]
 
 
 def test_list_offenders(engine: Engine, tiny_lookup: Lookup) -> None:

@@ -230,6 +230,7 @@ def test_apply_erases_exactly_the_personal_fields(engine: Engine, tiny_lookup: L
 
     [a0], [a1] = before["addresses"], after["addresses"]
     assert a0["easting"] is not None
+    assert (a0["easting"], a0["northing"]) == CITY_PT  # where the person was registered
     assert changed(a0, a1) == {"easting", "northing", "distance_to_boundary_m"}
     assert a1["postcode"] is None and a1["easting"] is None and a1["northing"] is None
     for kept_field in ("state", "force_code", "district_code", "bcu_code", "ward_code"):

@@ -21,7 +21,12 @@ from sqlmodel import Session, col, select
 from coordination.core.db import session_scope
 from coordination.core.settings import Settings
 from coordination.errors import ConflictError, InputError, NotFoundError
-from coordination.handoffs.workflow import create_handoff, get_handoff, transition
+from coordination.handoffs.workflow import (
+    create_handoff,
+    get_handoff,
+    open_handoff_for_case,
+    transition,
+)
 from coordination.models import Address, AuditEvent, Case, Handoff, Offender
 from coordination.review.actions import add_action, open_actions, set_action_status
 from coordination.review.agenda import add_item, generate_agenda, move_item, remove_item
@@ -589,7 +594,8 @@ def test_transfer_creates_or_advances_the_handoff(engine: Engine) -> None:
         assert (created.kind, created.target_force_code) == ("transfer", MET)
         assert created.target_force_name == "Metropolitan Police Service"
         assert created.handoff_state == "requested"
-        assert created.handoff_id is not None
+        opened = open_handoff_for_case(s, fresh)
+        assert opened is not None and created.handoff_id == opened.id  # the one it opened
         h = get_handoff(s, created.handoff_id)
         assert (h.case_id, h.from_force_code, h.to_force_code) == (fresh, CITY, MET)
         home = s.exec(select(Address).join(Case, col(Case.offender_id) == Address.offender_id)
@@ -889,7 +895,17 @@ def test_cli_agenda_decide_action_meetings(
     code, _, err = cli("review", "agenda", "--forces", "E23000034")
     assert code == 2 and "two or more distinct forces" in err
     with Session(engine) as s:
-        assert s.exec(select(AuditEvent).where(AuditEvent.actor == "cli.user")).first()
+        by_cli = s.exec(select(AuditEvent).where(AuditEvent.actor == "cli.user")).all()
+    # Everything above was done as the CLI's user, and written to the audit log as such.
+    assert sorted(e.action for e in by_cli) == [
+        "agenda.generate",  # twice: the agenda was generated again
+        "agenda.generate",
+        "handoff.create",  # by the transfer decision
+        "handoff.request",
+        "meeting.create",
+        "review.decision",
+        "review_action.create",
+    ]
 
 
 def test_cli_pack_calls_the_exporter(

@@ -112,6 +112,8 @@ def test_set_password_stores_an_argon2id_hash_only(engine: sa.Engine) -> None:
     assert auth.hash_password(PASSWORD) != auth.hash_password(PASSWORD)
     (event,) = _events(engine, "user.set_password")
     assert event.category == "alteration" and event.entity_id == "alice"
+    # Changed when it was set: the moment the change was written to the audit log.
+    assert abs(user.password_changed_at - event.at) < timedelta(seconds=5)
     assert PASSWORD not in str(event.details) and "argon2" not in str(event.details)
 
 
