@@ -1,4 +1,14 @@
-"""Shared fixtures.
+"""Shared fixtures: the only ones; a test module may extend one (``engine``), never copy it.
+
+Databases: ``database_url`` is a fresh, empty database on SQLite and on PostgreSQL (each test
+that takes it runs on both); ``empty_engine`` is an engine on it migrated to head, ``engine`` the
+same with the forces and the default responsibility rules seeded (``tests/support/database.py``);
+``world`` builds the access-control world on ``engine`` (``tests/factories.py``). The app:
+``app_database_url`` is one database initialised as ``crossforce init`` would, for the session,
+``app_env`` points the process at it, and ``private_app_env`` at a private copy, for a test that
+writes. Reference data: ``reference_dir`` / ``national_layers`` / ``national_resolver`` (the
+national pack), ``directory``, ``london_default_layers`` / ``london_resolver``, ``tiny_layers``
+and ``tiny_pack``, ``testdata_postcodes`` (ground truth).
 
 Tests that need the national reference pack skip with a reason when ``CROSSFORCE_REFERENCE_DIR`` is
 unset; PostgreSQL tests skip when ``CROSSFORCE_TEST_DATABASE_URL`` is unset. Derived caches (the

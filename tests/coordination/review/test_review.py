@@ -2,7 +2,7 @@
 
 Each agenda rule gets a small world of its own: cases that should match and near misses that must
 not, so every test asserts the *whole* agenda (what it selects and nothing else). Cases are made
-with the handoff tests' helpers and direct table rows; all people are synthetic.
+with tests.factories and direct table rows; all people are synthetic.
 """
 
 from __future__ import annotations
