@@ -174,6 +174,14 @@ def new_case(engine: Engine, **kwargs: Any) -> int:
         return add_case(session, **kwargs)
 
 
+def _fail(*_: Any, **__: Any) -> Any:  # pragma: no cover - states need no lookup
+    raise AssertionError("a state residence needs no lookup")
+
+
+#: A lookup for registering or moving someone to a state (no fixed abode, unknown): never called.
+no_lookup: Any = _fail
+
+
 # --- handoffs -----------------------------------------------------------------------------------
 
 

@@ -46,7 +46,7 @@ from coordination.review.meetings import (
 from coordination.security import access
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.factories import World
+from tests.factories import World, no_lookup
 
 MODULES = (
     "register.offenders",
@@ -69,13 +69,6 @@ USER = "city.sup"  # a City supervisor: may do every case-working action on City
 MET_USER = "met.sup"
 
 Call = Callable[[Session, World], Any]
-
-
-def _fail(*_: Any, **__: Any) -> Any:  # pragma: no cover - states need no lookup
-    raise AssertionError("a state residence needs no lookup")
-
-
-_no_lookup: Any = _fail
 
 
 def _item(s: Session, w: World) -> int:
@@ -108,7 +101,7 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
             ),
             case=validated(CaseCreate, programme="iom_flex", risk="low", offence_category="other"),
             residence=Residence.no_fixed_abode(),
-            lookup=_no_lookup,
+            lookup=no_lookup,
         ),
         "collection",
     ),
@@ -125,7 +118,7 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
             actor=USER,
             offender_id=w.offender[w.city],
             residence=Residence.unknown(),
-            lookup=_no_lookup,
+            lookup=no_lookup,
         ),
         "alteration",
     ),

@@ -52,7 +52,7 @@ from coordination.security.permissions import (
 )
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.factories import SYSTEM, USERS, World
+from tests.factories import SYSTEM, USERS, World, no_lookup
 from tests.support import REPO
 
 CITY_CASE_WORKERS = {"city.om", "city.om2", "city.sup"}
@@ -113,7 +113,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
             ),
             case=validated(CaseCreate, programme="iom_fixed", risk="low", offence_category="other"),
             residence=Residence.no_fixed_abode(),
-            lookup=_no_lookup,
+            lookup=no_lookup,
         ),
         CASE_WORKERS,
     ),
@@ -125,7 +125,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
             actor=a,
             offender_id=w.offender[w.city],
             residence=Residence.unknown(),
-            lookup=_no_lookup,
+            lookup=no_lookup,
         ),
         CITY_CASE_WORKERS,
     ),
@@ -284,13 +284,6 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
         {"city.sup", "city.admin"},
     ),
 ]
-
-
-def _fail(*_: Any, **__: Any) -> Any:  # pragma: no cover - states need no lookup
-    raise AssertionError("a state residence needs no lookup")
-
-
-_no_lookup: Any = _fail
 
 
 def _refusals(engine: Engine) -> list[AuditEvent]:
