@@ -1,4 +1,14 @@
-"""Shared fixtures.
+"""Shared fixtures: the only ones; a test module may extend one (``engine``), never copy it.
+
+Databases: ``database_url`` is a fresh, empty database on SQLite and on PostgreSQL (each test
+that takes it runs on both); ``empty_engine`` is an engine on it migrated to head, ``engine`` the
+same with the forces and the default responsibility rules seeded (``tests/support/database.py``);
+``world`` builds the access-control world on ``engine`` (``tests/factories.py``). The app:
+``app_database_url`` is one database initialised as ``crossforce init`` would, for the session,
+``app_env`` points the process at it, and ``private_app_env`` at a private copy, for a test that
+writes. Reference data: ``reference_dir`` / ``national_layers`` / ``national_resolver`` (the
+national pack), ``directory``, ``london_default_layers`` / ``london_resolver``, ``tiny_layers``
+and ``tiny_pack``, ``testdata_postcodes`` (ground truth).
 
 Tests that need the national reference pack skip with a reason when ``CROSSFORCE_REFERENCE_DIR`` is
 unset; PostgreSQL tests skip when ``CROSSFORCE_TEST_DATABASE_URL`` is unset. Derived caches (the
@@ -15,8 +25,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy.engine import Engine
 
-REPO = Path(__file__).resolve().parent.parent
+from geo.layers import BoundaryLayers
+from tests.factories import World, build_world, make_tiny_layers
+from tests.support import REPO
+from tests.support.database import copy_sqlite, migrated_engine
+
 SHARED_TESTDATA = REPO.parent / "shared" / "testdata" / "postcodes_london_codepoint_2025.csv.gz"
 
 
@@ -117,9 +132,55 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         from coordination.core.db import dispose_engines
 
         dispose_engines()
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(engine, name)
         engine.dispose()
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    """Drop a test database; retry while a server process of another role is still on it.
+
+    ``WITH (FORCE)`` ends our own connections, but may not end a backend it has no right to
+    signal (an autovacuum worker, say): that refusal passes within moments, so try again.
+    """
+    import time
+
+    import sqlalchemy as sa
+
+    for attempt in range(20):
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except sa.exc.DBAPIError:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.fixture
+def empty_engine(database_url: str) -> Engine:
+    """An engine on a migrated database of ``database_url`` with nothing in it.
+
+    No forces, no users, not one audit event: for the ledger, the rule table's seeding and the
+    storage tests that count from zero.
+    """
+    return migrated_engine(database_url, seeded=False)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    """An engine on a migrated database of ``database_url`` with the forces and default rules.
+
+    What ``crossforce init`` seeds before any reference data (but the case weights): no boundary
+    set, no users, no cases. Most service tests start here, on SQLite and on PostgreSQL.
+    """
+    return migrated_engine(database_url)
+
+
+@pytest.fixture
+def world(engine: Engine) -> tuple[Engine, World]:
+    """The access-control world (``tests.factories.build_world``) on each database."""
+    return engine, build_world(engine)
 
 
 @pytest.fixture(scope="session")
@@ -156,65 +217,33 @@ def app_env(app_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         reset_settings_cache()
 
 
-# --- storage fixtures (coordination) ------------------------------------------------------------
+@pytest.fixture
+def private_app_env(
+    app_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A private copy of the initialised app database, the process pointed at it; its URL.
 
-
-def make_tiny_layers(name: str = "tiny", *, approximate: bool = False):
-    """Two 1 km squares side by side: the City (E09000001) and a Met borough (E09000002).
-
-    Each district has one ward; the Met borough is in BCU ``EA``. Plain function (not only a
-    fixture) so a test can make several differently named sets.
+    For tests that write to it (the CLI's register and import commands): the session's app
+    database stays as ``crossforce init`` left it, whatever order the tests run in.
     """
-    import geopandas as gpd
-    from shapely.geometry import box
+    from coordination.core.settings import reset_settings_cache
 
-    from geo.layers import BNG, BoundaryLayers
+    url = copy_sqlite(app_database_url, tmp_path / "app-copy.db")
+    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", url)
+    reset_settings_cache()
+    try:
+        yield url
+    finally:
+        monkeypatch.delenv("CROSSFORCE_DATABASE_URL", raising=False)
+        reset_settings_cache()
 
-    city = box(530000, 180000, 531000, 181000)
-    met = box(531000, 180000, 532000, 181000)
-    districts = gpd.GeoDataFrame(
-        {
-            "code": ["E09000001", "E09000002"],
-            "name": ["City of London", "Barking and Dagenham"],
-            "force_code": ["E23000034", "E23000001"],
-        },
-        geometry=[city, met],
-        crs=BNG,
-    )
-    forces = gpd.GeoDataFrame(
-        {
-            "code": ["E23000001", "E23000034"],
-            "ons_name": ["Metropolitan Police", "London, City of"],
-        },
-        geometry=[met, city],
-        crs=BNG,
-    )
-    wards = gpd.GeoDataFrame(
-        {
-            "code": ["E05009288", "E05014053"],
-            "name": ["Aldgate", "Abbey"],
-            "district_code": ["E09000001", "E09000002"],
-        },
-        geometry=[city, met],
-        crs=BNG,
-    )
-    bcus = pd.DataFrame({"district_code": ["E09000002"], "bcu_code": ["EA"], "bcu_name": ["East"]})
-    return BoundaryLayers(
-        name=name,
-        source="tests",
-        vintage="PFA24 LAD25 WD25",
-        districts=districts,
-        forces=forces,
-        wards=wards,
-        bcus=bcus,
-        approximate=approximate,
-        coverage_note="two squares only",
-    )
+
+# --- boundary layers ----------------------------------------------------------------------------
 
 
 @pytest.fixture
-def tiny_layers():
-    """A two-district boundary set built inline (see ``make_tiny_layers``)."""
+def tiny_layers() -> BoundaryLayers:
+    """A two-district boundary set built inline (``tests.factories.make_tiny_layers``)."""
     return make_tiny_layers()
 
 

@@ -1,168 +1,27 @@
-"""Hardening: no personal data in logs, upload limits, bound SQL, no secrets.
+"""Hardening, scanned across the sources: no names logged, bound SQL only, no secrets.
 
-The last three are source scans: string-built SQL in ``coordination/`` and ``geo/``, logging
-calls that pass names, and real-looking secrets anywhere in the repository. Each scanner is also
-run on a planted bad example, so a scanner that silently finds nothing fails too.
+Three source scans: logging calls that pass names (in ``coordination/``, ``geo/``, ``ui/`` and
+``app.py``), string-built SQL in ``coordination/`` and ``geo/``, and real-looking secrets anywhere
+in the repository. Each scanner is also run on a planted bad example, so a scanner that silently
+finds nothing fails too. What the log redaction and the upload checks do is tested beside their
+modules, in ``tests/coordination/core/test_logs.py`` and ``test_tables.py``.
 """
 
 from __future__ import annotations
 
 import ast
-import io
-import logging
 import math
 import re
 import subprocess
-import tomllib
-import zipfile
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import openpyxl
 import pytest
 
-from coordination.core.logs import (
-    RedactingFilter,
-    configure_logging,
-    personal,
-    redact_record,
-    redact_text,
-)
-from coordination.core.settings import DEVELOPMENT_SECRET_KEY, Settings
-from coordination.core.tables import MAX_UPLOAD_BYTES, read_table, read_upload
-from coordination.errors import InputError
+from coordination.core.settings import DEVELOPMENT_SECRET_KEY
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
-
-# -- logs ----------------------------------------------------------------------------------------
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-        self.lines: list[str] = []
-        self.setFormatter(
-            logging.Formatter("%(levelname)s %(message)s %(pnc_id)s", defaults={"pnc_id": "-"})
-        )
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def captured() -> Iterator[tuple[logging.Logger, _Capture]]:
-    logger = logging.getLogger("crossforce.test.hardening")
-    handler = _Capture()
-    handler.addFilter(RedactingFilter())
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    try:
-        yield logger, handler
-    finally:
-        logger.removeHandler(handler)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("PNC 2019/0012345G refused", "PNC [PNC] refused"),
-        ("short form 19/12345G", "short form [PNC]"),
-        ("lives at EC2V 7HH now", "lives at [POSTCODE] now"),
-        ("lives at ec2v7hh now", "lives at [POSTCODE] now"),
-        ("born 1990-02-03", "born [DATE]"),
-        ("born 03/02/1990 or 3.2.90", "born [DATE] or [DATE]"),
-        (
-            "no personal data: case 12, 3 rows, E09000001",
-            "no personal data: case 12, 3 rows, E09000001",
-        ),
-    ],
-)
-def test_redact_text(text: str, expected: str) -> None:
-    assert redact_text(text) == expected
-
-
-def test_log_records_lose_pnc_postcode_dob_and_marked_extras(
-    captured: tuple[logging.Logger, _Capture],
-) -> None:
-    logger, handler = captured
-    logger.warning(
-        "offender %s at %s born %s",
-        "2019/0012345G",
-        "E8 1DY",
-        "1990-02-03",
-        extra={"pnc_id": "2019/0012345G", **personal(nickname="Zed"), "ref": "E8 1DY"},
-    )
-    [record] = handler.records
-    [line] = handler.lines
-    assert line == "WARNING offender [PNC] at [POSTCODE] born [DATE] [REDACTED]"
-    assert record.__dict__["nickname"] == "[REDACTED]"
-    assert record.__dict__["ref"] == "[POSTCODE]"
-    assert record.args is None
-
-
-def test_tracebacks_are_redacted(captured: tuple[logging.Logger, _Capture]) -> None:
-    logger, handler = captured
-    try:
-        raise ValueError("no such postcode EC2V 7HH for 2019/0012345G")
-    except ValueError:
-        logger.exception("failed")
-    [record] = handler.records
-    assert record.exc_text is not None
-    assert "EC2V 7HH" not in record.exc_text and "2019/0012345G" not in record.exc_text
-    assert "[POSTCODE]" in record.exc_text and "[PNC]" in record.exc_text
-
-
-def test_redaction_is_idempotent() -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "at %s", ("EC2V 7HH",), None)
-    redact_record(record)
-    redact_record(record)
-    assert record.getMessage() == "at [POSTCODE]"
-
-
-def test_configure_logging_redacts_every_logger(caplog: pytest.LogCaptureFixture) -> None:
-    before = logging.getLogRecordFactory()
-    try:
-        configure_logging()
-        configure_logging()  # idempotent: the app calls it on every rerun
-        with caplog.at_level(logging.INFO):
-            logging.getLogger("some.library").info("postcode %s", "SW1A 1AA")
-        assert caplog.messages[-1] == "postcode [POSTCODE]"
-        assert "SW1A" not in caplog.text
-    finally:
-        logging.setLogRecordFactory(before)
-
-
-def test_cli_crash_log_has_no_personal_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """An unexpected error's traceback goes to the log file redacted."""
-    from coordination.cli import main as cli
-    from coordination.core.settings import reset_settings_cache
-    from coordination.reference import cli as reference_cli
-
-    before = logging.getLogRecordFactory()
-    monkeypatch.setenv("CROSSFORCE_DATA_DIR", str(tmp_path))
-    reset_settings_cache()
-
-    def boom(_: object) -> int:
-        raise RuntimeError("unexpected for 2019/0012345G at EC2V 7HH born 1990-02-03")
-
-    monkeypatch.setattr(reference_cli, "_cmd_lookup", boom)
-    try:
-        assert cli.main(["lookup", "EC2V 7HH"]) == 1
-    finally:
-        logging.setLogRecordFactory(before)
-        reset_settings_cache()
-    text = (tmp_path / "logs" / "crossforce.log").read_text()
-    assert "RuntimeError" in text
-    for secret in ("2019/0012345G", "EC2V 7HH", "1990-02-03"):
-        assert secret not in text
-    assert "2019/0012345G" not in capsys.readouterr().err
-
+# -- no names in log calls -----------------------------------------------------------------------
 
 _LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
 _NAME_FIELDS = {"first_name", "last_name", "aliases", "display_name", "full_name"}
@@ -210,81 +69,6 @@ def test_no_service_or_page_logs_names() -> None:
         if (lines := _log_calls_with_names(path.read_text()))
     }
     assert offenders == {}
-
-
-# -- uploads -------------------------------------------------------------------------------------
-
-
-def _xlsx(rows: list[list[str]]) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for r in rows:
-        sheet.append(r)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def test_the_upload_limit_is_one_number_everywhere() -> None:
-    assert Settings().upload_max_bytes == MAX_UPLOAD_BYTES == 20 * 1024 * 1024
-    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
-    # Streamlit's limit is in MB of 1024 x 1024 bytes; it must not refuse first with its own
-    # message (README asks for the two to be equal).
-    assert config["server"]["maxUploadSize"] * 1024 * 1024 >= MAX_UPLOAD_BYTES
-
-
-def test_too_big_files_are_refused() -> None:
-    big = b"postcode\n" + b"EC2V 7HH\n" * 200
-    with pytest.raises(InputError, match=r"files over 0\.0 MB are refused"):
-        read_table(big, "big.csv", max_bytes=100)
-    assert len(read_table(big, "big.csv", max_bytes=len(big))) == 200
-    with pytest.raises(InputError, match="refused"):
-        read_upload(b"x" * (MAX_UPLOAD_BYTES + 1), "huge.csv")
-
-
-@pytest.mark.parametrize(
-    ("data", "name", "needle"),
-    [
-        (b"postcode\nEC2V 7HH\n", "people.pdf", r"only \.csv and \.xlsx"),
-        (b"postcode\nEC2V 7HH\n", "people.xlsx", "not an XLSX file"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "people.csv", "binary file"),
-        (b"postcode\nEC2V\x01 7HH\n", "people.csv", "binary file"),
-        (b"postcode\nEC2V 7HH\n\x00", "people.csv", "binary file"),
-    ],
-)
-def test_wrong_types_are_refused(data: bytes, name: str, needle: str) -> None:
-    with pytest.raises(InputError, match=needle):
-        read_upload(data, name)
-
-
-def test_fake_and_hostile_xlsx_are_refused() -> None:
-    # A zip that is not a workbook.
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("readme.txt", "hello")
-    with pytest.raises(InputError, match="not a workbook"):
-        read_upload(buffer.getvalue(), "fake.xlsx")
-    # A workbook whose parts unpack to far more than the file (a zip bomb).
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<x/>")
-        archive.writestr("xl/workbook.xml", b"<" + b" " * 5_000_000 + b"/>")
-    with pytest.raises(InputError, match="unpacks too large"):
-        read_upload(buffer.getvalue(), "bomb.xlsx", max_bytes=100_000)
-    # A workbook renamed .csv.
-    with pytest.raises(InputError, match="zip or Excel"):
-        read_upload(_xlsx([["postcode"], ["EC2V 7HH"]]), "renamed.csv")
-    # A real one passes.
-    table = read_upload(_xlsx([["postcode", "n"], ["EC2V 7HH", "1"]]), "real.xlsx")
-    assert table.to_dict(orient="records") == [{"postcode": "EC2V 7HH", "n": "1"}]
-
-
-def test_read_upload_needs_no_location_column() -> None:
-    table = read_upload(b"first_name,pnc_id\nAnn,2019/0012345G\n", "people.csv")
-    assert list(table.columns) == ["first_name", "pnc_id"]
-    with pytest.raises(InputError, match="postcode"):
-        read_table(b"first_name,pnc_id\nAnn,2019/0012345G\n", "people.csv")
 
 
 # -- SQL only through the ORM or bound parameters -------------------------------------------------

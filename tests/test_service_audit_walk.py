@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -47,8 +46,7 @@ from coordination.review.meetings import (
 from coordination.security import access
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.test_handoffs import setup_database
-from tests.test_permissions import World, _build
+from tests.factories import World, no_lookup
 
 MODULES = (
     "register.offenders",
@@ -71,13 +69,6 @@ USER = "city.sup"  # a City supervisor: may do every case-working action on City
 MET_USER = "met.sup"
 
 Call = Callable[[Session, World], Any]
-
-
-def _fail(*_: Any, **__: Any) -> Any:  # pragma: no cover - states need no lookup
-    raise AssertionError("a state residence needs no lookup")
-
-
-_no_lookup: Any = _fail
 
 
 def _item(s: Session, w: World) -> int:
@@ -110,7 +101,7 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
             ),
             case=validated(CaseCreate, programme="iom_flex", risk="low", offence_category="other"),
             residence=Residence.no_fixed_abode(),
-            lookup=_no_lookup,
+            lookup=no_lookup,
         ),
         "collection",
     ),
@@ -127,7 +118,7 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
             actor=USER,
             offender_id=w.offender[w.city],
             residence=Residence.unknown(),
-            lookup=_no_lookup,
+            lookup=no_lookup,
         ),
         "alteration",
     ),
@@ -320,12 +311,6 @@ def test_every_service_function_is_listed() -> None:
         "category they must log (None for a read that opens no record)"
     )
     assert sorted(SERVICES.keys() - found) == [], "SERVICES lists functions that no longer exist"
-
-
-@pytest.fixture
-def world(database_url: str) -> tuple[Engine, World]:
-    engine = setup_database(database_url)
-    return engine, _build(engine)
 
 
 def test_each_service_logs_its_category(world: tuple[Engine, World]) -> None:

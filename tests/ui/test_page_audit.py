@@ -1,0 +1,150 @@
+"""The Audit log page, run headless with AppTest on a copy of the initialised app database.
+
+The copy gets an admin, a manager and a few known events; the page is opened signed in (the
+username in ``st.session_state`` as ``ui.session`` keeps it) and what it shows is compared with
+what ``coordination.audit`` says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from coordination.audit.reader import EXPORT_ACTION, search_events, verify_chain
+from coordination.core.db import get_engine, session_scope
+from coordination.ledger.chain import record_event
+from coordination.models import UserCreate
+from coordination.security.users import create_user
+from tests.factories import CITY, MET
+from tests.support import apptest
+from tests.support.database import copy_sqlite
+
+
+@pytest.fixture
+def audit_env(
+    app_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """A copy of the app database with users and known events; the process points at it."""
+    from coordination.core.settings import reset_settings_cache
+
+    url = copy_sqlite(app_database_url, tmp_path / "audit.db")
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        for data in (
+            UserCreate(username="ada.admin", display_name="Ada", force_code=CITY, role="admin"),
+            UserCreate(
+                username="mo.met", display_name="Mo", force_code=MET, role="offender_manager"
+            ),
+        ):
+            create_user(session, actor="system:test", data=data)
+    with session_scope(engine) as session:
+        record_event(
+            session,
+            actor="mo.met",
+            action="offender.view",
+            entity_type="offender",
+            entity_id="7",
+            category="consultation",
+            justification="reviewing the handoff",
+            offender_ids=[7],
+        )
+        record_event(
+            session,
+            actor="mo.met",
+            action="handoff.request",
+            entity_type="handoff",
+            entity_id="3",
+            category="disclosure",
+            recipients=[CITY],
+            offender_ids=[7],
+            details={"note": "=1+1"},
+        )
+    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", url)
+    reset_settings_cache()
+    try:
+        yield engine
+    finally:
+        monkeypatch.delenv("CROSSFORCE_DATABASE_URL", raising=False)
+        reset_settings_cache()
+
+
+def test_audit_page(audit_env: Engine) -> None:
+    at = apptest.page("audit", user="ada.admin")
+    apptest.ok(at)
+    with Session(audit_env) as s:
+        expected = search_events(s, actor="ada.admin", limit=200)
+    table = apptest.table(at, "justification")
+    assert list(table["id"]) == [r.id for r in expected]
+    assert list(table["action"])[:2] == ["handoff.request", "offender.view"]
+
+    # Filter to one person's consultations: the one event, with its justification.
+    at.text_input(key="audit_offender").input("7")
+    at.selectbox(key="audit_category").select("consultation").run()
+    apptest.ok(at)
+    table = apptest.table(at, "justification")
+    assert table.to_dict("records") == [
+        {
+            "id": expected[1].id,
+            "at (UTC)": expected[1].at.strftime("%Y-%m-%d %H:%M:%S"),
+            "user": "mo.met",
+            "category": "consultation",
+            "action": "offender.view",
+            "entity": "offender 7",
+            "offenders": "7",
+            "justification": "reviewing the handoff",
+            "recipients": "",
+            "details": "",
+        }
+    ]
+    at.selectbox(key="audit_category").select("(any)")
+    at.text_input(key="audit_user").input("mo.met")
+    at.text_input(key="audit_action").input("handoff.*").run()
+    apptest.ok(at)
+    assert list(apptest.table(at, "justification")["recipients"]) == [CITY]
+
+    # Verify the chain: the page says what the service says.
+    at.button(key="audit_verify").click().run()
+    apptest.ok(at)
+    with Session(audit_env) as s:
+        report = verify_chain(s)
+    assert report.ok
+    assert [m.value for m in at.success] == [report.message]
+
+    # Export: the file matches the filters, is neutralised, and the export is in the log.
+    at.button(key="audit_export_go").click().run()
+    apptest.ok(at)
+    download = at.get("download_button")
+    assert len(download) == 1
+    with Session(audit_env) as s:
+        (event,) = search_events(s, actor="ada.admin", action=EXPORT_ACTION)
+    assert (event.actor, event.category, event.recipients) == (
+        "ada.admin",
+        "disclosure",
+        ["ada.admin"],
+    )
+    assert event.details is not None
+    assert event.details["rows"] == 1
+    assert event.details["filters"] == {"user": "mo.met", "offender_id": 7, "action": "handoff.*"}
+    with Session(audit_env) as s:
+        assert verify_chain(s).ok
+
+
+def test_audit_page_refuses_a_manager_and_a_bad_offender_id(audit_env: Engine) -> None:
+    at = apptest.page("audit", user="mo.met")
+    assert not at.exception
+    assert any("Access refused" in e.value for e in at.error)
+    assert not [d for d in at.dataframe if "justification" in d.value.columns]
+
+    at = apptest.page("audit", user="ada.admin")
+    at.text_input(key="audit_offender").input("seven").run()
+    assert [e.value for e in at.error] == ["Offender id seven is not a whole number."]
+
+
+def test_audit_page_asks_to_sign_in(audit_env: Engine) -> None:
+    at = apptest.page("audit")
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Sign in as an admin to read the audit log."]
