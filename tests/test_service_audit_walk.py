@@ -287,6 +287,12 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
         ),
         None,
     ),
+    "handoffs.network.network_overview": (
+        lambda s, w: network.network_overview(
+            s, actor=USER, start=date(2000, 1, 1), end=date(2100, 1, 1)
+        ),
+        None,
+    ),
 }
 
 

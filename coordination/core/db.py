@@ -31,19 +31,16 @@ _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def _sqlite_pragmas(busy_ms: int) -> Any:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Per-connection pragmas: SQLite forgets foreign_keys and busy_timeout on every new
-        # connection; WAL is persistent but setting it again is cheap and covers new files.
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
-        finally:
-            cursor.close()
-
-    return on_connect
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Per-connection pragmas: SQLite forgets foreign_keys on every new connection (the busy
+    # timeout is the driver's connect argument); WAL is persistent but setting it again is cheap
+    # and covers new files.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
 
 
 def make_engine(url: str) -> Engine:
@@ -74,11 +71,9 @@ def make_engine(url: str) -> Engine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: an error message never carries the values bound into a statement
         # (names, dates of birth) into a log file.
-        engine = sa.create_engine(
-            parsed, connect_args={"check_same_thread": False}, hide_parameters=True
-        )
-        busy_ms = int(get_settings().db_busy_timeout_s * 1000)
-        sa.event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
+        connect = {"check_same_thread": False, "timeout": get_settings().db_busy_timeout_s}
+        engine = sa.create_engine(parsed, connect_args=connect, hide_parameters=True)
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
         return engine
     try:
         return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)

@@ -21,9 +21,8 @@ import shapely
 from geo.errors import ReferenceDataError
 from geo.layers import BoundaryLayers
 from geo.resolver import Resolver
+from tests.support import REPO
 from tests.support.layers import resolver_layers, special_points, three_forces
-
-REPO = Path(__file__).resolve().parent.parent
 
 # Exactly on lines of the tiny set (tests/geo/test_resolver.py draws it): inside force A between
 # its two districts, between forces A and B, the vertex three districts share, the coast, the

@@ -15,7 +15,7 @@ B = "E23000002"
 C = "E23000003"
 
 
-def resolverresolver_layers(*, approximate: bool = False) -> BoundaryLayers:
+def resolver_layers(*, approximate: bool = False) -> BoundaryLayers:
     districts = gpd.GeoDataFrame(
         {
             "code": ["E06000002", "E06000001", "E06000003", "E06000004"],

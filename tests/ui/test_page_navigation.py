@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +25,9 @@ from coordination.handoffs import workflow as handoffs
 from coordination.handoffs.network import network_overview
 from coordination.models import User, UserPublic
 from coordination.security.users import DEMO_PASSWORD, list_demo_accounts
+from tests.support import REPO
 from ui.session import USER_KEY
 
-REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 PAGES = REPO / "ui" / "pages"
 TIMEOUT = 60
