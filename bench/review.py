@@ -265,7 +265,7 @@ def main() -> int:
         result["pdf_pack_items"] = args.items
         result["pdf_pack_bytes"] = len(pdf)
         with Session(engine) as session:
-            content = build_pack_content(session, meeting_id=pack_id)
+            content = build_pack_content(session, meeting_id=pack_id, actor="system:test")
         result["pdf_pack_maps"] = sum(1 for i in content.items if i.map is not None)
         try:
             import io

@@ -9,12 +9,18 @@ JSON. Layout::
                         CRC-32
         <key>.npy       one array per file, so a later version can memory-map them
 
-Writing is atomic: the whole directory is written beside the target under a temporary name,
-then renamed into place, so another process sees either the old cache, no cache, or the new
-one, never half of one. Reading opens the directory once and every file through that handle,
-so a cache replaced while it is read is never mixed with its successor. A cache of another
-format, or one whose files do not match the manifest (missing, truncated, another dtype or
-shape, a wrong checksum), or whose manifest does not match its own checksum, raises
+Writing is atomic: the whole directory is written beside the target under a name of its own
+(``<name>.<hex>.v``), and the target, a symbolic link, is then swapped to point at it with one
+``rename``, so another process always sees a complete cache, the old one or the new one, never
+half of one and never none. Reading opens the directory once and every file through that
+handle, so a cache replaced while it is read is never mixed with its successor; the versions
+it replaced are deleted by a later write once they are old enough that no reader still has
+them open. Where the file system has no symbolic links the directory is renamed into place,
+the old one moved aside first (readers then briefly see no cache and build their own).
+
+A cache of another format, or one whose files do not match the manifest (missing,
+truncated, another dtype or shape, a wrong checksum), or whose manifest does not match its
+own checksum, raises
 :class:`~geo.errors.ReferenceDataError`. Nothing is synced to
 disk: after a crash a file may be short or empty, which reading detects like any damage.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import itertools
 import json
 import os
@@ -31,6 +38,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -60,6 +68,10 @@ _LINESTRING = 1
 # Replacing an existing cache can race with another writer doing the same; each failed try
 # means someone else's complete cache was put in place meanwhile.
 _INSTALL_TRIES = 3
+# A replaced version is kept this long (seconds) for readers that opened it just before.
+# Reading a cache takes well under a second; a minute is ample and bounds the disk used.
+_KEEP_REPLACED_S = 60.0
+_VERSION_SUFFIX = ".v"
 # Column dtypes whose values survive a JSON round trip exactly.
 _JSON_KINDS = frozenset("biufOU")
 
@@ -236,7 +248,10 @@ class CacheWriter:
             The format name, checked by :meth:`CacheReader.open`.
         """
         path = Path(path)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp"))
+        tmp = Path(
+            tempfile.mkdtemp(dir=path.parent, prefix=f"{path.name}.", suffix=_VERSION_SUFFIX)
+        )
+        linked = False
         try:
             entries: dict[str, Json] = {}
             for key, array in self._arrays.items():
@@ -249,9 +264,13 @@ class CacheWriter:
             body: dict[str, Json] = {"arrays": entries, "values": self._values}
             manifest = {"format": format_name, "crc32": _json_crc(body), **body}
             (tmp / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-            _install(tmp, path)
+            linked = _link(tmp, path)  # the link now points at it: it stays
+            if not linked:
+                _install(tmp, path)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if not linked:
+                shutil.rmtree(tmp, ignore_errors=True)
+        _remove_replaced(path)
 
 
 def _plain_lines(geoms: GeomArray) -> bool:
@@ -283,6 +302,57 @@ def _index_json(index: pd.Index) -> Json:
     if index.dtype.kind not in _JSON_KINDS and not isinstance(index.dtype, pd.StringDtype):
         raise TypeError(f"Cannot cache an index of dtype {index.dtype}")
     return {"values": index.tolist(), "dtype": str(index.dtype), "name": name}
+
+
+def _link(version: Path, path: Path) -> bool:
+    """Point the symbolic link ``path`` at the directory ``version`` in one atomic rename.
+
+    Returns False, having changed nothing, where the file system has no symbolic links or
+    ``path`` is a real directory (a cache written before versions were linked), for
+    :func:`_install` to handle.
+    """
+    if path.is_dir() and not path.is_symlink():
+        return False
+    link = path.with_name(f"{path.name}.{secrets.token_hex(4)}.link.tmp")
+    try:
+        os.symlink(version.name, link, target_is_directory=True)
+    except (OSError, NotImplementedError):
+        return False
+    try:
+        replaced = os.readlink(path) if path.is_symlink() else None
+    except OSError:
+        replaced = None
+    try:
+        os.replace(link, path)
+    except OSError:
+        link.unlink(missing_ok=True)
+        return False
+    if replaced is not None:
+        # Its age now counts from being replaced, which is when its last readers opened it.
+        with contextlib.suppress(OSError):
+            os.utime(path.parent / replaced)
+    return True
+
+
+def _remove_replaced(path: Path) -> None:
+    """Delete versions of the cache ``path`` that it no longer points at, once old enough.
+
+    Old versions left by a writer that crashed are caught the same way.
+    """
+    try:
+        current = os.readlink(path) if path.is_symlink() else None
+    except OSError:
+        return
+    now = time.time()
+    for version in path.parent.glob(f"{glob.escape(path.name)}.*{_VERSION_SUFFIX}"):
+        if version.name == current:
+            continue
+        try:
+            if now - version.lstat().st_mtime < _KEEP_REPLACED_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(version, ignore_errors=True)
 
 
 def _install(tmp: Path, path: Path) -> None:

@@ -165,9 +165,7 @@ class AssignmentRecord:
     reason: str
 
 
-def assignment_history(
-    session: Session, *, case_id: int, actor: str | None = None
-) -> list[AssignmentRecord]:
+def assignment_history(session: Session, *, case_id: int, actor: str) -> list[AssignmentRecord]:
     """Return who managed a case when, oldest first.
 
     Parameters

@@ -81,7 +81,9 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     from coordination.caseload.officers import suggest_assignees
 
     with open_session() as session:
-        suggestions = suggest_assignees(session, case_id=args.case, limit=args.limit)
+        suggestions = suggest_assignees(
+            session, case_id=args.case, limit=args.limit, actor=actor(args)
+        )
     if args.json:
         print_json(suggestions)
         return EXIT_OK

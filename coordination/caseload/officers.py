@@ -266,7 +266,7 @@ def officer_loads(
     *,
     force_code: str | None = None,
     bcu_code: str | None = None,
-    actor: str | None = None,
+    actor: str,
 ) -> list[OfficerLoad]:
     """Return the load of every active officer (profile holders and anyone carrying cases).
 
@@ -326,7 +326,7 @@ def _residence_bcu(session: Session, offender_id: int) -> str | None:
 
 
 def suggest_assignees(
-    session: Session, *, case_id: int, limit: int = 5, actor: str | None = None
+    session: Session, *, case_id: int, limit: int = 5, actor: str
 ) -> list[Suggestion]:
     """Suggest officers for a case: its lead force only, lowest load first.
 

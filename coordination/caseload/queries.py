@@ -189,7 +189,7 @@ def caseload(
     limit: int = 200,
     offset: int = 0,
     today: date | None = None,
-    actor: str | None = None,
+    actor: str,
 ) -> CaseloadPage:
     """Return one page of cases for the Caseload page, most urgent review first.
 
@@ -362,7 +362,7 @@ def _row(r: Any, weights: CaseWeights, districts: dict[str, str], today: date) -
     )
 
 
-def get_case(session: Session, *, actor: str | None, case_id: int) -> CasePublic:
+def get_case(session: Session, *, actor: str, case_id: int) -> CasePublic:
     """A case the actor may see (``case.view``), without the person's record.
 
     A refusal is audited against the case. Case facts only (lead force, why, flags, version):

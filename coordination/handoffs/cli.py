@@ -182,6 +182,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     with open_session() as session:
         views = list_handoffs(
             session,
+            actor=actor(args),
             state=args.state,
             force_code=_force_code(session, args.force),
             direction=args.direction,
@@ -198,8 +199,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from coordination.handoffs.workflow import allowed_actions, get_handoff_view, handoff_history
 
     with open_session() as session:
-        view = get_handoff_view(session, args.id)
-        history = handoff_history(session, args.id)
+        view = get_handoff_view(session, args.id, actor=actor(args))
+        history = handoff_history(session, args.id, actor=actor(args))
     if args.json:
         data = jsonable(view)
         data["history"] = history
@@ -237,7 +238,7 @@ def _cmd_action(args: argparse.Namespace) -> int:
         raise InputError(f"Rejecting handoff {args.id} needs a reason: --note 'why'")
     who = actor(args)
     with open_session() as session:
-        before = get_handoff(session, args.id)
+        before = get_handoff(session, args.id, actor=who)
         after = transition(
             session,
             actor=who,
@@ -280,7 +281,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
     if end < start:
         raise InputError(f"--to {end} is before --from {start}")
     with open_session() as session:
-        records = network.fetch_handoff_records(session, start=start, end=end)
+        records = network.fetch_handoff_records(session, start=start, end=end, actor=actor(args))
     g = network.build_network_from_records(records, today=today)
     g.graph.update(start=start.isoformat(), end=end.isoformat())
     flows = network.largest_flows(g, args.top)

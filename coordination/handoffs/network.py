@@ -154,7 +154,7 @@ def build_network_from_records(
 
 
 def fetch_handoff_records(
-    session: Session, *, start: date, end: date, actor: str | None = None
+    session: Session, *, start: date, end: date, actor: str
 ) -> list[HandoffRecord]:
     """Return the handoffs requested (or, if not yet requested, proposed) from start to end.
 
@@ -209,7 +209,7 @@ def build_network(
     start: date,
     end: date,
     today: date | None = None,
-    actor: str | None = None,
+    actor: str,
 ) -> HandoffGraph:
     """Build the handoff network of the handoffs requested from ``start`` to ``end``.
 
@@ -473,7 +473,7 @@ class NetworkOverview:
 
 
 def network_overview(
-    session: Session, *, start: date, end: date, movers_over: int = 2, actor: str | None
+    session: Session, *, start: date, end: date, movers_over: int = 2, actor: str
 ) -> NetworkOverview:
     """Build the network of a period and everything the page shows about it (one session).
 

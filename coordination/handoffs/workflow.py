@@ -635,7 +635,7 @@ def transition(
     return HandoffPublic.model_validate(handoff)
 
 
-def get_handoff(session: Session, handoff_id: int, *, actor: str | None = None) -> HandoffPublic:
+def get_handoff(session: Session, handoff_id: int, *, actor: str) -> HandoffPublic:
     """Return one handoff.
 
     Parameters
@@ -664,18 +664,14 @@ def get_handoff(session: Session, handoff_id: int, *, actor: str | None = None) 
     return HandoffPublic.model_validate(row)
 
 
-def open_handoff_for_case(
-    session: Session, case_id: int, *, actor: str | None = None
-) -> HandoffPublic | None:
+def open_handoff_for_case(session: Session, case_id: int, *, actor: str) -> HandoffPublic | None:
     """Return the open (proposed, requested or accepted) handoff of a case, or ``None``."""
     require(session, actor=actor, action="handoff.view", case_id=case_id)
     row = _open_handoff(session, case_id)
     return None if row is None else HandoffPublic.model_validate(row)
 
 
-def handoff_history(
-    session: Session, handoff_id: int, *, actor: str | None = None
-) -> list[AuditEventPublic]:
+def handoff_history(session: Session, handoff_id: int, *, actor: str) -> list[AuditEventPublic]:
     """Return the audit events of one handoff, oldest first (who did what, when, with notes)."""
     row = session.get(Handoff, handoff_id)
     if row is not None:
@@ -725,7 +721,7 @@ def list_handoffs(
     today: date | None = None,
     case_id: int | None = None,
     limit: int | None = None,
-    actor: str | None = None,
+    actor: str,
 ) -> list[HandoffView]:
     """Return handoffs with their deadline status, most urgent first.
 
@@ -822,7 +818,7 @@ def list_handoffs(
 
 
 def get_handoff_view(
-    session: Session, handoff_id: int, *, today: date | None = None, actor: str | None = None
+    session: Session, handoff_id: int, *, today: date | None = None, actor: str
 ) -> HandoffView:
     """Return one handoff as :func:`list_handoffs` shows it.
 

@@ -219,7 +219,7 @@ def _handoff_text(handoff: Handoff, names: dict[str, str]) -> str:
 
 
 def build_pack_content(
-    session: Session, *, meeting_id: int, lookup: Lookup | None = None, actor: str | None = None
+    session: Session, *, meeting_id: int, lookup: Lookup | None = None, actor: str
 ) -> PackContent:
     """Read one meeting into the content of its pack.
 

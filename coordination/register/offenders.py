@@ -244,7 +244,7 @@ def get_offender(
     session: Session,
     *,
     offender_id: int,
-    actor: str | None = None,
+    actor: str,
     justification: str | None = None,
 ) -> OffenderDetail:
     """Open a person's record: their address history (newest first), cases and handoffs.
@@ -326,7 +326,7 @@ def list_offenders(
     search: str | None = None,
     limit: int = 100,
     offset: int = 0,
-    actor: str | None = None,
+    actor: str,
 ) -> list[OffenderPublic]:
     """Return offenders by id, optionally those whose PNC ID or name contains ``search``.
 

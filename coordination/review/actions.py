@@ -177,7 +177,7 @@ def open_actions(
     *,
     owner: str | None = None,
     forces: Sequence[str] | None = None,
-    actor: str | None = None,
+    actor: str,
 ) -> list[ActionView]:
     """Return open actions, soonest due first (undated last), optionally of one owner.
 

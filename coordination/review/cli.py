@@ -243,7 +243,7 @@ def _cmd_agenda(args: argparse.Namespace) -> int:
                 forces=forces,
             )
         items = generate_agenda(session, actor=who, meeting_id=meeting.id, near_boundary_m=near)
-        detail = get_meeting(session, meeting_id=meeting.id)
+        detail = get_meeting(session, meeting_id=meeting.id, actor=who)
     if args.json:
         print_json(
             {
@@ -267,7 +267,9 @@ def _cmd_meetings(args: argparse.Namespace) -> int:
     from coordination.review.meetings import list_meetings
 
     with open_session() as session:
-        meetings = list_meetings(session, forces=_forces(args.forces) if args.forces else None)
+        meetings = list_meetings(
+            session, forces=_forces(args.forces) if args.forces else None, actor=actor(args)
+        )
     if args.json:
         print_json(meetings)
         return 0
@@ -282,7 +284,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from coordination.review.meetings import get_meeting
 
     with open_session() as session:
-        detail = get_meeting(session, meeting_id=args.meeting_id)
+        detail = get_meeting(session, meeting_id=args.meeting_id, actor=actor(args))
     if args.json:
         print_json(
             {
@@ -357,7 +359,7 @@ def _cmd_actions(args: argparse.Namespace) -> int:
     from coordination.review.actions import open_actions
 
     with open_session() as session:
-        actions = open_actions(session, owner=args.owner)
+        actions = open_actions(session, owner=args.owner, actor=actor(args))
     if args.json:
         print_json(actions)
         return 0

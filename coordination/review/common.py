@@ -105,9 +105,7 @@ def _lock_meeting(
     )
 
 
-def _require_meeting(
-    session: Session, *, actor: str | None, action: str, meeting_id: int
-) -> Principal:
+def _require_meeting(session: Session, *, actor: str, action: str, meeting_id: int) -> Principal:
     """Check the actor is of one of the meeting's forces (a missing meeting: the caller says)."""
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:

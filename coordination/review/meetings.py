@@ -185,7 +185,7 @@ def set_meeting_status(
 
 
 def list_meetings(
-    session: Session, *, forces: Sequence[str] | None = None, actor: str | None = None
+    session: Session, *, forces: Sequence[str] | None = None, actor: str
 ) -> list[MeetingPublic]:
     """Return meetings, latest first; with ``forces``, only meetings of exactly those forces.
 
@@ -220,7 +220,7 @@ def default_title(session: Session, *, forces: Sequence[str], meeting_date: date
     return f"{' – '.join(names.get(c, c) for c in codes)} joint review, {meeting_date.isoformat()}"
 
 
-def get_meeting(session: Session, *, meeting_id: int, actor: str | None = None) -> MeetingDetail:
+def get_meeting(session: Session, *, meeting_id: int, actor: str) -> MeetingDetail:
     """Return a meeting with its agenda (reasons, scores, decisions) and actions.
 
     Raises

@@ -264,6 +264,16 @@ def principal(session: Session, actor: str | None) -> Principal:
         The user is disabled; or, in production, the actor is missing or no user. Audited.
     """
     name = (actor or "").strip()
+    if not name:
+        # Nobody said who is asking: in no environment is that the system.
+        _refuse(
+            session,
+            actor="(anonymous)",
+            action="sign_in",
+            message="Access refused: sign in first",
+            entity_type="user",
+            entity_id=None,
+        )
     if name.lower().startswith(SYSTEM_PREFIX):
         if _production() and name.lower() not in SERVICE_ACCOUNTS:
             _refuse(

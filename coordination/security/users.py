@@ -110,7 +110,7 @@ def create_user(session: Session, *, actor: str, data: UserCreate) -> UserPublic
     return UserPublic.model_validate(user)
 
 
-def list_users(session: Session, *, actor: str | None = None) -> list[UserPublic]:
+def list_users(session: Session, *, actor: str) -> list[UserPublic]:
     """Return every user, by username; for someone who may manage users (when ``actor`` is given).
 
     Raises

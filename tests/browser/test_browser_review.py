@@ -104,9 +104,13 @@ def test_joint_review_journey(review_app: tuple[str, str, dict[str, int]], tmp_p
     # The handoff shown on the page is the one in the database, created by the decision.
     engine = get_engine(url)
     with Session(engine) as session:
-        handoff = open_handoff_for_case(session, ids["high"])
-        (meeting,) = list_meetings(session)
-        item = next(i for i in get_meeting(session, meeting_id=meeting.id).agenda if i.decision)
+        handoff = open_handoff_for_case(session, ids["high"], actor="system:test")
+        (meeting,) = list_meetings(session, actor="system:test")
+        item = next(
+            i
+            for i in get_meeting(session, meeting_id=meeting.id, actor="system:test").agenda
+            if i.decision
+        )
         disclosure = session.exec(
             select(AuditEvent)
             .where(AuditEvent.action == "disclosure.meeting_pack")

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import shapely
 
+import geo._cache
 from geo.errors import ReferenceDataError
 from geo.layers import BoundaryLayers
 from geo.resolver import Resolver
@@ -303,15 +304,31 @@ def test_a_file_or_an_empty_directory_is_not_a_cache(tmp_path: Path) -> None:
 
 
 def test_save_replaces_whatever_is_there_and_leaves_nothing_behind(
-    resolver: Resolver, tmp_path: Path
+    resolver: Resolver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "resolver.arrays"
     path.write_bytes(b"an old cache file")
     resolver.save(path)
     assert path.is_dir()
+    first = path.resolve()
     other = Resolver.build(resolver_layers(approximate=True))
-    other.save(path)  # over an existing cache directory
+    other.save(path)  # over an existing cache
     assert Resolver.load(path).approximate
+    # The version it replaced stays a while for readers that had just opened it...
+    current = path.resolve().name
+    assert {p.name for p in tmp_path.iterdir()} == {"resolver.arrays", current, first.name}
+    # ...and goes with the next write once it is old enough.
+    monkeypatch.setattr(geo._cache, "_KEEP_REPLACED_S", 0.0)
+    resolver.save(path)
+    assert {p.name for p in tmp_path.iterdir()} == {"resolver.arrays", path.resolve().name}
+
+
+def test_save_over_a_cache_directory_of_the_old_layout(resolver: Resolver, tmp_path: Path) -> None:
+    path = tmp_path / "resolver.arrays"
+    path.mkdir()  # a real directory where the cache goes
+    path.joinpath("stale").write_text("x")
+    resolver.save(path)
+    assert not Resolver.load(path).approximate
     assert sorted(p.name for p in tmp_path.iterdir()) == ["resolver.arrays"]
 
 
@@ -336,23 +353,19 @@ def test_readers_never_see_half_a_cache_while_writers_replace_it(
     writers = [threading.Thread(target=write) for _ in range(2)]
     for t in writers:
         t.start()
-    loads = refused = 0
     try:
         for _ in range(60):
-            try:
-                got = Resolver.load(path)
-            except ReferenceDataError:
-                refused += 1  # moved aside mid-read: the caller rebuilds, as for no cache
-                continue
+            got = Resolver.load(path)  # never absent, never half written
             pd.testing.assert_frame_equal(got.resolve(x, y), want)
-            loads += 1
     finally:
         stop.set()
         for t in writers:
             t.join()
     assert errors == []
-    assert loads > 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["resolver.arrays"]
+    # Only the link and whole versions remain: nothing half written, no stray links.
+    left = {p.name for p in tmp_path.iterdir()} - {"resolver.arrays"}
+    assert left and all(name.endswith(".v") for name in left)
+    assert all((tmp_path / name / "manifest.json").is_file() for name in left)
 
 
 _WARM = """
@@ -373,7 +386,8 @@ def test_two_processes_warming_at_once(resolver: Resolver, tmp_path: Path) -> No
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     _assert_same_answers(resolver, Resolver.load(path), np.array([500.0]), np.array([1000.0]))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["resolver.arrays"]
+    left = {p.name for p in tmp_path.iterdir()} - {"resolver.arrays"}
+    assert all(name.endswith(".v") for name in left)  # whole versions only, nothing half made
 
 
 @pytest.mark.pack

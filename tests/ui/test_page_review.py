@@ -83,7 +83,7 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     at.button(key="jr_create").click().run()
     apptest.ok(at)
     with Session(engine) as s:
-        (meeting,) = list_meetings(s)
+        (meeting,) = list_meetings(s, actor="system:test")
     assert meeting.forces == sorted([CITY, MET]) and meeting.chair == "Cara City"
     assert meeting.attendees == ["Cara City", "Mo Met"]
     assert at.selectbox(key="jr_meeting").value == meeting.id
@@ -94,7 +94,7 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     apptest.ok(at)
     assert apptest.successes(at) == ["Agenda generated: 2 items."]
     with Session(engine) as s:
-        detail = get_meeting(s, meeting_id=meeting.id)
+        detail = get_meeting(s, meeting_id=meeting.id, actor="system:test")
     agenda = apptest.table(at, *AGENDA)
     assert list(agenda["case"]) == [ids["high"], ids["handoff"]]
     assert list(agenda["#"]) == [1, 2]
@@ -143,8 +143,8 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     at.button(key="jr_decide").click().run()
     apptest.ok(at)
     with Session(engine) as s:
-        handoff = open_handoff_for_case(s, ids["high"])
-        decided = get_meeting(s, meeting_id=meeting.id)
+        handoff = open_handoff_for_case(s, ids["high"], actor="system:test")
+        decided = get_meeting(s, meeting_id=meeting.id, actor="system:test")
     assert handoff is not None
     assert (handoff.from_force_code, handoff.to_force_code, handoff.state) == (
         CITY,

@@ -79,8 +79,8 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
     _demo_notice(at)
     assert at.selectbox(key="cl_force").value == CITY
     with _session(demo_env) as s:
-        expected = caseload(s, force_code=CITY, status="open", limit=500)
-        loads = officer_loads(s, force_code=CITY)
+        expected = caseload(s, force_code=CITY, status="open", limit=500, actor="system:test")
+        loads = officer_loads(s, force_code=CITY, actor="system:test")
     assert [m.value for m in at.metric if m.label == "Cases"] == [f"{expected.total:,}"]
     table = apptest.table(at, "PNC ID", "lives in")
     assert list(table["case"]) == [r.case_id for r in expected.rows]
@@ -127,7 +127,7 @@ def test_caseload_page_lists_loads_and_assigns(demo_env: str) -> None:
     apptest.ok(at, errors=False)
     assert any(f"assigned to {target}" in s.value for s in at.success), [e.value for e in at.error]
     with _session(demo_env) as s:
-        history = assignment_history(s, case_id=row.case_id)
+        history = assignment_history(s, case_id=row.case_id, actor="system:test")
         consultations = s.exec(
             select(AuditEvent).where(
                 AuditEvent.action == "offender.view",
@@ -150,7 +150,7 @@ def _city_only_case(url: str) -> int:
 
     with _session(url) as s:
         met = principal(s, _met_officer(None))
-        rows = caseload(s, force_code=CITY, status=None, limit=500).rows
+        rows = caseload(s, force_code=CITY, status=None, limit=500, actor="system:test").rows
         return next(r.case_id for r in rows if not can_see_case(s, met, r.case_id))
 
 
@@ -185,7 +185,7 @@ def test_caseload_link_to_a_case_the_user_may_not_see_is_refused_and_audited(
 
 def test_caseload_link_opens_a_case_after_a_reason(demo_env: str) -> None:
     with _session(demo_env) as s:
-        row = caseload(s, force_code=CITY, status="open", limit=5).rows[0]
+        row = caseload(s, force_code=CITY, status="open", limit=5, actor="system:test").rows[0]
     at = apptest.page("caseload", user=_city_supervisor(), query={"case": str(row.case_id)})
     apptest.ok(at, errors=False)
     assert any(f"case {row.case_id}" in m.value for m in at.markdown if m.value.startswith("###"))
@@ -205,7 +205,8 @@ def test_caseload_link_opens_a_case_after_a_reason(demo_env: str) -> None:
 def test_caseload_page_for_an_analyst_is_pseudonymised(demo_env: str) -> None:
     with _session(demo_env) as s:
         names = {
-            (r.first_name, r.last_name, r.pnc_id) for r in caseload(s, status=None, limit=5000).rows
+            (r.first_name, r.last_name, r.pnc_id)
+            for r in caseload(s, status=None, limit=5000, actor="system:test").rows
         }
     at = apptest.page("caseload", user="demo.analyst")
     apptest.ok(at, errors=False)
@@ -223,8 +224,12 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
     at = _page("handoffs")
     _demo_notice(at)
     with _session(demo_env) as s:
-        outgoing = handoffs.list_handoffs(s, force_code=CITY, direction="outgoing", state="open")
-        incoming = handoffs.list_handoffs(s, force_code=CITY, direction="incoming", state="open")
+        outgoing = handoffs.list_handoffs(
+            s, force_code=CITY, direction="outgoing", state="open", actor="system:test"
+        )
+        incoming = handoffs.list_handoffs(
+            s, force_code=CITY, direction="incoming", state="open", actor="system:test"
+        )
     table = apptest.table(apptest.tab(at, "Outgoing"), "handoff", "due")
     assert list(table["handoff"]) == [v.id for v in outgoing]
     assert list(table["overdue"]) == [v.overdue for v in outgoing]
@@ -267,7 +272,7 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
     apptest.ok(at, errors=False)
     assert any(f"Handoff {requested.id} is now completed" in s.value for s in at.success)
     with _session(demo_env) as s:
-        view = handoffs.get_handoff_view(s, requested.id)
+        view = handoffs.get_handoff_view(s, requested.id, actor="system:test")
     assert view.state == "completed"
 
 
@@ -276,7 +281,9 @@ def test_network_page_draws_and_tabulates(demo_env: str) -> None:
     _demo_notice(at)
     today = london_today()  # the page counts days in London
     with _session(demo_env) as s:
-        g = network.build_network(s, start=today - timedelta(days=365), end=today)
+        g = network.build_network(
+            s, start=today - timedelta(days=365), end=today, actor="system:test"
+        )
     flows = network.largest_flows(g, 15)
     tables = [d.value for d in at.dataframe if "pending" in d.value.columns]
     shown = [(list(t["handoffs"]), list(t["to"])) for t in tables]

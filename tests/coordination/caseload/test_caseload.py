@@ -183,7 +183,7 @@ def test_capacity_percent_by_hand(engine: Engine) -> None:
         add_case(session, lead=CITY)  # nobody's
     points = w.points[("iom_fixed", "high")] + w.points[("mappa", "very_high")] + w.mappa_uplift[3]
     with session_scope(engine) as session:
-        (load,) = officer_loads(session)
+        (load,) = officer_loads(session, actor="system:test")
     assert load.username == "cara"
     assert load.n_cases == 2
     assert load.points == pytest.approx(points)
@@ -202,13 +202,16 @@ def test_officer_loads_filters_and_officers_without_profile(engine: Engine) -> N
         add_case(session, lead=MET, manager="noprofile")
         add_officer(session, "idle", CITY, profile=(100.0, 37.0, 0.0))
     with session_scope(engine) as session:
-        names = [load.username for load in officer_loads(session)]
+        names = [load.username for load in officer_loads(session, actor="system:test")]
         assert names == ["met_aw", "met_ce", "noprofile", "city1", "idle"]  # by force code
-        assert [x.username for x in officer_loads(session, force_code=MET, bcu_code="CE")] == [
+        assert [
+            x.username
+            for x in officer_loads(session, force_code=MET, bcu_code="CE", actor="system:test")
+        ] == [
             "met_ce",
             "noprofile",
         ]
-        loads = {x.username: x for x in officer_loads(session)}
+        loads = {x.username: x for x in officer_loads(session, actor="system:test")}
     assert loads["noprofile"].capacity_pct is None and loads["noprofile"].n_cases == 1
     assert not loads["noprofile"].has_profile
     assert loads["idle"].available_points == 0 and loads["idle"].capacity_pct is None
@@ -284,7 +287,7 @@ def test_suggestions_same_force_same_bcu_first_lowest_load_first(engine: Engine)
             manager="ce_current",
         )
     with session_scope(engine) as session:
-        got = suggest_assignees(session, case_id=case_id, limit=10)
+        got = suggest_assignees(session, case_id=case_id, limit=10, actor="system:test")
     case_points = w.points[("mappa", "high")] + w.mappa_uplift[2]
     busy = 2 * w.points[("iom_fixed", "high")]
     half = w.points[("iom_fixed", "high")]
@@ -301,9 +304,9 @@ def test_suggestions_same_force_same_bcu_first_lowest_load_first(engine: Engine)
     assert by_name["ce_half"].capacity_pct_before == pytest.approx(half / 50 * 100)
     assert all(s.case_points == case_points for s in got)
     with session_scope(engine) as session:
-        assert len(suggest_assignees(session, case_id=case_id, limit=2)) == 2
+        assert len(suggest_assignees(session, case_id=case_id, limit=2, actor="system:test")) == 2
         with pytest.raises(NotFoundError):
-            suggest_assignees(session, case_id=999_999)
+            suggest_assignees(session, case_id=999_999, actor="system:test")
 
 
 def test_suggestions_for_a_city_case_are_city_officers_only(engine: Engine) -> None:
@@ -315,7 +318,7 @@ def test_suggestions_for_a_city_case_are_city_officers_only(engine: Engine) -> N
         # Lives in the Met's Central East, but the City leads (e.g. economic crime).
         case_id = add_case(session, lead=CITY, residence_force=MET, bcu="CE")
     with session_scope(engine) as session:
-        got = suggest_assignees(session, case_id=case_id)
+        got = suggest_assignees(session, case_id=case_id, actor="system:test")
     assert [s.username for s in got] == ["city_b", "city_a"]
     assert not any(s.same_bcu for s in got)
 
@@ -361,7 +364,7 @@ def test_assign_and_reassign_keep_history_and_audit(engine: Engine) -> None:
         # Assigning to the current manager changes nothing.
         same = assign_case(session, actor="sup", case_id=case_id, username="bob")
         assert same.version == second.version
-        history = assignment_history(session, case_id=case_id)
+        history = assignment_history(session, case_id=case_id, actor="system:test")
         events = list_events(session, action="case.assign")
     assert [h.username for h in history] == ["alice", "bob"]
     assert history[0].display_name == "Alice Example"
@@ -379,7 +382,7 @@ def test_assign_and_reassign_keep_history_and_audit(engine: Engine) -> None:
         "version": second.version,
     }
     with session_scope(engine) as session:
-        load = {x.username: x.n_cases for x in officer_loads(session)}
+        load = {x.username: x.n_cases for x in officer_loads(session, actor="system:test")}
     assert load == {"alice": 0, "bob": 1}
 
 
@@ -398,7 +401,7 @@ def test_stale_expected_version_is_a_conflict_naming_who_and_when(engine: Engine
     assert str(info.value).startswith(f"Case {case_id} was changed by winner at ")
     assert str(info.value).endswith("; reload")
     with session_scope(engine) as session:
-        history = assignment_history(session, case_id=case_id)
+        history = assignment_history(session, case_id=case_id, actor="system:test")
         assert [h.username for h in history] == ["alice"]
 
 
@@ -439,7 +442,7 @@ def test_concurrent_assignments_exactly_one_wins(engine: Engine) -> None:
     (loser,) = set(outcomes) - set(winners)
     assert f"changed by {winners[0]} at " in outcomes[loser]
     with session_scope(engine) as session:
-        history = assignment_history(session, case_id=case_id)
+        history = assignment_history(session, case_id=case_id, actor="system:test")
     assert [h.username for h in history] == winners
 
 
@@ -456,7 +459,7 @@ def test_assign_refuses_unknown_closed_and_inactive(engine: Engine) -> None:
         with pytest.raises(InputError, match="closed"):
             assign_case(session, actor="s", case_id=closed, username="alice")
         with pytest.raises(NotFoundError):
-            assignment_history(session, case_id=999_999)
+            assignment_history(session, case_id=999_999, actor="system:test")
 
 
 # --- the caseload query ----------------------------------------------------------------------
@@ -568,7 +571,7 @@ def _ids(page: CaseloadPage) -> list[int]:
 
 def test_caseload_rows_carry_what_the_page_shows(engine: Engine, register: dict[str, int]):
     with session_scope(engine) as session:
-        page = caseload(session, today=TODAY)
+        page = caseload(session, today=TODAY, actor="system:test")
     # Open cases only by default; most urgent review first, no review date last.
     assert _ids(page) == [
         register["city_hackney"],
@@ -623,7 +626,7 @@ def test_caseload_filters_each_select_what_they_should(
 ) -> None:
     with session_scope(engine) as session:
         for filters, expected in FILTERS:
-            page = caseload(session, today=TODAY, **filters)  # type: ignore[arg-type]
+            page = caseload(session, today=TODAY, actor="system:test", **filters)  # type: ignore[arg-type]
             assert _ids(page) == [register[label] for label in expected], filters
             assert page.total == len(expected), filters
 
@@ -636,21 +639,24 @@ def test_caseload_search_by_pnc_in_short_form_and_paging(engine: Engine, registe
             .where(Case.id == register["met_aw"])
         ).one()
         short = pnc[2:4] + "/" + pnc[5:].lstrip("0")
-        assert _ids(caseload(session, search=short)) == [register["met_aw"]]
-        page = caseload(session, limit=2, offset=1, today=TODAY)
+        assert _ids(caseload(session, search=short, actor="system:test")) == [register["met_aw"]]
+        page = caseload(session, limit=2, offset=1, today=TODAY, actor="system:test")
         assert _ids(page) == [register["essex"], register["met_ce"]]
         assert page.total == 5 and (page.limit, page.offset) == (2, 1)
         with pytest.raises(InputError, match="programme"):
-            caseload(session, programme="iom_fixd")
+            caseload(session, programme="iom_fixd", actor="system:test")
         with pytest.raises(InputError, match="status"):
-            caseload(session, status="pending")
+            caseload(session, status="pending", actor="system:test")
 
 
 def test_caseload_reflects_assignment(engine: Engine, register: dict[str, int]) -> None:
     with session_scope(engine) as session:
         assign_case(session, actor="sup", case_id=register["met_aw"], username="mo")
     with session_scope(engine) as session:
-        assert _ids(caseload(session, manager="mo")) == [register["met_ce"], register["met_aw"]]
+        assert _ids(caseload(session, manager="mo", actor="system:test")) == [
+            register["met_ce"],
+            register["met_aw"],
+        ]
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "case.assign")).one()
     assert (event.actor, event.entity_type, event.entity_id) == (
         "sup",

@@ -109,7 +109,7 @@ def test_every_action_from_every_state(engine: Engine, state: str) -> None:
             assert f"it is {state}" in message, message
             assert f"become {target}" in message, message
             with Session(engine) as session:
-                assert get_handoff(session, handoff.id) == handoff
+                assert get_handoff(session, handoff.id, actor="system:test") == handoff
             assert len(events_of(engine, handoff.id)) == n_events
 
 
@@ -120,7 +120,7 @@ def test_unknown_action_and_handoff(engine: Engine) -> None:
     with pytest.raises(NotFoundError, match="Handoff 999999"), Session(engine) as session:
         transition(session, actor="a", handoff_id=999999, action="accept")
     with pytest.raises(NotFoundError), Session(engine) as session:
-        get_handoff(session, 999999)
+        get_handoff(session, 999999, actor="system:test")
 
 
 # --- creating -------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ def test_one_open_handoff_per_case(engine: Engine) -> None:
         second = create_handoff(
             session, actor="alice", case_id=first.case_id, to_force_code=KENT, reason="moved"
         )
-        assert open_handoff_for_case(session, first.case_id) == second
+        assert open_handoff_for_case(session, first.case_id, actor="system:test") == second
 
 
 # --- outcomes -------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_reject_needs_a_reason_and_escalates(engine: Engine) -> None:
         with pytest.raises(InputError, match="needs a reason"), session_scope(engine) as session:
             transition(session, actor="met.om", handoff_id=handoff.id, action="reject", note=blank)
     with Session(engine) as session:
-        assert get_handoff(session, handoff.id).state == "requested"
+        assert get_handoff(session, handoff.id, actor="system:test").state == "requested"
     with session_scope(engine) as session:
         rejected = transition(
             session,
@@ -367,7 +367,7 @@ def test_withdraw_from_every_open_state_keeps_the_lead(engine: Engine, state: st
     assert withdrawn.state == "withdrawn" and withdrawn.closed_at == T0
     assert lead_of(engine, handoff.case_id) == CITY_OF_LONDON
     with Session(engine) as session:
-        assert open_handoff_for_case(session, handoff.case_id) is None
+        assert open_handoff_for_case(session, handoff.case_id, actor="system:test") is None
 
 
 def test_a_closed_case_only_allows_withdrawal(engine: Engine) -> None:
@@ -414,7 +414,7 @@ def test_audit_events_per_transition(engine: Engine) -> None:
     assert [(e.details or {}).get("note") for e in events[2:]] == ["checked", "done"]
     assert all(e.at.tzinfo is not None for e in events)
     with Session(engine) as session:
-        assert [e.action for e in handoff_history(session, handoff.id)] == [
+        assert [e.action for e in handoff_history(session, handoff.id, actor="system:test")] == [
             e.action for e in events
         ]
 
@@ -442,7 +442,7 @@ def test_stale_expected_version_is_refused_with_who_and_when(engine: Engine) -> 
         f"Handoff {handoff.id} was changed by alice at 2025-03-04 10:32 UTC; reload"
     )
     with Session(engine) as session:
-        assert get_handoff(session, handoff.id).state == "accepted"
+        assert get_handoff(session, handoff.id, actor="system:test").state == "accepted"
 
 
 # --- queues and RAG -------------------------------------------------------------------------
@@ -458,7 +458,7 @@ def test_rag_and_overdue_with_a_fixed_today(engine: Engine) -> None:
 
     def view_on(today: date) -> dict[int, tuple[str | None, bool, int, date | None]]:
         with Session(engine) as session:
-            views = list_handoffs(session, today=today)
+            views = list_handoffs(session, today=today, actor="system:test")
         return {v.id: (v.rag, v.overdue, v.overdue_by_days, v.due) for v in views}
 
     on_7_march = view_on(date(2025, 3, 7))  # Friday
@@ -479,11 +479,11 @@ def test_rag_and_overdue_with_a_fixed_today(engine: Engine) -> None:
     assert on_2_april[requested.id][:3] == ("red", True, 20)
 
     with Session(engine) as session:
-        views = list_handoffs(session, today=date(2025, 4, 2))
+        views = list_handoffs(session, today=date(2025, 4, 2), actor="system:test")
         # Overdue first, closed last.
         assert [v.id for v in views][:2] == [requested.id, accepted.id]
         assert {v.id for v in views[-2:]} == {completed.id, rejected.id}
-        one = get_handoff_view(session, requested.id, today=date(2025, 4, 2))
+        one = get_handoff_view(session, requested.id, today=date(2025, 4, 2), actor="system:test")
     assert one.offender_name == "Testy McTestface"
     assert one.pnc_id.startswith("2019/")
     assert one.from_force_name == "City of London Police"
@@ -504,7 +504,7 @@ def test_list_filters(engine: Engine) -> None:
 
     def ids(**kwargs: object) -> set[int]:
         with Session(engine) as session:
-            return {v.id for v in list_handoffs(session, **kwargs)}  # type: ignore[arg-type]
+            return {v.id for v in list_handoffs(session, actor="system:test", **kwargs)}  # type: ignore[arg-type]
 
     assert ids(force_code=METROPOLITAN, direction="incoming") == {to_met.id, done.id}
     assert ids(force_code=METROPOLITAN, direction="outgoing") == {from_met.id}
@@ -515,9 +515,9 @@ def test_list_filters(engine: Engine) -> None:
     assert ids(case_id=met_case) == {from_met.id}
     assert len(ids(limit=2)) == 2
     with pytest.raises(InputError, match="Unknown handoff state"), Session(engine) as session:
-        list_handoffs(session, state="pending")
+        list_handoffs(session, state="pending", actor="system:test")
     with pytest.raises(InputError, match="Give a force"), Session(engine) as session:
-        list_handoffs(session, direction="incoming")
+        list_handoffs(session, direction="incoming", actor="system:test")
 
 
 # --- CLI ------------------------------------------------------------------------------------

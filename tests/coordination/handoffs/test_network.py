@@ -294,8 +294,12 @@ def test_build_network_from_stored_handoffs(engine: Engine) -> None:
 
     _store(engine)
     with session_scope(engine) as session:
-        records = nw.fetch_handoff_records(session, start=date(2025, 1, 1), end=TODAY)
-        g = nw.build_network(session, start=date(2025, 1, 1), end=TODAY, today=TODAY)
+        records = nw.fetch_handoff_records(
+            session, start=date(2025, 1, 1), end=TODAY, actor="system:test"
+        )
+        g = nw.build_network(
+            session, start=date(2025, 1, 1), end=TODAY, today=TODAY, actor="system:test"
+        )
     assert len(records) == 3
     assert all(r.requested_at.tzinfo is not None for r in records)
     assert set(g.edges) == {(CITY, CE), (MET, CITY), (CITY, MET)}
@@ -307,9 +311,18 @@ def test_build_network_from_stored_handoffs(engine: Engine) -> None:
     assert [p.case_id for p in nw.ping_pong(records)] == [back.case_id]
     with session_scope(engine) as session:
         # Inclusive end day: the handoff requested on 6 January at 09:00 is in.
-        assert len(nw.fetch_handoff_records(session, start=T0.date(), end=T0.date())) == 1
+        assert (
+            len(
+                nw.fetch_handoff_records(
+                    session, start=T0.date(), end=T0.date(), actor="system:test"
+                )
+            )
+            == 1
+        )
         with pytest.raises(Exception, match="before it starts"):
-            nw.fetch_handoff_records(session, start=TODAY, end=date(2025, 1, 1))
+            nw.fetch_handoff_records(
+                session, start=TODAY, end=date(2025, 1, 1), actor="system:test"
+            )
 
 
 def test_cli_network(

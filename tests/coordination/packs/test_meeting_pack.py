@@ -304,7 +304,9 @@ def test_pdf_pack_marks_every_page_and_carries_every_section(
 
 def _pncs(built: Built) -> list[str]:
     with Session(built.engine) as session:
-        content = build_pack_content(session, meeting_id=built.meeting_id, lookup=None)
+        content = build_pack_content(
+            session, meeting_id=built.meeting_id, lookup=None, actor="system:test"
+        )
         return [item.pnc_id for item in content.items]
 
 
@@ -538,7 +540,7 @@ def test_minutes_are_the_pack_with_decisions_and_actions(engine: Engine) -> None
     assert "Minutes" in pages[0] and "held" in pages[0]
     assert "Joint management" in pages[-1] and "Joint home visit" in pages[-1]
     with Session(built.engine) as session:
-        content = build_pack_content(session, meeting_id=built.meeting_id)
+        content = build_pack_content(session, meeting_id=built.meeting_id, actor="system:test")
     assert pack_filename(content, "pdf") == f"meeting-{built.meeting_id}-2025-03-10-minutes.pdf"
     assert [d.kind for _, d in content.decisions] == ["joint"]
     assert [e.details["kind"] for e in _disclosures(built.engine)] == ["meeting pack", "minutes"]  # type: ignore[index]
@@ -557,7 +559,7 @@ def test_maps_come_from_the_active_boundary_set_by_default(engine: Engine) -> No
         )
         activate(session, actor="pytest", name=stored.name)
     with Session(built.engine) as session:
-        content = build_pack_content(session, meeting_id=built.meeting_id)
+        content = build_pack_content(session, meeting_id=built.meeting_id, actor="system:test")
     first = content.items[0]
     assert first.map is not None and first.map.boundary_set == "pack-tiny"
     # Both residences drawn, numbered as in the history; the City/Met line is among the lines.

@@ -325,7 +325,7 @@ def test_add_refuses_impossible_dates(engine: Engine, tiny_lookup: Lookup) -> No
 
 def test_unknown_offender(engine: Engine, tiny_lookup: Lookup) -> None:
     with session_scope(engine) as session, pytest.raises(NotFoundError):
-        get_offender(session, offender_id=999)
+        get_offender(session, offender_id=999, actor="system:test")
     with pytest.raises(NotFoundError):
         move(engine, tiny_lookup, 999, Residence.unknown(), TODAY)
 
@@ -341,7 +341,7 @@ def test_move_within_a_force_makes_no_handoff(engine: Engine, tiny_lookup: Looku
     assert moved.decision.force_code == MET
     assert moved.cases[0].note == "Metropolitan Police Service keeps the case"
     with session_scope(engine) as session:
-        detail = get_offender(session, offender_id=added.offender.id)
+        detail = get_offender(session, offender_id=added.offender.id, actor="system:test")
     assert [a.valid_to for a in detail.addresses] == [None, TODAY - timedelta(days=1)]
     assert detail.cases[0].flags == ["verify_address"]
     assert detail.cases[0].version == 2
@@ -365,7 +365,7 @@ def test_move_across_a_boundary_creates_a_handoff_and_keeps_the_lead(
     assert handoff.reason == moved.decision.explanation
     assert moved.cases[0].handoff == handoff
     with session_scope(engine) as session:
-        detail = get_offender(session, offender_id=added.offender.id)
+        detail = get_offender(session, offender_id=added.offender.id, actor="system:test")
     assert detail.cases[0].lead_force_code == CITY  # until the handoff completes
     assert [h.id for h in detail.handoffs] == [handoff.id]
 
@@ -428,10 +428,12 @@ def test_list_offenders(engine: Engine, tiny_lookup: Lookup) -> None:
     add(engine, tiny_lookup, serial=1)
     add(engine, tiny_lookup, serial=2)
     with session_scope(engine) as session:
-        assert len(list_offenders(session)) == 2
-        assert [o.pnc_id for o in list_offenders(session, search="0000002")] == [pnc(2)]
-        assert len(list_offenders(session, search="examp")) == 2
-        assert len(list_offenders(session, limit=1, offset=1)) == 1
+        assert len(list_offenders(session, actor="system:test")) == 2
+        assert [
+            o.pnc_id for o in list_offenders(session, search="0000002", actor="system:test")
+        ] == [pnc(2)]
+        assert len(list_offenders(session, search="examp", actor="system:test")) == 2
+        assert len(list_offenders(session, limit=1, offset=1, actor="system:test")) == 1
 
 
 @pytest.mark.pack
@@ -627,7 +629,7 @@ def test_events_match_rows_for_any_sequence_of_moves(
             continue
         move(engine, tiny_lookup, added.offender.id, places[step], date(2024, 2, 1 + i))
     with session_scope(engine) as session:
-        detail = get_offender(session, offender_id=added.offender.id)
+        detail = get_offender(session, offender_id=added.offender.id, actor="system:test")
         created = list_events(session, action="address.create", limit=1000)
     assert sum(a.valid_to is None for a in detail.addresses) == 1
     assert len(created) == len(detail.addresses)

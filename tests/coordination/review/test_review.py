@@ -395,7 +395,7 @@ def test_open_action_rule_carries_actions_over(engine: Engine) -> None:
         "(owner alice, due 2025-03-01)"
     ]
     with Session(engine) as s:
-        detail = get_meeting(s, meeting_id=m)
+        detail = get_meeting(s, meeting_id=m, actor="system:test")
     assert [x.id for x in detail.carried_actions] == [a, general]
     assert detail.previous_meeting_date == LAST_MEETING
     assert detail.next_meeting_date == date(2025, 4, 7)
@@ -529,7 +529,7 @@ def test_order_add_remove_move_and_regenerate(engine: Engine) -> None:
     assert [i.case_id for i in items] == [newcomer, tie, top, low, extra]
     assert [i.position for i in items] == [1, 2, 3, 4, 5]
     with Session(engine) as s:
-        detail = get_meeting(s, meeting_id=m)
+        detail = get_meeting(s, meeting_id=m, actor="system:test")
     gone = [i for i in detail.items if i.removed]
     assert [(i.case_id, i.removed_reason, i.position) for i in gone] == [(mid, "seen last week", 6)]
     assert detail.items[4].reasons == (
@@ -594,9 +594,9 @@ def test_transfer_creates_or_advances_the_handoff(engine: Engine) -> None:
         assert (created.kind, created.target_force_code) == ("transfer", MET)
         assert created.target_force_name == "Metropolitan Police Service"
         assert created.handoff_state == "requested"
-        opened = open_handoff_for_case(s, fresh)
+        opened = open_handoff_for_case(s, fresh, actor="system:test")
         assert opened is not None and created.handoff_id == opened.id  # the one it opened
-        h = get_handoff(s, created.handoff_id)
+        h = get_handoff(s, created.handoff_id, actor="system:test")
         assert (h.case_id, h.from_force_code, h.to_force_code) == (fresh, CITY, MET)
         home = s.exec(select(Address).join(Case, col(Case.offender_id) == Address.offender_id)
                       .where(Case.id == fresh)).one()  # fmt: skip
@@ -664,7 +664,7 @@ def test_transfer_creates_or_advances_the_handoff(engine: Engine) -> None:
     assert decisions[-1].details is not None
     assert decisions[-1].details["replaced_kind"] == "transfer"
     with Session(engine) as s:
-        detail = get_meeting(s, meeting_id=m)
+        detail = get_meeting(s, meeting_id=m, actor="system:test")
     shown = {i.case_id: i.decision for i in detail.items}
     assert shown[fresh] is not None and shown[fresh].kind == "retain"
     assert shown[requested] is not None and shown[requested].handoff_state == "accepted"
@@ -677,7 +677,7 @@ def test_decision_refused_on_a_stale_meeting_version_or_closed_meeting(engine: E
     m = meeting(engine)
     [item] = agenda(engine, m)
     with Session(engine) as s:
-        seen = get_meeting(s, meeting_id=m).meeting.version
+        seen = get_meeting(s, meeting_id=m, actor="system:test").meeting.version
     with session_scope(engine) as s:
         record_decision(s, actor="alice", item_id=item.id, kind="joint", target_force_code=MET,
                         expected_version=seen, now=NOW)  # fmt: skip
@@ -784,12 +784,18 @@ def test_actions_listing_and_status(engine: Engine) -> None:
             add_action(s, actor="a", meeting_id=m, description="d", owner="o", due_date=None,
                        case_id=99999)  # fmt: skip
     with Session(engine) as s:
-        assert [a.description for a in open_actions(s)] == ["Kent", "Check address", "Undated"]
-        assert [a.description for a in open_actions(s, owner="BOB")] == [
+        assert [a.description for a in open_actions(s, actor="system:test")] == [
+            "Kent",
             "Check address",
             "Undated",
         ]
-        assert [a.description for a in open_actions(s, forces=[KENT, CITY])] == ["Kent"]
+        assert [a.description for a in open_actions(s, owner="BOB", actor="system:test")] == [
+            "Check address",
+            "Undated",
+        ]
+        assert [
+            a.description for a in open_actions(s, forces=[KENT, CITY], actor="system:test")
+        ] == ["Kent"]
     with session_scope(engine) as s:
         done = set_action_status(s, actor="bob", action_id=first.id, status="done", now=NOW)
         assert done.status == "done" and done.closed_at == NOW
@@ -808,10 +814,10 @@ def test_list_meetings_latest_first_and_by_forces(engine: Engine) -> None:
     b = meeting(engine, day=DAY)
     c = meeting(engine, day=DAY, forces=(CITY, KENT))
     with Session(engine) as s:
-        assert [m.id for m in list_meetings(s)] == [c, b, a]
-        assert [m.id for m in list_meetings(s, forces=[MET, CITY])] == [b, a]
+        assert [m.id for m in list_meetings(s, actor="system:test")] == [c, b, a]
+        assert [m.id for m in list_meetings(s, forces=[MET, CITY], actor="system:test")] == [b, a]
         with pytest.raises(NotFoundError):
-            get_meeting(s, meeting_id=99999)
+            get_meeting(s, meeting_id=99999, actor="system:test")
 
 
 # --- CLI ------------------------------------------------------------------------------------------
