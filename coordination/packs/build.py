@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,12 @@ from coordination.models import (
 )
 from coordination.reference.boundaries import force_names
 from coordination.review.ogrs3 import ogrs3_for_case
-from coordination.security.permissions import require
+from coordination.security.permissions import (
+    WITHHELD_LABEL,
+    Principal,
+    require,
+    withheld_cases,
+)
 from geo.forces import force_name
 
 if TYPE_CHECKING:
@@ -48,6 +54,8 @@ from coordination.packs.content import (
 )
 
 log = logging.getLogger(__name__)
+
+_WITHHELD = "Withheld: limited access"
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -248,7 +256,7 @@ def build_pack_content(
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFoundError(f"No meeting {meeting_id}")
-    require(
+    viewer = require(
         session,
         actor=actor,
         action="meeting.view",
@@ -264,9 +272,10 @@ def build_pack_content(
         .where(AgendaItem.meeting_id == meeting_id)
         .order_by(col(AgendaItem.position), col(AgendaItem.id))
     ).all()
+    withheld = withheld_cases(session, viewer, [a.case_id for a, _, _ in rows])
     live = [(a, c, o) for a, c, o in rows if not a.removed]
     item_ids = [a.id for a, _, _ in live]
-    offender_ids = sorted({o.id for _, _, o in live if o.id is not None})
+    offender_ids = sorted({o.id for _, c, o in live if o.id is not None and c.id not in withheld})
     case_ids = sorted({c.id for _, c, _ in live if c.id is not None})
 
     decisions: dict[int, ReviewDecision] = {}
@@ -317,9 +326,12 @@ def build_pack_content(
             )
             for n, a in enumerate(addresses.get(offender.id, []), start=1)
         )
-        drawn, note = _map(resolver, set_name, residences, unavailable)
         decision = decisions.get(agenda.id)
         handoff = open_handoffs.get(case.id)
+        if case.id in withheld:
+            items.append(_withheld_item(agenda, case, decision, handoff, names))
+            continue
+        drawn, note = _map(resolver, set_name, residences, unavailable)
         items.append(
             PackItem(
                 position=agenda.position,
@@ -349,26 +361,16 @@ def build_pack_content(
                 map=drawn,
                 map_note=note,
                 ogrs3=_ogrs3(case, offender, meeting.meeting_date),
-                decision=None
-                if decision is None
-                else PackDecision(
-                    kind=decision.kind,
-                    label=DECISION_LABELS.get(decision.kind, decision.kind),
-                    target_force=_name_of(names, decision.target_force_code),
-                    note=decision.note,
-                    decided_by=decision.decided_by,
-                    decided_at=decision.decided_at,
-                    handoff_id=decision.handoff_id,
-                ),
+                decision=_decision(decision, names),
             )
         )
     removed = tuple(
         PackRemoved(
             case_id=c.id or 0,
-            offender_id=o.id or 0,
-            offender_name=f"{o.first_name} {o.last_name}",
-            pnc_id=o.pnc_id,
-            reason=a.removed_reason or "",
+            offender_id=0 if c.id in withheld else o.id or 0,
+            offender_name=WITHHELD_LABEL if c.id in withheld else f"{o.first_name} {o.last_name}",
+            pnc_id="" if c.id in withheld else o.pnc_id,
+            reason=_WITHHELD if c.id in withheld else a.removed_reason or "",
         )
         for a, c, o in rows
         if a.removed
@@ -387,11 +389,70 @@ def build_pack_content(
         demo_notice=_demo_notice(session),
         items=tuple(items),
         removed=removed,
-        actions=_actions(session, meeting),
+        actions=_actions(session, meeting, viewer),
     )
 
 
-def _actions(session: Session, meeting: Meeting) -> tuple[PackAction, ...]:
+def _decision(decision: ReviewDecision | None, names: dict[str, str]) -> PackDecision | None:
+    if decision is None:
+        return None
+    return PackDecision(
+        kind=decision.kind,
+        label=DECISION_LABELS.get(decision.kind, decision.kind),
+        target_force=_name_of(names, decision.target_force_code),
+        note=decision.note,
+        decided_by=decision.decided_by,
+        decided_at=decision.decided_at,
+        handoff_id=decision.handoff_id,
+    )
+
+
+def _withheld_item(
+    agenda: AgendaItem,
+    case: Case,
+    decision: ReviewDecision | None,
+    handoff: Handoff | None,
+    names: dict[str, str],
+) -> PackItem:
+    """An item whose case limited access keeps from the reader: what the meeting may still see
+    (case number, lead force, programme, reasons, score, decision) and nothing about the person."""
+    shown = _decision(decision, names)
+    manual = [r for r in agenda.reasons or [] if isinstance(r, dict) and r.get("code") == "manual"]
+    reasons = [r for r in agenda.reasons or [] if r not in manual]
+    return PackItem(
+        position=agenda.position,
+        agenda_item_id=int(agenda.id or 0),
+        case_id=int(case.id or 0),
+        offender_id=0,
+        offender_name=WITHHELD_LABEL,
+        pnc_id="",
+        date_of_birth=None,
+        sex="",
+        lead_force=_name_of(names, case.lead_force_code) or case.lead_force_code,
+        lead_force_code=case.lead_force_code,
+        programme=case.programme,
+        risk=case.risk,
+        mappa=_mappa(case),
+        offence_category=case.offence_category,
+        next_review_due=case.next_review_due,
+        reasons=_reason_texts(reasons) + (("Added by hand",) if manual else ()),
+        score=float(agenda.score or 0.0),
+        score_parts=_score_parts(agenda.score_parts),
+        added_manually=agenda.added_manually,
+        added_reason=_WITHHELD if agenda.added_reason else None,
+        responsibility_rule=case.responsibility_rule,
+        responsibility_explanation=_WITHHELD,
+        open_handoff=None if handoff is None else _handoff_text(handoff, names),
+        residences=(),
+        map=None,
+        map_note=_WITHHELD,
+        ogrs3=PackOgrs3(False, None, None, (), _WITHHELD),
+        decision=None if shown is None else replace(shown, note=""),
+        withheld=True,
+    )
+
+
+def _actions(session: Session, meeting: Meeting, viewer: Principal) -> tuple[PackAction, ...]:
     """This meeting's actions, then open ones from earlier meetings of the same forces."""
     forces = sorted(meeting.forces)
     earlier = [
@@ -421,15 +482,22 @@ def _actions(session: Session, meeting: Meeting) -> tuple[PackAction, ...]:
     ).all()
     carried = [r for r in rows if r[0].meeting_id != meeting.id]
     own = [r for r in rows if r[0].meeting_id == meeting.id]
+    withheld = withheld_cases(
+        session, viewer, [a.case_id for a, _, _ in rows if a.case_id is not None]
+    )
     return tuple(
         PackAction(
             action_id=action.id or 0,
             meeting_id=action.meeting_id,
             case_id=action.case_id,
-            offender_id=None if offender is None else offender.id,
-            offender_name="" if offender is None else f"{offender.first_name} {offender.last_name}",
-            pnc_id="" if offender is None else offender.pnc_id,
-            description=action.description,
+            offender_id=None if offender is None or action.case_id in withheld else offender.id,
+            offender_name=""
+            if offender is None
+            else WITHHELD_LABEL
+            if action.case_id in withheld
+            else f"{offender.first_name} {offender.last_name}",
+            pnc_id="" if offender is None or action.case_id in withheld else offender.pnc_id,
+            description=_WITHHELD if action.case_id in withheld else action.description,
             owner=action.owner,
             due_date=action.due_date,
             status=action.status,

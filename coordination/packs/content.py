@@ -124,7 +124,7 @@ class PackItem:
     offender_id: int
     offender_name: str
     pnc_id: str
-    date_of_birth: date
+    date_of_birth: date | None
     sex: str
     lead_force: str
     lead_force_code: str
@@ -146,10 +146,15 @@ class PackItem:
     map_note: str
     ogrs3: PackOgrs3
     decision: PackDecision | None
+    # Limited access keeps the case from the reader: no name, PNC ID, date of birth,
+    # residences, map, OGRS3 inputs or free text (see coordination.security.withheld_cases).
+    withheld: bool = False
 
     @property
     def label(self) -> str:
-        """``"position. Name (PNC)"`` for headings."""
+        """``"position. Name (PNC)"`` for headings (``"position. Restricted case (case N)"``)."""
+        if self.withheld:
+            return f"{self.position}. {self.offender_name} (case {self.case_id})"
         return f"{self.position}. {self.offender_name} ({self.pnc_id})"
 
 

@@ -113,7 +113,7 @@ def add_action(
         },
         category="alteration" if case_id is not None else "system",
     )
-    return _action_views(session, [action])[0]
+    return _action_views(session, [action], actor=actor)[0]
 
 
 def set_action_status(
@@ -169,7 +169,7 @@ def set_action_status(
         entity_id=str(action_id),
         details={"meeting_id": action.meeting_id, "from_status": before, "to_status": status},
     )
-    return _action_views(session, [action])[0]
+    return _action_views(session, [action], actor=actor)[0]
 
 
 def open_actions(
@@ -201,4 +201,4 @@ def open_actions(
         query = query.where(col(ReviewAction.meeting_id).in_(ids))
     rows = list(session.exec(query).all())
     rows.sort(key=lambda a: (a.due_date is None, a.due_date or date.min, a.id or 0))
-    return _action_views(session, rows)
+    return _action_views(session, rows, actor=actor)

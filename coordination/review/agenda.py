@@ -171,7 +171,7 @@ def generate_agenda(
         # The agenda brings together what each force holds on its cases (DPA 2018 s.62).
         category="combination",
     )
-    return _item_views(session, meeting, [i for i in kept if not i.removed], facts)
+    return _item_views(session, meeting, [i for i in kept if not i.removed], facts, actor=actor)
 
 
 def _item_for_update(
@@ -275,7 +275,7 @@ def add_item(
         },
         category="combination",
     )
-    return _item_views(session, meeting, [item])[0]
+    return _item_views(session, meeting, [item], actor=actor)[0]
 
 
 def remove_item(
@@ -330,7 +330,7 @@ def remove_item(
         details={"item_id": item_id, "case_id": item.case_id, "reason": reason},
         category="alteration",
     )
-    return _item_views(session, meeting, [item])[0]
+    return _item_views(session, meeting, [item], actor=actor)[0]
 
 
 def move_item(
@@ -386,4 +386,4 @@ def move_item(
         details={"item_id": item_id, "case_id": item.case_id, "from": before, "to": position},
         category="alteration",
     )
-    return _active_views(session, meeting)
+    return _active_views(session, meeting, actor=actor)

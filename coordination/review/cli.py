@@ -189,9 +189,10 @@ def _print_items(items: list[Any]) -> None:
         return
     for item in items:
         parts = ", ".join(f"{k} {v:g}" for k, v in item.score_parts.items())
+        pnc = f" ({item.pnc_id})" if item.pnc_id else ""  # none shown for a withheld case
         say(
-            f"{item.position:>3}. [item {item.id}] case {item.case_id} {item.offender_name} "
-            f"({item.pnc_id}), led by {item.lead_force_name} — score {item.score:g} ({parts})"
+            f"{item.position:>3}. [item {item.id}] case {item.case_id} {item.offender_name}{pnc}, "
+            f"led by {item.lead_force_name} — score {item.score:g} ({parts})"
         )
         for reason in item.reasons:
             say(f"       - {reason['code']}: {reason['text']}")

@@ -232,7 +232,7 @@ def get_meeting(session: Session, *, meeting_id: int, actor: str) -> MeetingDeta
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFoundError(f"Meeting {meeting_id} does not exist")
-    items = _item_views(session, meeting, _meeting_items(session, meeting_id))
+    items = _item_views(session, meeting, _meeting_items(session, meeting_id), actor=actor)
     actions = session.exec(
         select(ReviewAction)
         .where(ReviewAction.meeting_id == meeting_id)
@@ -243,8 +243,8 @@ def get_meeting(session: Session, *, meeting_id: int, actor: str) -> MeetingDeta
     return MeetingDetail(
         meeting=MeetingPublic.model_validate(meeting),
         items=items,
-        actions=_action_views(session, actions),
-        carried_actions=_action_views(session, _carried_actions(session, meeting)),
+        actions=_action_views(session, actions, actor=actor),
+        carried_actions=_action_views(session, _carried_actions(session, meeting), actor=actor),
         previous_meeting_date=previous.meeting_date if previous else None,
         next_meeting_date=_next_meeting_date(session, meeting),
         force_names={code: names.get(code, code) for code in meeting.forces},

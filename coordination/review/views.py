@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from coordination.reference.boundaries import force_names
 from coordination.review.common import _chunks, _in_ids, _offender_name
 from coordination.review.facts import _Facts, _load_facts, _ogrs3
 from coordination.review.ogrs3 import Ogrs3Result
+from coordination.security.permissions import WITHHELD_LABEL, principal, withheld_cases
 
 # --- views ----------------------------------------------------------------------------------------
 
@@ -90,6 +91,11 @@ class AgendaItemView:
         Manual changes to the agenda.
     decision
         The decision, once recorded.
+    withheld
+        True when limited access keeps the case from the viewer: the person's name, PNC ID,
+        residence, OGRS3 inputs and free text are then withheld (``offender_name`` reads
+        ``"Restricted case"``), while the case number, lead force, reasons and score stay so
+        the meeting can still order and discuss its agenda.
     """
 
     id: int = field(metadata={"json": False})
@@ -118,6 +124,7 @@ class AgendaItemView:
     removed: bool
     removed_reason: str | None
     decision: DecisionView | None
+    withheld: bool = False
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
@@ -142,7 +149,8 @@ class ActionView:
     description, owner, due_date, status
         What, who, by when, and ``open`` / ``done`` / ``cancelled``.
     offender_name
-        The case's offender, when there is a case.
+        The case's offender, when there is a case (``"Restricted case"`` when limited access
+        keeps it from the viewer; the description is then withheld too).
     created_at, created_by, closed_at
         Its history.
     """
@@ -234,9 +242,12 @@ def _item_views(
     meeting: Meeting,
     items: Sequence[AgendaItem],
     facts: dict[int, _Facts] | None = None,
+    *,
+    actor: str,
 ) -> list[AgendaItemView]:
     if not items:
         return []
+    withheld = withheld_cases(session, principal(session, actor), [i.case_id for i in items])
     names = force_names(session)
     if facts is None:
         facts = _load_facts(session, [i.case_id for i in items])
@@ -293,12 +304,44 @@ def _item_views(
                 decision=_decision_view(decision, item, names, states) if decision else None,
             )
         )
-    return views
+    return [_withhold(v) if v.case_id in withheld else v for v in views]
 
 
-def _action_views(session: Session, actions: Sequence[ReviewAction]) -> list[ActionView]:
+def _withhold(view: AgendaItemView) -> AgendaItemView:
+    """The item as someone limited access keeps from the case sees it."""
+    decision = view.decision
+    return replace(
+        view,
+        offender_id=0,
+        offender_name=WITHHELD_LABEL,
+        pnc_id="",
+        residence_force_code=None,
+        residence_postcode=None,
+        distance_to_boundary_m=None,
+        ogrs3=None,
+        ogrs3_note="Withheld: limited access",
+        added_reason=None if view.added_reason is None else "Withheld: limited access",
+        removed_reason=None if view.removed_reason is None else "Withheld: limited access",
+        decision=None if decision is None else replace(decision, note=""),
+        # A manual reason quotes whoever added the case, and may name the person.
+        reasons=tuple(
+            {**r, "text": "Added by hand (reason withheld: limited access)"}
+            if r.get("code") == "manual"
+            else r
+            for r in view.reasons
+        ),
+        withheld=True,
+    )
+
+
+def _action_views(
+    session: Session, actions: Sequence[ReviewAction], *, actor: str
+) -> list[ActionView]:
     if not actions:
         return []
+    withheld = withheld_cases(
+        session, principal(session, actor), [a.case_id for a in actions if a.case_id is not None]
+    )
     meeting_ids = sorted({a.meeting_id for a in actions})
     meetings = {
         int(m.id or 0): m
@@ -324,8 +367,12 @@ def _action_views(session: Session, actions: Sequence[ReviewAction]) -> list[Act
                 meeting_title=m.title,
                 forces=tuple(m.forces),
                 case_id=a.case_id,
-                offender_name=people.get(a.case_id) if a.case_id is not None else None,
-                description=a.description,
+                offender_name=WITHHELD_LABEL
+                if a.case_id in withheld
+                else people.get(a.case_id)
+                if a.case_id is not None
+                else None,
+                description="Withheld: limited access" if a.case_id in withheld else a.description,
                 owner=a.owner,
                 due_date=a.due_date,
                 status=a.status,
@@ -341,9 +388,9 @@ def _meeting_items(session: Session, meeting_id: int) -> list[AgendaItem]:
     return list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)).all())
 
 
-def _active_views(session: Session, meeting: Meeting) -> list[AgendaItemView]:
+def _active_views(session: Session, meeting: Meeting, *, actor: str) -> list[AgendaItemView]:
     items = [i for i in _meeting_items(session, int(meeting.id or 0)) if not i.removed]
-    return _item_views(session, meeting, items)
+    return _item_views(session, meeting, items, actor=actor)
 
 
 def _was_reordered(session: Session, meeting_id: int) -> bool:

@@ -60,6 +60,7 @@ __all__ = [
     "PERMISSIONS",
     "ROLE_LABELS",
     "SYSTEM_PREFIX",
+    "WITHHELD_LABEL",
     "Permission",
     "Principal",
     "acts_for",
@@ -72,12 +73,15 @@ __all__ = [
     "principal",
     "require",
     "visible_case_filter",
+    "withheld_cases",
 ]
 
 log = logging.getLogger(__name__)
 
 Permission = Literal["allow", "refuse", "pseudonymised"]
 SYSTEM_PREFIX = "system:"
+# What a meeting shows in place of a person the viewer may not see (limited access).
+WITHHELD_LABEL = "Restricted case"
 
 #: crossforce's own jobs act as these service accounts, each with only the rights it needs. In
 #: production they are the only ``system:`` names accepted; elsewhere any other ``system:`` name
@@ -396,6 +400,25 @@ def can_see_case(session: Session, p: Principal, case_id: int) -> bool:
         return True
     query = sa.select(col(Case.id)).where(col(Case.id) == case_id, visible_case_filter(p))
     return session.execute(query).first() is not None
+
+
+def withheld_cases(session: Session, p: Principal, case_ids: Sequence[int]) -> set[int]:
+    """Return the cases among ``case_ids`` whose limited access keeps them from ``p``.
+
+    A joint meeting shows every case on its agenda to everyone in it; a case restricted to
+    named officers (or with ``p`` excluded) must still show nobody else who the person is, so
+    agendas, meeting views and packs withhold the personal details of these cases.
+    """
+    ids = {int(c) for c in case_ids}
+    if p.is_system or not ids:
+        return set()
+    allowed: set[int] = set()
+    chunk = sorted(ids)
+    for start in range(0, len(chunk), 500):
+        part = chunk[start : start + 500]
+        query = sa.select(col(Case.id)).where(col(Case.id).in_(part), _limited_access(p.user_id))
+        allowed.update(int(row[0]) for row in session.execute(query))
+    return ids - allowed
 
 
 def force_has_users(session: Session, force_code: str) -> bool:

@@ -285,7 +285,16 @@ def _draw_map(pdf: _PackPDF, drawn: PackMap) -> None:
 def _item(pdf: _PackPDF, item: PackItem) -> None:
     pdf.add_page()
     pdf.heading(f"Item {item.label}", 13)
-    pdf.field("Date of birth / sex", f"{item.date_of_birth.isoformat()} / {item.sex}")
+    if item.withheld:
+        pdf.para(
+            "Limited access keeps this case from the reader of this pack: who the person is, "
+            "where they live and the free text are withheld. Ask the case's officer.",
+            9,
+            "I",
+        )
+    else:
+        born = item.date_of_birth.isoformat() if item.date_of_birth else "-"
+        pdf.field("Date of birth / sex", f"{born} / {item.sex}")
     pdf.field("Lead force", item.lead_force)
     pdf.field("Programme / risk", f"{item.programme} / {item.risk}")
     pdf.field("MAPPA", item.mappa)
