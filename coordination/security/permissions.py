@@ -734,7 +734,10 @@ def permissions_markdown() -> str:
         "- **Limited access.** Per case, named users can be *excluded* (they never see it), or "
         "access can be *restricted* to named users (once any user is allowed, only allowed users "
         "see it). Supervisors of the lead force and admins set it, with a reason "
-        "(`coordination.access`); every change is audited.",
+        "(`coordination.access`); every change is audited. It holds in joint meetings too: "
+        "everyone in the meeting sees that the case is on the agenda (case number, lead force, "
+        "reasons, score), but agendas, meeting views, actions and packs show *Restricted case* "
+        "in place of the person, their PNC ID, date of birth, residences and the free text.",
         "- **Opening a person's record** needs a reason (`--reason TEXT` on the CLI); the look is "
         "logged as a consultation with the reason.",
         "- **Analysts** see the cases of their force, pseudonymised: stable pseudonyms "
