@@ -128,6 +128,24 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
         ),
         "disclosure",
     ),
+    "handoffs.workflow.accept_agreed_at_review": (
+        lambda s, w: handoffs.accept_agreed_at_review(
+            s,
+            actor=USER,
+            handoff_id=handoffs.create_handoff(
+                s, actor=USER, case_id=w.on_meeting, to_force_code=MET, reason="r", request=True
+            ).id,
+            meeting_id=w.joint_meeting,
+            agreed_by="a",
+        ),
+        "alteration",
+    ),
+    "handoffs.workflow.mark_agreed_at_review": (
+        lambda s, w: handoffs.mark_agreed_at_review(
+            s, actor=USER, handoff_id=w.handoff, meeting_id=w.joint_meeting
+        ),
+        "alteration",
+    ),
     "handoffs.workflow.transition": (
         lambda s, w: handoffs.transition(s, actor=MET_USER, handoff_id=w.handoff, action="accept"),
         "alteration",

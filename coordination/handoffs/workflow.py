@@ -52,6 +52,7 @@ from coordination.models import (
     Force,
     Handoff,
     HandoffPublic,
+    Meeting,
     Offender,
 )
 from coordination.reference.boundaries import force_names
@@ -130,6 +131,9 @@ class HandoffView:
         Whether ``due`` has passed (never for a closed handoff).
     overdue_by_days
         Calendar days past ``due``; 0 when not overdue.
+    agreed_at_review
+        The joint review meeting that agreed the transfer while it awaits the receiving
+        force's acceptance, if any ("agreed at joint review" in the queue).
     """
 
     handoff: HandoffPublic = field(metadata={"json": False})  # flattened by json_extra
@@ -144,6 +148,7 @@ class HandoffView:
     rag: Rag | None
     overdue: bool
     overdue_by_days: int
+    agreed_at_review: int | None = None
 
     @property
     def id(self) -> int:
@@ -635,6 +640,137 @@ def transition(
     return HandoffPublic.model_validate(handoff)
 
 
+def accept_agreed_at_review(
+    session: Session,
+    *,
+    actor: str,
+    handoff_id: int,
+    meeting_id: int,
+    agreed_by: str,
+    now: datetime | None = None,
+) -> HandoffPublic:
+    """Accept a requested handoff for the receiving force, as agreed at a joint review meeting.
+
+    At a joint meeting one person records every decision. Accepting is the receiving force's
+    act, so it is applied only when an attendee of the meeting speaks for that force:
+    ``agreed_by`` names them, and the handoff's history records both who recorded the
+    acceptance and who agreed to it. With no such attendee the transfer stays requested, in the
+    receiving force's queue (:func:`mark_agreed_at_review`).
+
+    Parameters
+    ----------
+    session
+        The session of the change (the caller commits).
+    actor
+        Who records the meeting's decision: someone who may edit the meeting.
+    handoff_id
+        A requested handoff.
+    meeting_id
+        The meeting, not closed, of which the receiving force is a party.
+    agreed_by
+        One of the meeting's attendees, as written in its attendance list.
+    now
+        The time of the change (aware); default now.
+
+    Returns
+    -------
+    HandoffPublic
+        The handoff, now accepted (it completes through the workflow as usual).
+
+    Raises
+    ------
+    AccessDeniedError
+        The actor may not edit the meeting (audited).
+    InputError
+        ``agreed_by`` is not an attendee of the meeting.
+    ConflictError
+        The meeting is closed, the receiving force is not a party to it, the handoff is not
+        requested or its case is closed.
+    """
+    actor = acting(actor)
+    now = aware_now(now)
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"Meeting {meeting_id} does not exist")
+    require(
+        session,
+        actor=actor,
+        action="meeting.edit",
+        forces=meeting.forces,
+        entity_type="meeting",
+        entity_id=str(meeting_id),
+    )
+    peek = session.get(Handoff, handoff_id)
+    if peek is None:
+        raise NotFoundError(f"Handoff {handoff_id} does not exist")
+    names = force_names(session)
+    receiver = names.get(peek.to_force_code, peek.to_force_code)
+    if meeting.status == "closed":
+        raise ConflictError(f"Meeting {meeting_id} is closed: its decisions are final")
+    if peek.to_force_code not in meeting.forces:
+        raise ConflictError(
+            f"{receiver} is not a party to meeting {meeting_id}: it accepts handoff "
+            f"{handoff_id} in its own queue"
+        )
+    wanted = " ".join(agreed_by.split()).casefold()
+    attendee = next(
+        (a for a in meeting.attendees if " ".join(a.split()).casefold() == wanted), None
+    )
+    if not wanted or attendee is None:
+        raise InputError(
+            f"{agreed_by.strip() or 'Nobody'} is not on the attendance list of meeting "
+            f"{meeting_id}: name the attendee who agreed for {receiver}"
+        )
+    case = load_for_update(session, Case, peek.case_id, label=f"Case {peek.case_id}")
+    handoff = load_for_update(session, Handoff, handoff_id, label=f"Handoff {handoff_id}")
+    if handoff.state != "requested":
+        raise _refusal(handoff_id, handoff.state, "accept")
+    if case.status != "open":
+        raise ConflictError(f"Case {case.id} is {case.status}: nothing to accept")
+    note = (
+        f"Accepted at joint review meeting {meeting_id} ({meeting.meeting_date.isoformat()}): "
+        f"agreed by {attendee} for {receiver}; recorded by {actor}"
+    )
+    _apply(session, handoff=handoff, case=case, action="accept", actor=actor, note=note, now=now)
+    return HandoffPublic.model_validate(handoff)
+
+
+def mark_agreed_at_review(
+    session: Session, *, actor: str, handoff_id: int, meeting_id: int, note: str = ""
+) -> None:
+    """Note in a handoff's history that a joint review agreed the transfer, pending acceptance.
+
+    The receiving force then finds the handoff in its queue marked "agreed at joint review"
+    (:attr:`HandoffView.agreed_at_review`) and accepts it there.
+    """
+    actor = acting(actor)
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"Meeting {meeting_id} does not exist")
+    require(
+        session,
+        actor=actor,
+        action="meeting.edit",
+        forces=meeting.forces,
+        entity_type="meeting",
+        entity_id=str(meeting_id),
+    )
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise NotFoundError(f"Handoff {handoff_id} does not exist")
+    case = session.get(Case, handoff.case_id)
+    record_event(
+        session,
+        actor=actor,
+        action="handoff.agreed_at_review",
+        entity_type="handoff",
+        entity_id=str(handoff_id),
+        details={"meeting_id": meeting_id, "case_id": handoff.case_id, "note": note or None},
+        category="alteration",
+        offender_ids=[int(case.offender_id)] if case is not None else None,
+    )
+
+
 def get_handoff(session: Session, handoff_id: int, *, actor: str) -> HandoffPublic:
     """Return one handoff.
 
@@ -791,8 +927,10 @@ def list_handoffs(
 
     names = force_names(session)
     amber_until = add_working_days(today, AMBER_WORKING_DAYS)
+    rows = session.exec(query).all()
+    agreed = _agreed_at_review(session, [int(r.id or 0) for r, _ in rows if r.state == "requested"])
     views: list[HandoffView] = []
-    for row, offender in session.exec(query).all():
+    for row, offender in rows:
         public = HandoffPublic.model_validate(row)
         deadline, kind = current_deadline(public.state, row.address_check_due, row.completion_due)
         rag, overdue, overdue_by = rag_status(
@@ -812,9 +950,31 @@ def list_handoffs(
                 rag=rag,
                 overdue=overdue,
                 overdue_by_days=overdue_by,
+                agreed_at_review=agreed.get(int(row.id or 0)),
             )
         )
     return views
+
+
+def _agreed_at_review(session: Session, handoff_ids: list[int]) -> dict[int, int]:
+    """Requested handoffs a joint review agreed: handoff id -> the (latest) meeting id."""
+    found: dict[int, int] = {}
+    for start in range(0, len(handoff_ids), 500):
+        chunk = [str(h) for h in handoff_ids[start : start + 500]]
+        query = (
+            select(AuditEvent.entity_id, AuditEvent.details)
+            .where(
+                AuditEvent.action == "handoff.agreed_at_review",
+                AuditEvent.entity_type == "handoff",
+                col(AuditEvent.entity_id).in_(chunk),
+            )
+            .order_by(col(AuditEvent.id))
+        )
+        for entity_id, details in session.exec(query).all():
+            meeting = (details or {}).get("meeting_id")
+            if entity_id is not None and isinstance(meeting, int):
+                found[int(entity_id)] = meeting
+    return found
 
 
 def get_handoff_view(

@@ -8,7 +8,12 @@ from sqlmodel import Session, col, select
 
 from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
-from coordination.handoffs.workflow import create_handoff, transition
+from coordination.handoffs.workflow import (
+    accept_agreed_at_review,
+    create_handoff,
+    mark_agreed_at_review,
+    transition,
+)
 from coordination.ledger.chain import record_event
 from coordination.models import (
     DECISION_KINDS,
@@ -23,6 +28,7 @@ from coordination.reference.boundaries import force_names
 from coordination.review.agenda import _item_for_update
 from coordination.review.common import _require_item, _touch
 from coordination.review.views import DecisionView, _decision_view
+from coordination.security.permissions import acts_for, principal
 from geo.forces import METROPOLITAN
 
 # --- decisions ------------------------------------------------------------------------------------
@@ -36,6 +42,7 @@ def record_decision(
     kind: str,
     note: str = "",
     target_force_code: str | None = None,
+    agreed_by: str | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> DecisionView:
@@ -57,6 +64,12 @@ def record_decision(
     target_force_code
         The force named: required for ``transfer`` and must not be the case's lead force;
         optional otherwise (e.g. the partner in joint management).
+    agreed_by
+        For a transfer: the attendee who agreed it for the receiving force. Anyone in the
+        meeting records its decisions; accepting is the receiving force's act, so it is applied
+        when that force's attendee is named here (or the recorder is of that force), and
+        otherwise the handoff waits in the receiving force's queue marked "agreed at joint
+        review".
     expected_version
         The meeting version the actor saw; when the meeting has changed since, the decision is
         refused ("Meeting 3 was changed by NAME at TIME; reload").
@@ -67,9 +80,10 @@ def record_decision(
     -------
     DecisionView
         The decision. A transfer with no open handoff creates one to the target
-        (:func:`coordination.handoffs.create_handoff`, requested at once); with an open handoff
-        to the target it advances it one step (proposed → requested → accepted; an accepted one
-        is left to complete through the workflow); ``handoff_id`` names it. Audit event
+        (:func:`coordination.handoffs.create_handoff`, requested at once); a proposed one is
+        requested; a requested one is then accepted as agreed at the meeting (see
+        ``agreed_by``), an accepted one is left to complete through the workflow;
+        ``handoff_id`` names it. Audit event
         ``review.decision`` (plus the handoff's own events).
 
     Raises
@@ -103,7 +117,14 @@ def record_decision(
     handoff_action: str | None = None
     if kind == "transfer":
         handoff_id, handoff_action = _transfer(
-            session, actor=actor, case=case, meeting=meeting, target=target, note=note, now=now
+            session,
+            actor=actor,
+            case=case,
+            meeting=meeting,
+            target=target,
+            note=note,
+            agreed_by=(agreed_by or "").strip() or None,
+            now=now,
         )
 
     decision = session.exec(
@@ -165,12 +186,14 @@ def _transfer(
     meeting: Meeting,
     target: str | None,
     note: str,
+    agreed_by: str | None,
     now: datetime,
 ) -> tuple[int | None, str | None]:
     """Carry a transfer decision into the handoff workflow; return the handoff and what was done.
 
-    No open handoff: one is created to the target and requested. An open one to the target
-    moves one step (proposed → requested → accepted). One to another force is a conflict.
+    No open handoff: one is created to the target and requested. A proposed one to the target
+    is requested. A requested one is then answered for the receiving force
+    (:func:`_agreed`). One to another force is a conflict.
     """
     names = force_names(session)
     if target is None:
@@ -205,7 +228,10 @@ def _transfer(
             request=True,
             now=now,
         )
-        return created.id, "create"
+        done = _agreed(
+            session, actor, int(created.id), meeting, target, agreed_by, note, now, step=False
+        )
+        return created.id, "create" + (f"+{done}" if done else "")
     if open_handoff.to_force_code != target:
         raise ConflictError(
             f"Case {case.id} has open handoff {open_handoff.id} to "
@@ -213,15 +239,73 @@ def _transfer(
             f"it before transferring to {names[target]}"
         )
     handoff_id = int(open_handoff.id or 0)
-    step = {"proposed": "request", "requested": "accept"}.get(open_handoff.state)
-    if step is None:
-        return handoff_id, None  # accepted: it completes through the workflow
-    transition(
-        session,
-        actor=actor,
-        handoff_id=handoff_id,
-        action=step,  # type: ignore[arg-type]
-        note=f"Joint review meeting {meeting.id}: transfer agreed" + (f" ({note})" if note else ""),
-        now=now,
+    if open_handoff.state == "accepted":
+        return handoff_id, None  # it completes through the workflow
+    proposed = open_handoff.state == "proposed"
+    if proposed:
+        transition(
+            session,
+            actor=actor,
+            handoff_id=handoff_id,
+            action="request",
+            note=_meeting_note(meeting, note),
+            now=now,
+        )
+    done = _agreed(
+        session, actor, handoff_id, meeting, target, agreed_by, note, now, step=not proposed
     )
-    return handoff_id, step
+    return handoff_id, "+".join(x for x in ("request" if proposed else "", done) if x) or None
+
+
+def _meeting_note(meeting: Meeting, note: str) -> str:
+    return f"Joint review meeting {meeting.id}: transfer agreed" + (f" ({note})" if note else "")
+
+
+def _agreed(
+    session: Session,
+    actor: str,
+    handoff_id: int,
+    meeting: Meeting,
+    target: str,
+    agreed_by: str | None,
+    note: str,
+    now: datetime,
+    *,
+    step: bool,
+) -> str:
+    """Answer a requested handoff the meeting agreed, for the receiving force; say how.
+
+    ``accept``: the receiving force's attendee agreed (``agreed_by``), or, when ``step`` (the
+    handoff was already requested before this decision, so the decision moves it one step), the
+    recorder may act for that force. ``agreed``: nobody spoke for the receiving force, so the
+    handoff waits in its queue, marked. ``""``: a recorder of the receiving force let a
+    handoff the decision just requested wait for its own team's acceptance, as before.
+    """
+    if agreed_by is not None:
+        accept_agreed_at_review(
+            session,
+            actor=actor,
+            handoff_id=handoff_id,
+            meeting_id=int(meeting.id or 0),
+            agreed_by=agreed_by,
+            now=now,
+        )
+        return "accept"
+    case_id = session.get(Handoff, handoff_id).case_id  # type: ignore[union-attr]
+    own_force = acts_for(session, principal(session, actor), target, case_id)
+    if own_force and not step:
+        return ""
+    if own_force:
+        transition(
+            session,
+            actor=actor,
+            handoff_id=handoff_id,
+            action="accept",
+            note=_meeting_note(meeting, note),
+            now=now,
+        )
+        return "accept"
+    mark_agreed_at_review(
+        session, actor=actor, handoff_id=handoff_id, meeting_id=int(meeting.id or 0), note=note
+    )
+    return "agreed"
