@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 from coordination.core.calendar import add_working_days, london_date
 from coordination.core.clock import utcnow
 from coordination.core.locking import flush_or_conflict, load_for_update
+from coordination.core.sql import chunks
 from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
@@ -640,6 +641,22 @@ def transition(
     return HandoffPublic.model_validate(handoff)
 
 
+def _meeting_to_record(session: Session, actor: str, meeting_id: int) -> Meeting:
+    """The meeting whose decision is recorded, once the actor may edit it (refusal audited)."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"Meeting {meeting_id} does not exist")
+    require(
+        session,
+        actor=actor,
+        action="meeting.edit",
+        forces=meeting.forces,
+        entity_type="meeting",
+        entity_id=str(meeting_id),
+    )
+    return meeting
+
+
 def accept_agreed_at_review(
     session: Session,
     *,
@@ -689,17 +706,7 @@ def accept_agreed_at_review(
     """
     actor = acting(actor)
     now = aware_now(now)
-    meeting = session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise NotFoundError(f"Meeting {meeting_id} does not exist")
-    require(
-        session,
-        actor=actor,
-        action="meeting.edit",
-        forces=meeting.forces,
-        entity_type="meeting",
-        entity_id=str(meeting_id),
-    )
+    meeting = _meeting_to_record(session, actor, meeting_id)
     peek = session.get(Handoff, handoff_id)
     if peek is None:
         raise NotFoundError(f"Handoff {handoff_id} does not exist")
@@ -744,17 +751,7 @@ def mark_agreed_at_review(
     (:attr:`HandoffView.agreed_at_review`) and accepts it there.
     """
     actor = acting(actor)
-    meeting = session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise NotFoundError(f"Meeting {meeting_id} does not exist")
-    require(
-        session,
-        actor=actor,
-        action="meeting.edit",
-        forces=meeting.forces,
-        entity_type="meeting",
-        entity_id=str(meeting_id),
-    )
+    _meeting_to_record(session, actor, meeting_id)
     handoff = session.get(Handoff, handoff_id)
     if handoff is None:
         raise NotFoundError(f"Handoff {handoff_id} does not exist")
@@ -959,8 +956,8 @@ def list_handoffs(
 def _agreed_at_review(session: Session, handoff_ids: list[int]) -> dict[int, int]:
     """Requested handoffs a joint review agreed: handoff id -> the (latest) meeting id."""
     found: dict[int, int] = {}
-    for start in range(0, len(handoff_ids), 500):
-        chunk = [str(h) for h in handoff_ids[start : start + 500]]
+    for part in chunks(handoff_ids):
+        chunk = [str(h) for h in part]
         query = (
             select(AuditEvent.entity_id, AuditEvent.details)
             .where(

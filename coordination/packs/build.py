@@ -28,6 +28,7 @@ from coordination.reference.boundaries import force_names
 from coordination.review.ogrs3 import ogrs3_for_case
 from coordination.security.permissions import (
     WITHHELD_LABEL,
+    WITHHELD_NOTE,
     Principal,
     require,
     withheld_cases,
@@ -54,8 +55,6 @@ from coordination.packs.content import (
 )
 
 log = logging.getLogger(__name__)
-
-_WITHHELD = "Withheld: limited access"
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -328,49 +327,45 @@ def build_pack_content(
         )
         decision = decisions.get(agenda.id)
         handoff = open_handoffs.get(case.id)
-        if case.id in withheld:
-            items.append(_withheld_item(agenda, case, decision, handoff, names))
-            continue
         drawn, note = _map(resolver, set_name, residences, unavailable)
-        items.append(
-            PackItem(
-                position=agenda.position,
-                agenda_item_id=agenda.id,
-                case_id=case.id,
-                offender_id=offender.id,
-                offender_name=f"{offender.first_name} {offender.last_name}",
-                pnc_id=offender.pnc_id,
-                date_of_birth=offender.date_of_birth,
-                sex=offender.sex,
-                lead_force=_name_of(names, case.lead_force_code) or case.lead_force_code,
-                lead_force_code=case.lead_force_code,
-                programme=case.programme,
-                risk=case.risk,
-                mappa=_mappa(case),
-                offence_category=case.offence_category,
-                next_review_due=case.next_review_due,
-                reasons=_reason_texts(agenda.reasons),
-                score=float(agenda.score or 0.0),
-                score_parts=_score_parts(agenda.score_parts),
-                added_manually=agenda.added_manually,
-                added_reason=agenda.added_reason,
-                responsibility_rule=case.responsibility_rule,
-                responsibility_explanation=case.responsibility_explanation,
-                open_handoff=None if handoff is None else _handoff_text(handoff, names),
-                residences=residences,
-                map=drawn,
-                map_note=note,
-                ogrs3=_ogrs3(case, offender, meeting.meeting_date),
-                decision=_decision(decision, names),
-            )
+        item = PackItem(
+            position=agenda.position,
+            agenda_item_id=agenda.id,
+            case_id=case.id,
+            offender_id=offender.id,
+            offender_name=f"{offender.first_name} {offender.last_name}",
+            pnc_id=offender.pnc_id,
+            date_of_birth=offender.date_of_birth,
+            sex=offender.sex,
+            lead_force=_name_of(names, case.lead_force_code) or case.lead_force_code,
+            lead_force_code=case.lead_force_code,
+            programme=case.programme,
+            risk=case.risk,
+            mappa=_mappa(case),
+            offence_category=case.offence_category,
+            next_review_due=case.next_review_due,
+            reasons=_reason_texts(agenda.reasons),
+            score=float(agenda.score or 0.0),
+            score_parts=_score_parts(agenda.score_parts),
+            added_manually=agenda.added_manually,
+            added_reason=agenda.added_reason,
+            responsibility_rule=case.responsibility_rule,
+            responsibility_explanation=case.responsibility_explanation,
+            open_handoff=None if handoff is None else _handoff_text(handoff, names),
+            residences=residences,
+            map=drawn,
+            map_note=note,
+            ogrs3=_ogrs3(case, offender, meeting.meeting_date),
+            decision=_decision(decision, names),
         )
+        items.append(_withhold(item, agenda) if case.id in withheld else item)
     removed = tuple(
         PackRemoved(
             case_id=c.id or 0,
             offender_id=0 if c.id in withheld else o.id or 0,
             offender_name=WITHHELD_LABEL if c.id in withheld else f"{o.first_name} {o.last_name}",
             pnc_id="" if c.id in withheld else o.pnc_id,
-            reason=_WITHHELD if c.id in withheld else a.removed_reason or "",
+            reason=WITHHELD_NOTE if c.id in withheld else a.removed_reason or "",
         )
         for a, c, o in rows
         if a.removed
@@ -407,47 +402,27 @@ def _decision(decision: ReviewDecision | None, names: dict[str, str]) -> PackDec
     )
 
 
-def _withheld_item(
-    agenda: AgendaItem,
-    case: Case,
-    decision: ReviewDecision | None,
-    handoff: Handoff | None,
-    names: dict[str, str],
-) -> PackItem:
-    """An item whose case limited access keeps from the reader: what the meeting may still see
-    (case number, lead force, programme, reasons, score, decision) and nothing about the person."""
-    shown = _decision(decision, names)
+def _withhold(item: PackItem, agenda: AgendaItem) -> PackItem:
+    """The item as a reader whom limited access keeps from the case sees it: what the meeting
+    may still see (case number, lead force, programme, reasons, score, decision), nothing about
+    the person (the manual reason too may name them)."""
     manual = [r for r in agenda.reasons or [] if isinstance(r, dict) and r.get("code") == "manual"]
     reasons = [r for r in agenda.reasons or [] if r not in manual]
-    return PackItem(
-        position=agenda.position,
-        agenda_item_id=int(agenda.id or 0),
-        case_id=int(case.id or 0),
+    return replace(
+        item,
         offender_id=0,
         offender_name=WITHHELD_LABEL,
         pnc_id="",
         date_of_birth=None,
         sex="",
-        lead_force=_name_of(names, case.lead_force_code) or case.lead_force_code,
-        lead_force_code=case.lead_force_code,
-        programme=case.programme,
-        risk=case.risk,
-        mappa=_mappa(case),
-        offence_category=case.offence_category,
-        next_review_due=case.next_review_due,
         reasons=_reason_texts(reasons) + (("Added by hand",) if manual else ()),
-        score=float(agenda.score or 0.0),
-        score_parts=_score_parts(agenda.score_parts),
-        added_manually=agenda.added_manually,
-        added_reason=_WITHHELD if agenda.added_reason else None,
-        responsibility_rule=case.responsibility_rule,
-        responsibility_explanation=_WITHHELD,
-        open_handoff=None if handoff is None else _handoff_text(handoff, names),
+        added_reason=WITHHELD_NOTE if item.added_reason else None,
+        responsibility_explanation=WITHHELD_NOTE,
         residences=(),
         map=None,
-        map_note=_WITHHELD,
-        ogrs3=PackOgrs3(False, None, None, (), _WITHHELD),
-        decision=None if shown is None else replace(shown, note=""),
+        map_note=WITHHELD_NOTE,
+        ogrs3=PackOgrs3(False, None, None, (), WITHHELD_NOTE),
+        decision=None if item.decision is None else replace(item.decision, note=""),
         withheld=True,
     )
 
@@ -486,22 +461,30 @@ def _actions(session: Session, meeting: Meeting, viewer: Principal) -> tuple[Pac
         session, viewer, [a.case_id for a, _, _ in rows if a.case_id is not None]
     )
     return tuple(
-        PackAction(
-            action_id=action.id or 0,
-            meeting_id=action.meeting_id,
-            case_id=action.case_id,
-            offender_id=None if offender is None or action.case_id in withheld else offender.id,
-            offender_name=""
-            if offender is None
-            else WITHHELD_LABEL
-            if action.case_id in withheld
-            else f"{offender.first_name} {offender.last_name}",
-            pnc_id="" if offender is None or action.case_id in withheld else offender.pnc_id,
-            description=_WITHHELD if action.case_id in withheld else action.description,
-            owner=action.owner,
-            due_date=action.due_date,
-            status=action.status,
-            carried_over=action.meeting_id != meeting.id,
-        )
+        _action(action, offender, meeting, hidden=action.case_id in withheld)
         for action, _case, offender in [*own, *carried]
+    )
+
+
+def _action(
+    action: ReviewAction, offender: Offender | None, meeting: Meeting, *, hidden: bool
+) -> PackAction:
+    """One action; ``hidden``: limited access keeps its case (and so its text) from the reader."""
+    shown = None if offender is None or hidden else offender
+    if shown is not None:
+        name = f"{shown.first_name} {shown.last_name}"
+    else:
+        name = WITHHELD_LABEL if offender is not None else ""
+    return PackAction(
+        action_id=action.id or 0,
+        meeting_id=action.meeting_id,
+        case_id=action.case_id,
+        offender_id=None if shown is None else shown.id,
+        offender_name=name,
+        pnc_id="" if shown is None else shown.pnc_id,
+        description=WITHHELD_NOTE if hidden else action.description,
+        owner=action.owner,
+        due_date=action.due_date,
+        status=action.status,
+        carried_over=action.meeting_id != meeting.id,
     )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
@@ -50,28 +49,7 @@ _REASON_ORDER = {code: i for i, code in enumerate(REASON_CODES)}
 RISK_SHARE: dict[str, float] = {"low": 0.0, "medium": 1 / 3, "high": 2 / 3, "very_high": 1.0}
 _RISK_TEXT = {"low": "low", "medium": "medium", "high": "high", "very_high": "very high"}
 
-# IN lists are split so that SQLite's bound-parameter limit is never reached.
-_CHUNK = 5000
-
-T = TypeVar("T")
-
-
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _in_ids(column: Any, ids: Sequence[int]) -> Any:
-    """``column IN (…)`` for many integer ids, rendered inline.
-
-    Thousands of bound parameters cost more to parse (psycopg splits the query at each) than the
-    query costs to run; integers are safe to render into the SQL.
-    """
-    values = [int(v) for v in ids]
-    return column.in_(sa.bindparam("ids", value=values, expanding=True, literal_execute=True))
 
 
 def _normalise_forces(session: Session, forces: Iterable[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlmodel import Session, col, select
 
@@ -243,22 +244,31 @@ def _transfer(
         return handoff_id, None  # it completes through the workflow
     proposed = open_handoff.state == "proposed"
     if proposed:
-        transition(
-            session,
-            actor=actor,
-            handoff_id=handoff_id,
-            action="request",
-            note=_meeting_note(meeting, note),
-            now=now,
-        )
+        _step(session, actor, handoff_id, "request", meeting, note, now)
     done = _agreed(
         session, actor, handoff_id, meeting, target, agreed_by, note, now, step=not proposed
     )
     return handoff_id, "+".join(x for x in ("request" if proposed else "", done) if x) or None
 
 
-def _meeting_note(meeting: Meeting, note: str) -> str:
-    return f"Joint review meeting {meeting.id}: transfer agreed" + (f" ({note})" if note else "")
+def _step(
+    session: Session,
+    actor: str,
+    handoff_id: int,
+    action: Literal["request", "accept"],
+    meeting: Meeting,
+    note: str,
+    now: datetime,
+) -> None:
+    """Move the handoff on as the meeting agreed, saying so in its history."""
+    transition(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        action=action,
+        note=f"Joint review meeting {meeting.id}: transfer agreed" + (f" ({note})" if note else ""),
+        now=now,
+    )
 
 
 def _agreed(
@@ -296,14 +306,7 @@ def _agreed(
     if own_force and not step:
         return ""
     if own_force:
-        transition(
-            session,
-            actor=actor,
-            handoff_id=handoff_id,
-            action="accept",
-            note=_meeting_note(meeting, note),
-            now=now,
-        )
+        _step(session, actor, handoff_id, "accept", meeting, note, now)
         return "accept"
     mark_agreed_at_review(
         session, actor=actor, handoff_id=handoff_id, meeting_id=int(meeting.id or 0), note=note

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from coordination.core.sql import chunks, in_ids
 from coordination.errors import NotFoundError
 from coordination.handoffs.workflow import current_deadline, rag_status
 from coordination.models import (
@@ -20,7 +21,6 @@ from coordination.models import (
     Handoff,
     Offender,
 )
-from coordination.review.common import _chunks, _in_ids
 from coordination.review.ogrs3 import CaseOgrs3, ogrs3_for_case
 from coordination.review.scoring import PriorityWeights, priority_score
 
@@ -66,11 +66,11 @@ _CASE_COLUMNS = (
 def _load_facts(session: Session, case_ids: Iterable[int]) -> dict[int, _Facts]:
     ids = sorted(set(case_ids))
     facts: dict[int, _Facts] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows = session.execute(
             sa.select(*_CASE_COLUMNS)
             .join(Offender, col(Offender.id) == col(Case.offender_id))
-            .where(_in_ids(col(Case.id), chunk))
+            .where(in_ids(col(Case.id), chunk))
         ).all()
         by_offender: dict[int, list[_Facts]] = defaultdict(list)
         for row in rows:
@@ -84,7 +84,7 @@ def _load_facts(session: Session, case_ids: Iterable[int]) -> dict[int, _Facts]:
                 col(Address.postcode),
                 col(Address.distance_to_boundary_m),
             ).where(
-                _in_ids(col(Address.offender_id), sorted(by_offender)),
+                in_ids(col(Address.offender_id), sorted(by_offender)),
                 col(Address.valid_to).is_(None),
             )
         ).all()
@@ -99,7 +99,7 @@ def _load_facts(session: Session, case_ids: Iterable[int]) -> dict[int, _Facts]:
                 col(Handoff.address_check_due),
                 col(Handoff.completion_due),
             ).where(
-                _in_ids(col(Handoff.case_id), chunk), col(Handoff.state).in_(OPEN_HANDOFF_STATES)
+                in_ids(col(Handoff.case_id), chunk), col(Handoff.state).in_(OPEN_HANDOFF_STATES)
             )
         ).all()
         for h in handoffs:

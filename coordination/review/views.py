@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from coordination.core.sql import chunks, in_ids
 from coordination.models import (
     AgendaItem,
     AuditEvent,
@@ -21,10 +22,15 @@ from coordination.models import (
     ReviewDecision,
 )
 from coordination.reference.boundaries import force_names
-from coordination.review.common import _chunks, _in_ids, _offender_name
+from coordination.review.common import _offender_name
 from coordination.review.facts import _Facts, _load_facts, _ogrs3
 from coordination.review.ogrs3 import Ogrs3Result
-from coordination.security.permissions import WITHHELD_LABEL, principal, withheld_cases
+from coordination.security.permissions import (
+    WITHHELD_LABEL,
+    WITHHELD_NOTE,
+    principal,
+    withheld_cases,
+)
 
 # --- views ----------------------------------------------------------------------------------------
 
@@ -253,9 +259,9 @@ def _item_views(
         facts = _load_facts(session, [i.case_id for i in items])
     item_ids = [int(i.id or 0) for i in items]
     decisions: dict[int, ReviewDecision] = {}
-    for chunk in _chunks(item_ids):
+    for chunk in chunks(item_ids):
         for d in session.exec(
-            select(ReviewDecision).where(_in_ids(col(ReviewDecision.agenda_item_id), chunk))
+            select(ReviewDecision).where(in_ids(col(ReviewDecision.agenda_item_id), chunk))
         ).all():
             decisions[d.agenda_item_id] = d
     handoff_ids = [d.handoff_id for d in decisions.values() if d.handoff_id is not None]
@@ -319,9 +325,9 @@ def _withhold(view: AgendaItemView) -> AgendaItemView:
         residence_postcode=None,
         distance_to_boundary_m=None,
         ogrs3=None,
-        ogrs3_note="Withheld: limited access",
-        added_reason=None if view.added_reason is None else "Withheld: limited access",
-        removed_reason=None if view.removed_reason is None else "Withheld: limited access",
+        ogrs3_note=WITHHELD_NOTE,
+        added_reason=None if view.added_reason is None else WITHHELD_NOTE,
+        removed_reason=None if view.removed_reason is None else WITHHELD_NOTE,
         decision=None if decision is None else replace(decision, note=""),
         # A manual reason quotes whoever added the case, and may name the person.
         reasons=tuple(
@@ -349,16 +355,18 @@ def _action_views(
     }
     case_ids = sorted({a.case_id for a in actions if a.case_id is not None})
     people: dict[int, str] = {}
-    for chunk in _chunks(case_ids):
+    for chunk in chunks(case_ids):
         for case_id, first, last in session.exec(
             select(Case.id, Offender.first_name, Offender.last_name)
             .join(Offender, col(Offender.id) == Case.offender_id)
-            .where(_in_ids(col(Case.id), chunk))
+            .where(in_ids(col(Case.id), chunk))
         ).all():
             people[int(case_id or 0)] = f"{first} {last}"
     views = []
     for a in actions:
         m = meetings[a.meeting_id]
+        hidden = a.case_id in withheld
+        person = None if a.case_id is None else people.get(a.case_id)
         views.append(
             ActionView(
                 id=int(a.id or 0),
@@ -367,12 +375,8 @@ def _action_views(
                 meeting_title=m.title,
                 forces=tuple(m.forces),
                 case_id=a.case_id,
-                offender_name=WITHHELD_LABEL
-                if a.case_id in withheld
-                else people.get(a.case_id)
-                if a.case_id is not None
-                else None,
-                description="Withheld: limited access" if a.case_id in withheld else a.description,
+                offender_name=WITHHELD_LABEL if hidden else person,
+                description=WITHHELD_NOTE if hidden else a.description,
                 owner=a.owner,
                 due_date=a.due_date,
                 status=a.status,

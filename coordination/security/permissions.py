@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from coordination.core.sql import chunks, in_ids
 from coordination.errors import AccessDeniedError
 from coordination.models import (
     OPEN_HANDOFF_STATES,
@@ -61,6 +62,7 @@ __all__ = [
     "ROLE_LABELS",
     "SYSTEM_PREFIX",
     "WITHHELD_LABEL",
+    "WITHHELD_NOTE",
     "Permission",
     "Principal",
     "acts_for",
@@ -82,6 +84,8 @@ Permission = Literal["allow", "refuse", "pseudonymised"]
 SYSTEM_PREFIX = "system:"
 # What a meeting shows in place of a person the viewer may not see (limited access).
 WITHHELD_LABEL = "Restricted case"
+# ...and in place of its free text (reasons, notes, descriptions).
+WITHHELD_NOTE = "Withheld: limited access"
 
 #: crossforce's own jobs act as these service accounts, each with only the rights it needs. In
 #: production they are the only ``system:`` names accepted; elsewhere any other ``system:`` name
@@ -413,10 +417,10 @@ def withheld_cases(session: Session, p: Principal, case_ids: Sequence[int]) -> s
     if p.is_system or not ids:
         return set()
     allowed: set[int] = set()
-    chunk = sorted(ids)
-    for start in range(0, len(chunk), 500):
-        part = chunk[start : start + 500]
-        query = sa.select(col(Case.id)).where(col(Case.id).in_(part), _limited_access(p.user_id))
+    for part in chunks(sorted(ids)):
+        query = sa.select(col(Case.id)).where(
+            in_ids(col(Case.id), part), _limited_access(p.user_id)
+        )
         allowed.update(int(row[0]) for row in session.execute(query))
     return ids - allowed
 
