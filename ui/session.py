@@ -220,15 +220,16 @@ def flash(key: str, lines: Sequence[str]) -> None:
     st.session_state[key] = list(lines)
 
 
-def show_flash(key: str, *, escape: bool = False) -> None:
+def show_flash(key: str) -> None:
     """Show, then forget, the lines kept by :func:`flash` under ``key``.
+
+    Every line is escaped for markdown: lines quote what people typed (titles, names, notes) and
+    what a loaded pack calls its areas (a move's explanation), so none may format the page.
 
     Parameters
     ----------
     key
         The page's flash key.
-    escape
-        Escape the lines for markdown: for lines that quote what people typed.
     """
     for line in st.session_state.pop(key, None) or []:
-        st.success(md(line) if escape else line)
+        st.success(md(line))

@@ -150,9 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_INPUT
     args.resolve_actor = _resolver(args)
     logging.basicConfig(level=os.environ.get("CROSSFORCE_LOG_LEVEL", "WARNING"))
-    from coordination.core.logs import configure_logging
+    from coordination.core.logs import RedactingFilter, configure_logging
 
-    configure_logging()  # masks PNC IDs, postcodes and dates in every log record
+    configure_logging()  # masks PNC IDs, postcodes, dates and exception messages in every record
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         if args.sign_in_password_stdin:
@@ -178,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             crash = logging.getLogger("crossforce.crash")
             crash.propagate = False
             file_handler = logging.FileHandler(path)
+            # Not a root handler, so configure_logging left it bare: it redacts on its own.
+            file_handler.addFilter(RedactingFilter())
             crash.addHandler(file_handler)
             crash.exception("unexpected error in %s", args.command)
             crash.removeHandler(file_handler)

@@ -7,6 +7,7 @@ things Streamlit gives no key (tables, tabs, a form's submit button) by what the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ from streamlit.testing.v1 import AppTest
 
 from tests.support import REPO
 from ui.session import ACTIVITY_KEY, USER_KEY
+from ui.text import WORD_JOINER
 
 __all__ = [
     "ACTIVITY_KEY",
     "APP",
     "TIMEOUT",
     "USER_KEY",
+    "as_read",
     "button",
     "ok",
     "page",
@@ -105,6 +108,14 @@ def button(at: AppTest, label: str) -> Any:
     return found[0]
 
 
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def as_read(markdown: str) -> str:
+    """Markdown escaped by ``ui.text.md`` as people read it: escapes and word joiners removed."""
+    return _ESCAPED.sub(r"\1", markdown).replace(WORD_JOINER, "")
+
+
 def successes(at: AppTest) -> list[str]:
     """Success messages as people read them (markdown escapes removed)."""
-    return [s.value.replace("\\", "") for s in at.success]
+    return [as_read(s.value) for s in at.success]

@@ -112,7 +112,7 @@ def test_audit_page(audit_env: Engine) -> None:
     with Session(audit_env) as s:
         report = verify_chain(s)
     assert report.ok
-    assert [m.value for m in at.success] == [report.message]
+    assert apptest.successes(at) == [report.message]
 
     # Export: the file matches the filters, is neutralised, and the export is in the log.
     at.button(key="audit_export_go").click().run()

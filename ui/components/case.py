@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from ui.components import maps, tables
-from ui.text import force_label, md
+from ui.text import code, force_label, md
 
 
 def case_choice(rows: Sequence[Any]) -> Callable[[int | None], str]:
@@ -40,7 +40,7 @@ def case_heading(case: Any, *, detail: Any = None, listed: Any = None) -> None:
     person = detail.offender if detail is not None else listed
     if person is not None:
         st.markdown(
-            f"### {md(person.first_name)} {md(person.last_name)} · `{person.pnc_id}` · "
+            f"### {md(person.first_name)} {md(person.last_name)} · {code(person.pnc_id)} · "
             f"case {case.id}"
         )
     else:
@@ -48,7 +48,7 @@ def case_heading(case: Any, *, detail: Any = None, listed: Any = None) -> None:
     st.markdown(f"**Lead force:** {md(force_label(case.lead_force_code))}")
     st.markdown(f"**Why:** {md(case.responsibility_explanation or '—')}")
     if case.flags:
-        st.warning("Flags: " + ", ".join(f.replace("_", " ") for f in case.flags))
+        st.warning(md("Flags: " + ", ".join(f.replace("_", " ") for f in case.flags)))
 
 
 def opened_record(

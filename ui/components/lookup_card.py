@@ -17,7 +17,7 @@ from coordination.reference import lookup as service
 from coordination.reference.lookup import LookupResult
 from ui.components.maps import CLICK_KEY, forget_click
 from ui.session import call
-from ui.text import md
+from ui.text import code, md
 
 QUERY_KEY = "query"
 
@@ -56,7 +56,7 @@ def current_answer(query: str) -> LookupResult | None:
 def _place(named: Any) -> str:
     if named is None:
         return "—"
-    return f"{md(named.name)} `{named.code}`"
+    return f"{md(named.name)} {code(named.code)}"
 
 
 def _distance(result: LookupResult) -> str:
@@ -64,7 +64,7 @@ def _distance(result: LookupResult) -> str:
         return "—"
     text = f"{result.distance_to_boundary_m:,.0f} m"
     if result.nearest_other_force is not None:
-        text += f" to {md(result.nearest_other_force.name)} `{result.nearest_other_force.code}`"
+        text += f" to {_place(result.nearest_other_force)}"
     return text
 
 
@@ -72,9 +72,9 @@ def _source_line(label: str, source: dict[str, Any]) -> str:
     district = source.get("district") or {}
     force = source.get("force") or {}
     district_text = (
-        f"{md(district.get('name', '?'))} `{district.get('code', '?')}`" if district else "none"
+        f"{md(district.get('name', '?'))} {code(district.get('code', '?'))}" if district else "none"
     )
-    force_text = f"{md(force.get('name', '?'))} `{force.get('code', '?')}`" if force else "none"
+    force_text = f"{md(force.get('name', '?'))} {code(force.get('code', '?'))}" if force else "none"
     method = source.get("method")
     tail = f" (method {md(method)})" if method else ""
     return f"- **{label}:** district {district_text}, force {force_text}{tail}"
@@ -91,10 +91,14 @@ def render_result(result: LookupResult) -> None:
     where = result.postcode or result.query
     if result.force is not None:
         st.markdown(f"## {md(result.force.name)}")
-        st.caption(f"ONS code {result.force.code} · ONS name “{result.force.ons_name}” · {where}")
+        # The names come from a loaded pack and ``where`` from what was typed: escaped.
+        st.caption(
+            f"ONS code {md(result.force.code)} · ONS name “{md(result.force.ons_name)}” · "
+            f"{md(where)}"
+        )
     else:
         st.markdown("## No force found")
-        st.caption(str(where))
+        st.caption(md(where))
 
     left, middle, right = st.columns(3)
     left.markdown(f"**District**  \n{_place(result.district)}")
@@ -111,7 +115,8 @@ def render_result(result: LookupResult) -> None:
         # The flag must never pass silently, even if the service added no wording for it.
         warnings.append("Near a force boundary: verify the address before relying on this answer.")
     for warning in warnings:
-        st.warning(warning)
+        # Warnings quote area names from the loaded pack and the postcode looked up.
+        st.warning(md(warning))
 
     if result.polygon is not None and result.directory is not None:
         st.markdown(

@@ -20,6 +20,7 @@ from coordination.reference import lookup as service
 from coordination.reference.lookup import LookupResult, MapData, attribution
 from geo.coords import bng_to_wgs84
 from ui.session import call
+from ui.text import md
 
 CLICK_KEY = "clicked_point"
 MAP_KEY = "map"
@@ -225,7 +226,7 @@ def show_map(data: MapData, *, tile_url: str | None = None) -> None:
         key=MAP_KEY,
         height=480,
     )
-    st.caption(data.attribution)
+    st.caption(md(data.attribution))
 
 
 def map_for(result: LookupResult) -> MapData | None:
@@ -312,6 +313,8 @@ def timeline_deck(addresses: Sequence[Any]) -> pdk.Deck | None:
         ),
         # No provider: nothing is fetched from the internet (see build_deck).
         map_provider=None,
+        # A text template: deck.gl sets it as text, so a postcode is never read as HTML (an
+        # ``html`` template would be parsed, with the fields put in first).
         tooltip={"text": "{label}"},
     )
 
@@ -324,5 +327,5 @@ def show_timeline(addresses: Sequence[Any]) -> None:
         return
     st.pydeck_chart(deck, key="timeline_map", height=360)
     st.caption(
-        f"Orange: current address; grey: earlier ones, joined in time order. {attribution()}"
+        f"Orange: current address; grey: earlier ones, joined in time order. {md(attribution())}"
     )

@@ -7,11 +7,10 @@ library and nothing fetched from the internet.
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any
 
-from ui.text import CITY, MET
+from ui.text import CITY, MET, html_text
 
 
 def network_svg(graph: Any, *, size: int = 640) -> str:
@@ -55,7 +54,7 @@ def network_svg(graph: Any, *, size: int = 640) -> str:
         mx, my = (sx + ex) / 2 - uy * 18, (sy + ey) / 2 + ux * 18
         width = 1 + 7 * data.get("count", 0) / most
         colour = "#c0392b" if data.get("overdue", 0) else "#2c6fbb"
-        title = html.escape(
+        title = html_text(
             f"{graph.nodes[source]['name']} → {graph.nodes[target]['name']}: "
             f"{data.get('count', 0)} handoffs, {data.get('pending', 0)} pending, "
             f"{data.get('overdue', 0)} overdue"
@@ -70,7 +69,7 @@ def network_svg(graph: Any, *, size: int = 640) -> str:
         fill = {"bcu": "#9fc5e8", "force": "#f6b26b"}.get(attrs.get("kind", "force"), "#ccc")
         if node == CITY:
             fill = "#e06666"
-        name = html.escape(str(attrs.get("name", node)))
+        name = html_text(attrs.get("name", node))
         count = attrs.get("count_in", 0) + attrs.get("count_out", 0)
         parts.append(
             f'<g><circle cx="{x:.1f}" cy="{y:.1f}" r="14" fill="{fill}" stroke="#333"/>'

@@ -21,7 +21,7 @@ from coordination.core.db import get_engine, session_scope
 from coordination.core.settings import get_settings
 from coordination.packs.export import export_pack
 from coordination.review.common import LOOKBACK_DAYS
-from ui.text import md
+from ui.text import code, md
 
 log = logging.getLogger("crossforce.ui.review")
 
@@ -325,7 +325,8 @@ def meeting_header(detail: Any, names: Mapping[str, str]) -> None:
         Force names by code.
     """
     meeting = detail.meeting
-    st.subheader(meeting.title)
+    # The title is typed by whoever planned the meeting: a heading, never markdown of theirs.
+    st.subheader(md(meeting.title))
     st.markdown(
         f"**Date:** {meeting.meeting_date.isoformat()} · **Status:** {meeting.status} · "
         f"**Chair:** {md(meeting.chair)}  \n"
@@ -342,7 +343,7 @@ def meeting_header(detail: Any, names: Mapping[str, str]) -> None:
 
 def item_panel(item: Any, names: Mapping[str, str]) -> None:
     """One agenda item: the person, why it is on the agenda, its score and OGRS3, its decision."""
-    st.markdown(f"#### {item.position}. {md(item.offender_name)} · `{item.pnc_id}`")
+    st.markdown(f"#### {item.position}. {md(item.offender_name)} · {code(item.pnc_id)}")
     st.markdown(
         f"**Lead force:** {md(item.lead_force_name)} · **Programme:** {md(item.programme)} · "
         f"**Risk:** {md(item.risk.replace('_', ' '))} · **MAPPA level:** "

@@ -32,7 +32,7 @@ from ui.session import (
     sign_in_as,
     signed_in_username,
 )
-from ui.text import GENERIC_ERROR, md, role_label
+from ui.text import GENERIC_ERROR, code, md, role_label
 
 log = logging.getLogger("crossforce.ui")
 
@@ -176,7 +176,7 @@ def sidebar(user: UserPublic) -> None:
         where = user.force_code + (f" / {user.bcu_code}" if user.bcu_code else "")
         st.markdown(
             f"Signed in as **{md(user.display_name)}**  \n"
-            f"`{user.username}` · {md(role_label(user.role))} · {md(where)}"
+            f"{code(user.username)} · {md(role_label(user.role))} · {md(where)}"
         )
         if st.button("Sign out", key="auth_sign_out"):
             sign_out(reason="user")

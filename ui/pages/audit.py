@@ -16,7 +16,7 @@ from coordination.audit.reader import export_events, search_events, verify_chain
 from coordination.ledger.chain import CATEGORIES
 from ui import session
 from ui.components import tables
-from ui.text import md
+from ui.text import code, md
 
 EXPORT_KEY = "audit_export"
 VERIFY_KEY = "audit_verify_report"
@@ -90,11 +90,11 @@ if st.button("Verify the hash chain", key="audit_verify"):
 report = st.session_state.get(VERIFY_KEY)
 if report is not None:
     if report.ok:
-        st.success(report.message)
+        st.success(md(report.message))
     else:
         st.error(md(report.message))
     st.caption(
-        f"Last hash: `{report.last_hash}` (note it elsewhere to detect rows cut from the end)."
+        f"Last hash: {code(report.last_hash)} (note it elsewhere to detect rows cut from the end)."
     )
 
 st.subheader("Export")

@@ -37,8 +37,7 @@ FLASH_KEY = "jr_flash"
 
 st.title("Joint review")
 demo_notice()
-# Lines quote what people typed (titles, names, notes): escaped, never formatting.
-session.show_flash(FLASH_KEY, escape=True)
+session.show_flash(FLASH_KEY)
 
 require_page("Joint review")
 # Every read names the signed-in user: only meetings of their own force are listed.

@@ -40,7 +40,8 @@ if overview is not None:
     for boundary_set in overview.sets:
         if boundary_set.approximate:
             note = boundary_set.coverage_note or "Approximate boundaries: not for official use."
-            st.info(f"{boundary_set.name} is approximate. {note}")
+            # The set's name and coverage note come from the pack that was loaded.
+            st.info(md(f"{boundary_set.name} is approximate. {note}"))
 
     st.subheader("Boundary sets")
     if overview.sets:
@@ -49,4 +50,4 @@ if overview is not None:
         st.markdown("No boundary sets are stored yet.")
 
     st.markdown(LOAD_INSTRUCTIONS)
-    st.caption(overview.attribution)
+    st.caption(md(overview.attribution))
