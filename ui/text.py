@@ -10,9 +10,10 @@ the markdown or HTML is put together:
 - :func:`md` for anything Streamlit renders as markdown (``st.markdown``, ``st.caption``,
   ``st.subheader``, ``st.success`` and the other alerts);
 - :func:`code` for a value shown as inline code in such markdown (a PNC ID, a code);
-- :func:`html_text` for text placed in HTML or SVG (``st.html``).
+- :func:`html_text` for text placed in HTML or SVG, should a page ever need it (none does: the
+  network drawing is Graphviz DOT, quoted by ``ui.components.network.dot_quote``).
 
-Nothing in ``ui`` passes ``unsafe_allow_html=True``, and pydeck tooltips are ``text`` templates
+Nothing in ``ui`` calls ``st.html`` or passes ``unsafe_allow_html=True``, and pydeck tooltips are ``text`` templates
 only (deck.gl sets them as text, where an ``html`` template would be parsed); a test scans for
 both.
 """

@@ -1,6 +1,7 @@
 """Network: where the coordination load between forces sits.
 
-A drawing of the handoffs between forces (Met BCUs as their own nodes) over a period, with the
+A drawing of the handoffs between forces (Met BCUs as their own nodes) over a period, the City in
+the middle and every force and BCU by name (Graphviz, laid out in the browser), with the
 analytics beside it — the largest flows, the bottlenecks (most overdue), ping-pong cases and
 frequent movers — and the network to download as GraphML or JSON.
 """
@@ -42,16 +43,17 @@ if overview is not None:
         f"{g.number_of_edges()} flows between {g.number_of_nodes()} forces and BCUs, "
         f"handoffs requested {start.isoformat()} to {end.isoformat()}."
     )
-    drawing, flows = st.columns([3, 2])
-    with drawing:
-        st.html(network.network_svg(g))
-        st.caption(
-            "Red circle: the City; orange: forces; blue: Met BCUs. Arrow width: handoffs; "
-            "red arrows carry overdue handoffs. Hover for figures."
-        )
-    with flows:
+    # The drawing gets the page's full width, so its names stay readable; the tables go below.
+    with st.container(key="net_drawing"):
+        # Graphviz lays it out in the browser (bundled WASM, nothing fetched): st.html would
+        # strip an SVG, and a DOT string carries no markup of ours at all.
+        st.graphviz_chart(network.network_dot(g), width="stretch", height=network.drawing_height(g))
+        st.caption(network.legend())
+    largest, worst = st.columns(2)
+    with largest:
         st.markdown("**Largest flows**")
         st.dataframe(tables.flows_table(overview.largest), hide_index=True, key="net_largest")
+    with worst:
         st.markdown("**Bottlenecks (most overdue)**")
         st.dataframe(
             tables.flows_table(overview.bottlenecks), hide_index=True, key="net_bottlenecks"
@@ -60,7 +62,7 @@ if overview is not None:
     with left:
         st.markdown("**Ping-pong cases** (A → B → A within 90 days)")
         st.dataframe(
-            tables.ping_pong_table(overview.ping_pong), hide_index=True, key="net_pingpong"
+            network.ping_pong_table(overview.ping_pong, g), hide_index=True, key="net_pingpong"
         )
     with right:
         st.markdown(f"**Frequent movers** (more than {int(movers_over)} transfers in a year)")
