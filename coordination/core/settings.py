@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     priority_overdue_cap_days
         Days overdue beyond this add no more points, so one long-forgotten case cannot swamp
         the agenda.
+    agenda_size
+        How many agenda items a joint meeting works through: the first this many in agenda order
+        (by priority unless moved by hand) are the meeting's agenda; the rest are listed as "not
+        reached" with their scores, in the page and the pack.
     idle_signout_minutes
         A signed-in page with no activity for this long signs its user out.
     lockout_attempts
@@ -132,6 +136,7 @@ class Settings(BaseSettings):
     priority_weight_ogrs3: float = Field(default=20.0, ge=0, le=20)
     priority_weight_overdue: float = Field(default=1.0, ge=0)
     priority_overdue_cap_days: int = Field(default=30, ge=0)
+    agenda_size: int = Field(default=40, ge=1, le=1000)
     idle_signout_minutes: int = Field(default=30, ge=1)
     lockout_attempts: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)

@@ -36,6 +36,7 @@ from coordination.caseload.assignment import assign_case
 from coordination.caseload.weights import CaseWeights, load_case_weights, seed_case_weights
 from coordination.core.clock import london_today
 from coordination.core.serial import jsonable
+from coordination.demo.meeting import seed_past_meeting
 from coordination.demo.officers import (
     _create_officers,
     _demo_accounts,
@@ -72,6 +73,9 @@ class DemoReport:
         How many of each were written.
     handoffs
         Handoffs by final state.
+    meeting_id
+        The City–Met joint review held two weeks before ``today`` (``None`` when its agenda
+        came out empty).
     leads
         Open cases by lead force code at the end.
     seconds
@@ -87,6 +91,7 @@ class DemoReport:
     moves: int = 0
     assignments: int = 0
     handoffs: dict[str, int] = field(default_factory=dict)
+    meeting_id: int | None = None
     leads: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -195,6 +200,16 @@ def seed_demo(
         if i % 500 == 0:
             say(f"… {i:,} of {offenders:,} offenders")
 
+    say("Holding the last City–Met joint review…")
+    meeting_id = seed_past_meeting(
+        session,
+        rng=rng,
+        city_supervisor=teams[(CITY_OF_LONDON, None)].supervisor,
+        met_supervisor=_supervisor(teams, METROPOLITAN, "CE"),
+        today=today,
+        near_boundary_m=near_boundary_m,
+    )
+
     report = DemoReport(
         skipped=False,
         seed=seed,
@@ -205,6 +220,7 @@ def seed_demo(
         moves=counts.moves,
         assignments=counts.assignments,
         handoffs=dict(sorted(counts.handoffs.items())),
+        meeting_id=meeting_id,
         leads=dict(sorted(Counter(p.final_lead for p in plans).items())),
         seconds=timer.perf_counter() - started,
     )

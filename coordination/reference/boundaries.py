@@ -104,6 +104,20 @@ def force_names(session: Session) -> dict[str, str]:
     return {code: name for code, name in session.exec(select(Force.code, Force.name)).all()}
 
 
+def bcu_names(session: Session) -> dict[str, str]:
+    """Return every Met BCU's name by code, as the active boundary set names it.
+
+    A code stored on an older residence but absent from the active set is not listed: callers
+    show the code itself then.
+    """
+    rows = session.exec(
+        select(Area.code, Area.name)
+        .join(BoundarySet, col(BoundarySet.id) == Area.boundary_set_id)
+        .where(Area.kind == "bcu", col(BoundarySet.active).is_(True))
+    ).all()
+    return {code: name for code, name in rows}
+
+
 def _wkb(geometries: gpd.GeoSeries) -> list[bytes | None]:
     # Layers without a CRS are taken to be in BNG already, as the BoundaryLayers contract says.
     if geometries.crs is not None and geometries.crs.to_epsg() != 27700:

@@ -7,7 +7,8 @@
     crossforce review agenda [--forces E23000034,E23000001] [--date D] [--near-m M] [--json]
     crossforce review meetings [--forces CODES] [--json]
     crossforce review show MEETING_ID [--json]
-    crossforce review decide ITEM KIND [--target CODE] [--note T] [--version N] [--json]
+    crossforce review decide ITEM KIND [--target CODE] [--agreed-by NAME] [--note T] [--version N]
+        [--json]
     crossforce review action MEETING_ID --owner U [--due D] [--case ID] DESCRIPTION
     crossforce review actions [--owner U] [--json]
     crossforce review status MEETING_ID planned|held|closed
@@ -103,6 +104,12 @@ def register(sub: Any) -> Any:
         "kind", metavar="KIND", help="retain, transfer, joint, escalate, nfa or other"
     )
     decide.add_argument("--target", metavar="CODE", help="the force (required for transfer)")
+    decide.add_argument(
+        "--agreed-by",
+        metavar="NAME",
+        help="for a transfer: the receiving force's attendee who agreed it at the meeting (the "
+        "handoff is then accepted for that force; without it, it waits in their queue)",
+    )
     decide.add_argument("--note", default="", help="what was agreed")
     decide.add_argument(
         "--version",
@@ -323,6 +330,7 @@ def _cmd_decide(args: argparse.Namespace) -> int:
             kind=args.kind.strip().lower(),
             note=args.note,
             target_force_code=args.target,
+            agreed_by=args.agreed_by,
             expected_version=args.expected_version,
         )
     if args.json:

@@ -33,7 +33,7 @@ class _Facts:
     building thousands of table models would cost more than the queries)."""
 
     case: Any  # case columns and the offender's (see _CASE_COLUMNS)
-    residence: Any | None  # force_code, postcode, distance_to_boundary_m
+    residence: Any | None  # force_code, bcu_code, postcode, distance_to_boundary_m
     handoff: Any | None  # id, state, address_check_due, completion_due
     scored_on: date | None = None
     ogrs3: CaseOgrs3 | None = None
@@ -81,6 +81,7 @@ def _load_facts(session: Session, case_ids: Iterable[int]) -> dict[int, _Facts]:
             sa.select(
                 col(Address.offender_id),
                 col(Address.force_code),
+                col(Address.bcu_code),
                 col(Address.postcode),
                 col(Address.distance_to_boundary_m),
             ).where(

@@ -15,7 +15,7 @@ from coordination.models import (
     MeetingPublic,
     ReviewAction,
 )
-from coordination.reference.boundaries import force_names
+from coordination.reference.boundaries import bcu_names, force_names
 from coordination.review.agenda_rules import _carried_actions
 from coordination.review.common import (
     _NEXT_STATUS,
@@ -248,4 +248,9 @@ def get_meeting(session: Session, *, meeting_id: int, actor: str) -> MeetingDeta
         previous_meeting_date=previous.meeting_date if previous else None,
         next_meeting_date=_next_meeting_date(session, meeting),
         force_names={code: names.get(code, code) for code in meeting.forces},
+        bcu_names={
+            code: name
+            for code, name in bcu_names(session).items()
+            if any(i.residence_bcu_code == code for i in items)
+        },
     )

@@ -83,8 +83,9 @@ class AgendaItemView:
         The (synthetic) person.
     lead_force_code, lead_force_name
         Who leads the case now.
-    residence_force_code, residence_postcode, distance_to_boundary_m
-        The current residence as stored (``None`` when unknown or of no fixed abode).
+    residence_force_code, residence_bcu_code, residence_postcode, distance_to_boundary_m
+        The current residence as stored (``None`` when unknown or of no fixed abode); the BCU
+        is the Met's basic command unit holding it, when the residence resolved to one.
     programme, risk, mappa_level, next_review_due
         Case facts behind the reasons and the score.
     reasons
@@ -114,6 +115,7 @@ class AgendaItemView:
     lead_force_code: str
     lead_force_name: str
     residence_force_code: str | None
+    residence_bcu_code: str | None
     residence_postcode: str | None
     distance_to_boundary_m: float | None
     programme: str
@@ -201,6 +203,8 @@ class MeetingDetail:
         The next meeting: the earliest later planned one, else this date + 28 days.
     force_names
         Display names of the meeting's forces, by code.
+    bcu_names
+        Names of the Met BCUs its agenda's residences lie in, by code.
     """
 
     meeting: MeetingPublic
@@ -210,6 +214,7 @@ class MeetingDetail:
     previous_meeting_date: date | None
     next_meeting_date: date
     force_names: dict[str, str] = field(default_factory=dict)
+    bcu_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def agenda(self) -> list[AgendaItemView]:
@@ -292,6 +297,7 @@ def _item_views(
                 lead_force_code=f.case.lead_force_code,
                 lead_force_name=names.get(f.case.lead_force_code, f.case.lead_force_code),
                 residence_force_code=r.force_code if r else None,
+                residence_bcu_code=r.bcu_code if r else None,
                 residence_postcode=r.postcode if r else None,
                 distance_to_boundary_m=r.distance_to_boundary_m if r else None,
                 programme=f.case.programme,
@@ -322,6 +328,7 @@ def _withhold(view: AgendaItemView) -> AgendaItemView:
         offender_name=WITHHELD_LABEL,
         pnc_id="",
         residence_force_code=None,
+        residence_bcu_code=None,
         residence_postcode=None,
         distance_to_boundary_m=None,
         ogrs3=None,

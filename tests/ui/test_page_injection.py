@@ -29,7 +29,7 @@ from streamlit.testing.v1 import AppTest
 from coordination.core.db import get_engine, session_scope
 from coordination.models import Case, Handoff, Offender, User, UserCreate
 from coordination.security.users import create_user
-from tests.factories import CITY, MET, seed_review_cases
+from tests.factories import CITY, seed_review_cases
 from tests.support import REPO, apptest
 from tests.support.database import copy_sqlite
 from ui.text import html_text, md
@@ -214,10 +214,12 @@ def test_joint_review_shows_titles_names_and_notes_as_text(
 
     at.button(key="jr_generate").click().run()
     apptest.ok(at)
+    at.toggle(key="jr_group").set_value(False).run()
     agenda = apptest.table(at, "reasons", "OGRS3 pts")
     assert f"{payload} Quxworthy" in set(agenda["offender"])
-    (item_id,) = agenda[agenda["case"] == ids["handoff"]]["item"]
-    at.selectbox(key="jr_item").set_value(int(item_id)).run()
+    picker = at.selectbox(key="jr_item")
+    (index,) = [n for n, o in enumerate(picker.options) if o.endswith(f"(case {ids['handoff']})")]
+    picker.select_index(index).run()
     apptest.ok(at)
     assert any(value.startswith("#### ") for value in shown_as_text(at, payload))
 
@@ -332,45 +334,33 @@ def test_lookup_card_shows_a_packs_names_and_the_query_as_text(payload: str) -> 
     assert len(showing) >= 8, showing
 
 
-@PAYLOADS
-def test_network_drawing_escapes_names(payload: str) -> None:
-    import networkx as nx
-
-    from ui.components.network import network_svg
-
-    g = nx.DiGraph()
-    g.add_node(CITY, kind="force", name=payload, count_in=0, count_out=1)
-    g.add_node(MET, kind="force", name="Metropolitan Police Service", count_in=1, count_out=0)
-    g.add_edge(CITY, MET, count=1, pending=1, overdue=0)
-    svg = network_svg(g)
-    assert payload not in svg or html_text(payload) == payload
-    assert svg.count(html_text(payload)) == 3  # the label, the node's title, the arrow's title
-    assert "<img" not in svg and "<script" not in svg
-
-
 @pytest.mark.parametrize("hostile_env", [IMG], indirect=True)
 def test_network_page_escapes_names(
     hostile_env: tuple[str, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What the page hands ``st.html`` is the escaped drawing (every node named like markup)."""
+    """The page draws exactly the DOT ``network_dot`` wrote (every node named like markup).
+
+    ``network_dot`` quotes every name for DOT (property-tested in ``test_page_network``), and
+    Graphviz labels are text, never HTML: a name cannot become markup or DOT syntax.
+    """
     from ui.components import network
 
     drawn: list[str] = []
-    real = network.network_svg
+    real = network.network_dot
 
-    def hostile(graph: Any, **kwargs: Any) -> str:
+    def hostile(graph: Any) -> str:
         for node in graph.nodes:
             graph.nodes[node]["name"] = IMG
-        drawn.append(real(graph, **kwargs))
+        drawn.append(real(graph))
         return drawn[-1]
 
-    monkeypatch.setattr(network, "network_svg", hostile)
+    monkeypatch.setattr(network, "network_dot", hostile)
     at = apptest.page("network", user="cara.city")
     apptest.ok(at)
     assert drawn, "the seeded handoff makes a network to draw"
-    (html,) = at.get("html")
-    assert html.value == drawn[0]
-    shown_as_text(at, IMG)
+    (chart,) = at.get_by_key("net_drawing").get("graphviz_chart")
+    assert chart.proto.spec == drawn[0]
+    assert not at.get("html")
 
 
 # --- the sources ---------------------------------------------------------------------------------
@@ -416,13 +406,13 @@ def test_the_html_scanner_finds_each_kind() -> None:
 
 
 def test_no_raw_html_anywhere_in_the_ui() -> None:
-    """No ``unsafe_allow_html``, no components, and ``st.html`` only for the escaped SVG."""
+    """No ``unsafe_allow_html``, no components, no ``st.html``."""
     found = {
         path.relative_to(REPO).as_posix(): uses
         for path in _ui_sources()
         if (uses := _raw_html(path.read_text()))
     }
-    assert found == {"ui/pages/network.py": ["html(network.network_svg(g))"]}
+    assert found == {}
 
 
 def _both_maps(postcode: str) -> None:

@@ -93,6 +93,14 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     at.button(key="jr_generate").click().run()
     apptest.ok(at)
     assert apptest.successes(at) == ["Agenda generated: 2 items."]
+    # Grouped by reason by default (one table a reason); one table in agenda order here.
+    assert at.toggle(key="jr_group").value is True
+    headings = [m.value for m in at.markdown if m.value.startswith("**") and "(" in m.value]
+    assert "**Handoffs in progress** (1)" in headings
+    assert "**High risk or MAPPA, jointly managed** (1)" in headings
+    tables = [list(d.value["case"]) for d in at.dataframe if "OGRS3 pts" in d.value.columns]
+    assert tables == [[ids["handoff"]], [ids["high"]]]
+    at.toggle(key="jr_group").set_value(False).run()
     with Session(engine) as s:
         detail = get_meeting(s, meeting_id=meeting.id, actor="system:test")
     agenda = apptest.table(at, *AGENDA)
@@ -176,7 +184,13 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     assert ids["quiet"] in set(agenda["case"])
     quiet_row = agenda[agenda["case"] == ids["quiet"]].iloc[0]
     assert "Raised by the Met" in quiet_row["reasons"]
-    at.selectbox(key="jr_item").set_value(int(quiet_row["item"])).run()
+    with Session(engine) as s:
+        quiet_item = next(
+            i.id
+            for i in get_meeting(s, meeting_id=meeting.id, actor="system:test").agenda
+            if i.case_id == ids["quiet"]
+        )
+    at.selectbox(key="jr_item").set_value(quiet_item).run()
     at.button(key="jr_remove").click().run()
     assert at.error, "removing without a reason must be refused"
     assert ids["quiet"] in set(apptest.table(at, *AGENDA)["case"])

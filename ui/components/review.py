@@ -119,42 +119,75 @@ def decision_text(decision: Any, names: Mapping[str, str]) -> str:
 
 AGENDA_COLUMNS = [
     "#",
-    "item",
     "case",
     "offender",
     "PNC ID",
-    "lead force",
-    "lives in",
     "reasons",
     "score",
+    "decision",
+    "lead force",
+    "lives in",
+    "BCU",
     *[label for _, label in PART_LABELS],
     "OGRS3 2 yrs %",
-    "decision",
 ]
+NOT_REACHED_COLUMNS = ["#", "case", "offender", "reasons", "score", "lead force"]
 
 
-def agenda_table(items: Sequence[Any], names: Mapping[str, str]) -> pd.DataFrame:
-    """The agenda (items not removed) as a table: reasons, the score and its parts, decisions."""
+def agenda_table(
+    items: Sequence[Any], names: Mapping[str, str], bcus: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The agenda (items not removed) as a table: reasons, the score and its parts, decisions.
+
+    Parameters
+    ----------
+    items
+        Agenda views in the order to show.
+    names
+        Force names by code.
+    bcus
+        BCU names by code; a code without a name shows as the code.
+    """
+    bcus = bcus or {}
     rows = []
     for item in items:
+        bcu = item.residence_bcu_code
         row: dict[str, Any] = {
             "#": item.position,
-            "item": item.id,
             "case": item.case_id,
             "offender": item.offender_name,
             "PNC ID": item.pnc_id,
+            "reasons": reasons_text(item),
+            "score": item.score,
+            "decision": decision_text(item.decision, names),
             "lead force": item.lead_force_name,
             "lives in": names.get(item.residence_force_code or "", item.residence_force_code or "")
             + (f" ({item.residence_postcode})" if item.residence_postcode else ""),
-            "reasons": reasons_text(item),
-            "score": item.score,
+            "BCU": "" if bcu is None else bcus.get(bcu, bcu),
             "OGRS3 2 yrs %": None if item.ogrs3 is None else item.ogrs3.two_year_pct,
-            "decision": decision_text(item.decision, names),
         }
         for part, label in PART_LABELS:
             row[label] = item.score_parts.get(part, 0.0)
         rows.append(row)
     return pd.DataFrame(rows, columns=AGENDA_COLUMNS)
+
+
+def not_reached_table(items: Sequence[Any]) -> pd.DataFrame:
+    """Items after the meeting's size: who, why and their score, to carry to the next meeting."""
+    return pd.DataFrame(
+        [
+            {
+                "#": i.position,
+                "case": i.case_id,
+                "offender": i.offender_name,
+                "reasons": reasons_text(i),
+                "score": i.score,
+                "lead force": i.lead_force_name,
+            }
+            for i in items
+        ],
+        columns=NOT_REACHED_COLUMNS,
+    )
 
 
 def removed_table(items: Sequence[Any]) -> pd.DataFrame:
@@ -300,6 +333,26 @@ def pack_exporter(
     return export
 
 
+def bcu_options(items: Sequence[Any]) -> list[str]:
+    """BCU codes the agenda's residences lie in, then ``"none"`` for items with no BCU."""
+    codes = sorted({i.residence_bcu_code for i in items if i.residence_bcu_code})
+    if any(not i.residence_bcu_code for i in items):
+        codes.append("none")
+    return codes
+
+
+def bcu_label(code: str, bcus: Mapping[str, str]) -> str:
+    """A BCU by name (its code when the active boundaries do not name it)."""
+    if code == "none":
+        return "No BCU (outside the Met, no fixed abode or withheld)"
+    return bcus.get(code, code)
+
+
+def agreed_by_choices(attendees: Sequence[str]) -> list[str | None]:
+    """Who may be named as agreeing a transfer for the receiving force: nobody, then attendees."""
+    return [None, *attendees]
+
+
 def decision_targets(item: Any, forces: Sequence[str]) -> list[str | None]:
     """Force choices for a decision: the meeting's other forces first, then none."""
     others = [code for code in forces if code != item.lead_force_code]
@@ -336,7 +389,7 @@ def meeting_header(detail: Any, names: Mapping[str, str]) -> None:
     since = (
         f"since the last meeting of these forces ({detail.previous_meeting_date.isoformat()})"
         if detail.previous_meeting_date
-        else f"over the last {LOOKBACK_DAYS} days (no earlier meeting of these forces)"
+        else f"the last {LOOKBACK_DAYS} days (no earlier meeting of these forces)"
     )
     st.caption(f"The agenda covers {since}; next meeting {detail.next_meeting_date.isoformat()}.")
 

@@ -18,7 +18,7 @@ from coordination.core.settings import get_settings
 from coordination.models import DECISION_KINDS
 from coordination.review.actions import add_action, open_actions, set_action_status
 from coordination.review.agenda import add_item, generate_agenda, move_item, remove_item
-from coordination.review.common import OGRS3_WEIGHT_CAP
+from coordination.review.common import OGRS3_WEIGHT_CAP, REASON_CODES
 from coordination.review.decisions import record_decision
 from coordination.review.meetings import (
     create_meeting,
@@ -26,6 +26,12 @@ from coordination.review.meetings import (
     get_meeting,
     list_meetings,
     set_meeting_status,
+)
+from coordination.review.sections import (
+    filter_agenda,
+    group_by_reason,
+    reason_heading,
+    split_agenda,
 )
 from ui import session
 from ui.components import review as rv
@@ -178,12 +184,58 @@ if detail is not None:
 
     st.markdown("### Agenda")
     agenda = detail.agenda
+    parts = split_agenda(agenda, size=get_settings().agenda_size)
+    bcus = detail.bcu_names
     if agenda:
-        st.dataframe(rv.agenda_table(agenda, names), hide_index=True, key="jr_agenda")
+        st.caption(
+            f"The meeting works through the first {parts.size} items in agenda order (highest "
+            "priority first, unless moved by hand). "
+            + (
+                f"{len(parts.not_reached)} more are listed below as not reached, with their "
+                "scores: the next agenda picks them up again."
+                if parts.not_reached
+                else "Every item fits."
+            )
+        )
+        pick = st.columns([2, 2, 1])
+        bcu_choice = pick[0].multiselect(
+            "BCU",
+            rv.bcu_options(agenda),
+            key="jr_filter_bcu",
+            format_func=lambda c: rv.bcu_label(c, bcus),
+            placeholder="Every BCU",
+        )
+        reason_choice = pick[1].multiselect(
+            "Reason",
+            [c for c in REASON_CODES if any(c in i.reason_codes for i in agenda)],
+            key="jr_filter_reason",
+            format_func=reason_heading,
+            placeholder="Every reason",
+        )
+        grouped = pick[2].toggle("Group by reason", value=True, key="jr_group")
+        shown = filter_agenda(parts.reached, bcus=bcu_choice, reasons=reason_choice)
+        if bcu_choice or reason_choice:
+            st.caption(f"Showing {len(shown)} of the {len(parts.reached)} items reached.")
+        if not shown:
+            st.info("No item reached by the meeting matches these filters.")
+        elif grouped:
+            for code, group in group_by_reason(shown):
+                st.markdown(f"**{reason_heading(code)}** ({len(group)})")
+                st.dataframe(
+                    rv.agenda_table(group, names, bcus),
+                    hide_index=True,
+                    key=f"jr_agenda_{code}",
+                )
+        else:
+            st.dataframe(rv.agenda_table(shown, names, bcus), hide_index=True, key="jr_agenda")
         st.caption(
             "Score = risk + MAPPA + OGRS3 + days overdue, weighted by settings; the OGRS3 part "
             f"is capped at {OGRS3_WEIGHT_CAP:g} points so it never decides alone."
         )
+        later = filter_agenda(parts.not_reached, bcus=bcu_choice, reasons=reason_choice)
+        if parts.not_reached:
+            with st.expander(f"Not reached at this meeting ({len(parts.not_reached)})"):
+                st.dataframe(rv.not_reached_table(later), hide_index=True, key="jr_not_reached")
     else:
         st.caption("No items yet: generate the agenda, or add a case by hand.")
     removed = [i for i in detail.items if i.removed]
@@ -202,6 +254,7 @@ if detail is not None:
             "Choose an item…"
             if i is None
             else f"{items[i].position}. {items[i].offender_name} (case {items[i].case_id})"
+            + ("" if items[i].position <= parts.size else " · not reached")
         ),
     )
     item = items.get(item_id) if item_id is not None else None
@@ -241,6 +294,17 @@ if detail is not None:
                     key="jr_target",
                     format_func=lambda c: "No force" if c is None else rv.force_label(c, names),
                 )
+                agreed_by = st.selectbox(
+                    "Agreed for the receiving force by (a transfer)",
+                    rv.agreed_by_choices(meeting.attendees),
+                    key="jr_agreed_by",
+                    format_func=lambda a: (
+                        "Nobody here: leave it in their queue" if a is None else a
+                    ),
+                    help="Anyone in the meeting records its decisions. Name the receiving "
+                    "force's attendee who agreed a transfer and it is accepted for that force; "
+                    "otherwise it waits in their queue, marked 'agreed at joint review'.",
+                )
                 note = st.text_area("Note", key="jr_note")
                 decide = st.form_submit_button("Record the decision", key="jr_decide")
             if decide and actor:
@@ -251,6 +315,7 @@ if detail is not None:
                     kind=kind,
                     note=note,
                     target_force_code=None if kind in ("retain", "nfa") else target,
+                    agreed_by=agreed_by if kind == "transfer" else None,
                     expected_version=seen,
                 )
                 if decision is not None:

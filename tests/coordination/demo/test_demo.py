@@ -8,7 +8,7 @@ the test databases only need their schema and forces.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -33,6 +33,7 @@ from coordination.models import (
 )
 from coordination.register.pnc import normalise_pnc
 from coordination.register.synthetic import demo_info
+from coordination.review.meetings import get_meeting, list_meetings
 from tests.support.database import migrated_engine
 
 TODAY = date(2025, 11, 3)
@@ -219,6 +220,18 @@ def test_demo_is_complete_and_keeps_the_rules(
             assert case.lead_force_code == "E23000034"  # the City registered every case
         if case.assigned_user_id is not None:
             assert users[case.assigned_user_id].force_code == case.lead_force_code
+
+    # The last City–Met joint review, two weeks ago: held, with decisions and open actions,
+    # so the Joint review page has a meeting on first run and the next one carries them over.
+    assert report.meeting_id is not None
+    with Session(engine) as s:
+        (meeting,) = list_meetings(s, actor="system:test")
+        detail = get_meeting(s, meeting_id=meeting.id, actor="system:test")
+    assert meeting.id == report.meeting_id
+    assert (meeting.status, meeting.meeting_date) == ("held", TODAY - timedelta(days=14))
+    assert detail.agenda and len([i for i in detail.agenda if i.decision]) == 5
+    assert [a.status for a in detail.actions] == ["open"] * 3
+    assert len(set(meeting.attendees)) == 2
     engine.dispose()
 
 

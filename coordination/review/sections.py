@@ -1,0 +1,145 @@
+"""How a meeting works through its agenda: the items it reaches, grouped by reason, filtered.
+
+A joint meeting has time for a few dozen cases, not the hundreds a busy quarter puts on the
+agenda. The first :attr:`~coordination.core.settings.Settings.agenda_size` items in agenda order
+(priority order unless someone moved an item by hand) are the meeting's agenda; the others are
+"not reached" and stay listed, with their scores, so nobody is silently dropped and the next
+meeting picks them up. Everything here is a pure function of agenda views: the page and the pack
+call the same ones, so they always agree on what was reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from coordination.review.common import REASON_CODES
+
+# How people name each reason when they group the agenda.
+REASON_HEADINGS: dict[str, str] = {
+    "handoff_overdue": "Handoffs past their deadline",
+    "handoff_pending": "Handoffs in progress",
+    "crossed_boundary": "Moved across the force boundary",
+    "near_boundary": "Living near the force boundary",
+    "high_risk_joint": "High risk or MAPPA, jointly managed",
+    "review_due": "Reviews due",
+    "open_action": "Open actions from earlier meetings",
+    "manual": "Added by hand",
+}
+NO_REASON = "other"
+NO_BCU = "none"
+
+
+@dataclass(frozen=True)
+class AgendaSections:
+    """An agenda split at the meeting's size.
+
+    Attributes
+    ----------
+    reached
+        The items the meeting works through, in agenda order.
+    not_reached
+        The items after them, in agenda order: listed with their scores, carried to the next
+        meeting by the agenda rules.
+    size
+        The size used.
+    """
+
+    reached: tuple[Any, ...]
+    not_reached: tuple[Any, ...]
+    size: int
+
+
+def split_agenda(items: Sequence[Any], *, size: int) -> AgendaSections:
+    """Split agenda items (not removed, in agenda order) into reached and not reached.
+
+    Parameters
+    ----------
+    items
+        Agenda views in agenda order (``position`` ascending), removed items excluded.
+    size
+        How many the meeting reaches (at least 1).
+
+    Returns
+    -------
+    AgendaSections
+        The first ``size`` items and the rest.
+
+    Raises
+    ------
+    ValueError
+        ``size`` below 1.
+    """
+    if size < 1:
+        raise ValueError(f"an agenda reaches at least one item, not {size}")
+    ordered = sorted(items, key=lambda i: i.position)
+    return AgendaSections(tuple(ordered[:size]), tuple(ordered[size:]), size)
+
+
+def main_reason(item: Any) -> str:
+    """The reason an item is grouped under: its first in :data:`REASON_CODES` order."""
+    codes = [str(code) for code in item.reason_codes if code in REASON_HEADINGS]
+    if not codes:
+        return NO_REASON
+    return min(codes, key=REASON_CODES.index)
+
+
+def reason_heading(code: str) -> str:
+    """The heading for a reason code (``"Reviews due"``); an unknown code reads "Other"."""
+    return REASON_HEADINGS.get(code, "Other")
+
+
+def filter_agenda(
+    items: Sequence[Any],
+    *,
+    bcus: Collection[str] | None = None,
+    reasons: Collection[str] | None = None,
+) -> list[Any]:
+    """The items living in one of ``bcus`` and holding one of ``reasons`` (either may be empty).
+
+    Parameters
+    ----------
+    items
+        Agenda views.
+    bcus
+        BCU codes to keep; :data:`NO_BCU` keeps items with no BCU (outside the Met, no fixed
+        abode, withheld). Empty or ``None``: every item.
+    reasons
+        Reason codes to keep: an item is kept when any of its reasons is one of them. Empty or
+        ``None``: every item.
+
+    Returns
+    -------
+    list
+        The kept items, in the order given.
+    """
+    kept = []
+    for item in items:
+        bcu = item.residence_bcu_code or NO_BCU
+        if bcus and bcu not in bcus:
+            continue
+        if reasons and not set(item.reason_codes) & set(reasons):
+            continue
+        kept.append(item)
+    return kept
+
+
+def group_by_reason(items: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+    """Items grouped under their main reason, groups in reason order, items in agenda order.
+
+    Parameters
+    ----------
+    items
+        Agenda views.
+
+    Returns
+    -------
+    list[tuple[str, list]]
+        ``(reason code, items)`` for each reason that has items.
+    """
+    groups: dict[str, list[Any]] = {}
+    for item in sorted(items, key=lambda i: i.position):
+        groups.setdefault(main_reason(item), []).append(item)
+    order = {code: i for i, code in enumerate((*REASON_CODES, NO_REASON))}
+    return sorted(groups.items(), key=lambda kv: order.get(kv[0], len(order)))
