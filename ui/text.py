@@ -13,9 +13,9 @@ the markdown or HTML is put together:
 - :func:`html_text` for text placed in HTML or SVG, should a page ever need it (none does: the
   network drawing is Graphviz DOT, quoted by ``ui.components.network.dot_quote``).
 
-Nothing in ``ui`` calls ``st.html`` or passes ``unsafe_allow_html=True``, and pydeck tooltips are ``text`` templates
-only (deck.gl sets them as text, where an ``html`` template would be parsed); a test scans for
-both.
+Nothing in ``ui`` calls ``st.html`` or passes ``unsafe_allow_html=True``, and pydeck tooltips
+are ``text`` templates only (deck.gl sets them as text, where an ``html`` template would be
+parsed); a test scans for both.
 """
 
 from __future__ import annotations

@@ -288,3 +288,56 @@ def test_page_says_when_the_data_is_a_synthetic_demo(
     at.run()
     apptest.ok(at)
     assert any("Synthetic demo data" in i.value for i in at.info)
+
+
+def test_a_meeting_reaches_its_size_and_records_who_agreed_a_transfer(
+    review_env: tuple[str, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items past ``agenda_size`` are not reached; a named attendee accepts for the Met."""
+    from coordination.core.settings import reset_settings_cache
+
+    url, ids = review_env
+    monkeypatch.setenv("CROSSFORCE_AGENDA_SIZE", "1")
+    reset_settings_cache()
+    at = apptest.page("joint_review", user="cara.city")
+    at.text_input(key="jr_new_chair").input("Cara City")
+    at.text_area(key="jr_new_attendees").input("Cara City\nMo Met")
+    at.button(key="jr_create").click().run()
+    at.button(key="jr_generate").click().run()
+    apptest.ok(at)
+    assert any(
+        c.value.startswith("The meeting works through the first 1 item in agenda order ")
+        and "1 more is listed below as not reached" in c.value
+        for c in at.caption
+    ), [c.value for c in at.caption][1:3]
+    reached = [list(d.value["case"]) for d in at.dataframe if "OGRS3 pts" in d.value.columns]
+    assert reached == [[ids["high"]]]
+    later = apptest.table(at, "#", "score", without="OGRS3 pts")
+    assert list(later["case"]) == [ids["handoff"]] and list(later["#"]) == [2]
+    assert later["score"][0] > 0
+
+    # Filtering by a reason no reached item has says so, rather than showing an empty table.
+    at.multiselect(key="jr_filter_reason").set_value(["handoff_pending"]).run()
+    assert "No item reached by the meeting matches these filters." in [i.value for i in at.info]
+    at.multiselect(key="jr_filter_reason").set_value([]).run()
+
+    # The City records the transfer; the Met's attendee is named as agreeing: accepted at once.
+    picker = at.selectbox(key="jr_item")
+    assert picker.options[-1].endswith(f"(case {ids['handoff']}) · not reached")
+    (index,) = [n for n, o in enumerate(picker.options) if o.endswith(f"(case {ids['high']})")]
+    picker.select_index(index).run()
+    assert at.selectbox(key="jr_agreed_by").options == [
+        "Nobody here: leave it in their queue",
+        "Cara City",
+        "Mo Met",
+    ]
+    at.selectbox(key="jr_kind").set_value("transfer")
+    at.selectbox(key="jr_agreed_by").set_value("Mo Met")
+    at.button(key="jr_decide").click().run()
+    apptest.ok(at)
+    with Session(get_engine(url)) as s:
+        handoff = open_handoff_for_case(s, ids["high"], actor="system:test")
+    assert handoff is not None and handoff.state == "accepted"
+    assert f"Handoff #{handoff.id} is accepted: follow it on the Handoffs page." in (
+        apptest.successes(at)
+    )

@@ -333,6 +333,13 @@ def pack_exporter(
     return export
 
 
+def count(n: int, noun: str) -> str:
+    """``"1 item"``, ``"3 items"``; ``"more"`` reads ``"1 more is"`` / ``"3 more are"``."""
+    if noun == "more":
+        return f"{n} more {'is' if n == 1 else 'are'}"
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def bcu_options(items: Sequence[Any]) -> list[str]:
     """BCU codes the agenda's residences lie in, then ``"none"`` for items with no BCU."""
     codes = sorted({i.residence_bcu_code for i in items if i.residence_bcu_code})

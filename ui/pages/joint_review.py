@@ -187,16 +187,18 @@ if detail is not None:
     parts = split_agenda(agenda, size=get_settings().agenda_size)
     bcus = detail.bcu_names
     if agenda:
-        st.caption(
-            f"The meeting works through the first {parts.size} items in agenda order (highest "
-            "priority first, unless moved by hand). "
-            + (
-                f"{len(parts.not_reached)} more are listed below as not reached, with their "
-                "scores: the next agenda picks them up again."
-                if parts.not_reached
-                else "Every item fits."
+        if parts.not_reached:
+            st.caption(
+                f"The meeting works through the first {rv.count(parts.size, 'item')} in agenda "
+                "order (highest priority first, unless moved by hand); "
+                f"{rv.count(len(parts.not_reached), 'more')} listed below as not reached, with "
+                "their scores: the next agenda picks them up again."
             )
-        )
+        else:
+            st.caption(
+                f"All {rv.count(len(agenda), 'item')} fit in the meeting "
+                f"({parts.size} at most, in agenda order)."
+            )
         pick = st.columns([2, 2, 1])
         bcu_choice = pick[0].multiselect(
             "BCU",
