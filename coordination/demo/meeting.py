@@ -43,6 +43,7 @@ def seed_past_meeting(
     rng: random.Random,
     city_supervisor: str,
     met_supervisor: str,
+    attendees: tuple[str, str],
     today: date,
     near_boundary_m: float,
 ) -> int | None:
@@ -55,7 +56,9 @@ def seed_past_meeting(
     rng
         The demo's random generator (the meeting is the same for the same seed).
     city_supervisor, met_supervisor
-        Demo supervisors: the City's chairs and records; both attend.
+        Usernames of demo supervisors: the City's records the meeting; actions are theirs.
+    attendees
+        How the two are named on the attendance list (the City's chairs).
     today
         The demo's today; the meeting is :data:`MEETING_AGO_DAYS` before it.
     near_boundary_m
@@ -73,8 +76,8 @@ def seed_past_meeting(
         actor=city_supervisor,
         title=default_title(session, forces=forces, meeting_date=held_on),
         meeting_date=held_on,
-        chair=city_supervisor,
-        attendees=[city_supervisor, met_supervisor],
+        chair=attendees[0],
+        attendees=list(attendees),
         forces=forces,
     )
     agenda = generate_agenda(

@@ -201,11 +201,19 @@ def seed_demo(
             say(f"… {i:,} of {offenders:,} offenders")
 
     say("Holding the last City–Met joint review…")
+    city_team = teams[(CITY_OF_LONDON, None)]
+    met_team = teams.get((METROPOLITAN, "CE")) or next(
+        t for (force, _), t in sorted(teams.items(), key=str) if force == METROPOLITAN
+    )
     meeting_id = seed_past_meeting(
         session,
         rng=rng,
-        city_supervisor=teams[(CITY_OF_LONDON, None)].supervisor,
-        met_supervisor=_supervisor(teams, METROPOLITAN, "CE"),
+        city_supervisor=city_team.supervisor,
+        met_supervisor=met_team.supervisor,
+        attendees=(
+            f"{city_team.supervisor_name} ({force_name(CITY_OF_LONDON).name})",
+            f"{met_team.supervisor_name} ({force_name(METROPOLITAN).name})",
+        ),
         today=today,
         near_boundary_m=near_boundary_m,
     )

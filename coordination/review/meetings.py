@@ -31,6 +31,7 @@ from coordination.review.common import (
 )
 from coordination.review.views import MeetingDetail, _action_views, _item_views, _meeting_items
 from coordination.security.permissions import require
+from geo.forces import CITY_OF_LONDON, METROPOLITAN
 
 # --- meetings -------------------------------------------------------------------------------------
 
@@ -216,7 +217,11 @@ def default_title(session: Session, *, forces: Sequence[str], meeting_date: date
     """Return a title such as "City of London Police – Metropolitan Police Service joint review,
     2025-03-10" for a meeting of these forces."""
     names = force_names(session)
-    codes = _normalise_forces(session, forces)
+    # The City first, then the Met: the forces this tool was built for, named as people say it.
+    codes = sorted(
+        _normalise_forces(session, forces),
+        key=lambda c: (c != CITY_OF_LONDON, c != METROPOLITAN, c),
+    )
     return f"{' – '.join(names.get(c, c) for c in codes)} joint review, {meeting_date.isoformat()}"
 
 

@@ -21,7 +21,7 @@ from coordination.core.db import get_engine, session_scope
 from coordination.core.settings import get_settings
 from coordination.packs.export import export_pack
 from coordination.review.common import LOOKBACK_DAYS
-from ui.text import code, md
+from ui.text import CITY, MET, code, md
 
 log = logging.getLogger("crossforce.ui.review")
 
@@ -333,6 +333,11 @@ def pack_exporter(
     return export
 
 
+def city_first(codes: Iterable[str]) -> list[str]:
+    """Force codes with the City first, then the Met, then the rest by code."""
+    return sorted(codes, key=lambda c: (c != CITY, c != MET, c))
+
+
 def count(n: int, noun: str) -> str:
     """``"1 item"``, ``"3 items"``; ``"more"`` reads ``"1 more is"`` / ``"3 more are"``."""
     if noun == "more":
@@ -390,7 +395,8 @@ def meeting_header(detail: Any, names: Mapping[str, str]) -> None:
     st.markdown(
         f"**Date:** {meeting.meeting_date.isoformat()} · **Status:** {meeting.status} · "
         f"**Chair:** {md(meeting.chair)}  \n"
-        f"**Forces:** {md(', '.join(force_label(c, names) for c in meeting.forces))}  \n"
+        f"**Forces:** {md(', '.join(force_label(c, names) for c in city_first(meeting.forces)))}"
+        "  \n"
         f"**Attendees:** {md(', '.join(meeting.attendees) or '—')}"
     )
     since = (
