@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from coordination.core.clock import utcnow
+from coordination.core.settings import get_settings
+from coordination.core.wording import mappa_label, offence_label, sex_label
 from coordination.errors import CrossforceError, NotFoundError
 from coordination.models import (
     OPEN_HANDOFF_STATES,
@@ -26,6 +28,7 @@ from coordination.models import (
 )
 from coordination.reference.boundaries import force_names
 from coordination.review.ogrs3 import ogrs3_for_case
+from coordination.review.sections import split_agenda
 from coordination.security.permissions import (
     WITHHELD_LABEL,
     WITHHELD_NOTE,
@@ -49,6 +52,7 @@ from coordination.packs.content import (
     PackDecision,
     PackItem,
     PackMap,
+    PackNotReached,
     PackOgrs3,
     PackRemoved,
     PackResidence,
@@ -92,10 +96,18 @@ def _reason_texts(reasons: Iterable[Any] | None) -> tuple[str, ...]:
     return tuple(t for t in texts if t)
 
 
+def _hidden_manual(reasons: Iterable[Any] | None) -> list[Any]:
+    """Reasons with a manual one's text withheld: whoever added the case may name the person."""
+    return [
+        {**r, "text": f"Added by hand ({WITHHELD_NOTE.lower()})"}
+        if isinstance(r, dict) and r.get("code") == "manual"
+        else r
+        for r in reasons or ()
+    ]
+
+
 def _mappa(case: Case) -> str:
-    if case.mappa_category is None and case.mappa_level is None:
-        return "-"
-    return f"category {case.mappa_category or '?'}, level {case.mappa_level or '?'}"
+    return mappa_label(case.mappa_category, case.mappa_level)
 
 
 def _ogrs3(case: Case, offender: Offender, on: date) -> PackOgrs3:
@@ -120,7 +132,7 @@ def _ogrs3(case: Case, offender: Offender, on: date) -> PackOgrs3:
         return "not recorded" if value is None else str(value)
 
     inputs = (
-        ("sex", offender.sex),
+        ("sex", sex_label(offender.sex).lower()),
         ("age at assessment", str(_age(offender.date_of_birth, on))),
         (
             "age at conviction",
@@ -130,7 +142,7 @@ def _ogrs3(case: Case, offender: Offender, on: date) -> PackOgrs3:
         ),
         ("age at first sanction", shown(case.age_at_first_sanction)),
         ("previous sanctions", shown(case.previous_sanctions)),
-        ("offence", case.offence_category),
+        ("offence", offence_label(case.offence_category).lower()),
     )
     return PackOgrs3(True, None, None, inputs, outcome.reason or "No OGRS3 score")
 
@@ -226,7 +238,13 @@ def _handoff_text(handoff: Handoff, names: dict[str, str]) -> str:
 
 
 def build_pack_content(
-    session: Session, *, meeting_id: int, lookup: Lookup | None = None, actor: str
+    session: Session,
+    *,
+    meeting_id: int,
+    lookup: Lookup | None = None,
+    actor: str,
+    recipients: Sequence[str] = (),
+    agenda_size: int | None = None,
 ) -> PackContent:
     """Read one meeting into the content of its pack.
 
@@ -240,6 +258,13 @@ def build_pack_content(
         Whose resolver draws the maps. ``None`` uses the active boundary set of the session's
         database (the warm lookup service when it serves that set); with no active set each item
         says the map is not drawn.
+    actor
+        Who reads the pack (limited access withholds the cases kept from them).
+    recipients
+        To whom the pack goes; shown on its cover ("Prepared for"). Empty for a preview.
+    agenda_size
+        How many items the meeting reaches (default the ``agenda_size`` setting): those, and
+        any decided later, are set out in full; the rest are listed as not reached.
 
     Returns
     -------
@@ -274,15 +299,23 @@ def build_pack_content(
     withheld = withheld_cases(session, viewer, [a.case_id for a, _, _ in rows])
     live = [(a, c, o) for a, c, o in rows if not a.removed]
     item_ids = [a.id for a, _, _ in live]
-    offender_ids = sorted({o.id for _, c, o in live if o.id is not None and c.id not in withheld})
-    case_ids = sorted({c.id for _, c, _ in live if c.id is not None})
-
     decisions: dict[int, ReviewDecision] = {}
     if item_ids:
         for row in session.exec(
             select(ReviewDecision).where(col(ReviewDecision.agenda_item_id).in_(item_ids))
         ).all():
             decisions[row.agenda_item_id] = row
+    # The page and the pack split the agenda by the same rule (coordination.review.sections).
+    parts = split_agenda(
+        [a for a, _, _ in live],
+        size=agenda_size or get_settings().agenda_size,
+        decided=lambda a: a.id in decisions,
+    )
+    reached = {a.id for a in parts.reached}
+    later = [(a, c, o) for a, c, o in live if a.id not in reached]
+    live = [(a, c, o) for a, c, o in live if a.id in reached]
+    offender_ids = sorted({o.id for _, c, o in live if o.id is not None and c.id not in withheld})
+    case_ids = sorted({c.id for _, c, _ in live if c.id is not None})
     addresses: dict[int, list[Address]] = {}
     if offender_ids:
         for address in session.exec(
@@ -359,6 +392,18 @@ def build_pack_content(
             decision=_decision(decision, names),
         )
         items.append(_withhold(item, agenda) if case.id in withheld else item)
+    not_reached = tuple(
+        PackNotReached(
+            position=a.position,
+            case_id=c.id or 0,
+            offender_name=WITHHELD_LABEL if c.id in withheld else f"{o.first_name} {o.last_name}",
+            pnc_id="" if c.id in withheld else o.pnc_id,
+            lead_force=_name_of(names, c.lead_force_code) or c.lead_force_code,
+            reasons=_reason_texts(_hidden_manual(a.reasons) if c.id in withheld else a.reasons),
+            score=float(a.score or 0.0),
+        )
+        for a, c, o in later
+    )
     removed = tuple(
         PackRemoved(
             case_id=c.id or 0,
@@ -385,6 +430,8 @@ def build_pack_content(
         items=tuple(items),
         removed=removed,
         actions=_actions(session, meeting, viewer),
+        recipients=tuple(str(r) for r in recipients),
+        not_reached=not_reached,
     )
 
 

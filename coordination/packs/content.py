@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import Literal, get_args
 
-if TYPE_CHECKING:
-    pass
-
+from coordination.core.wording import ADDRESS_STATE_LABELS
+from coordination.core.wording import DECISION_LABELS as DECISION_LABELS
 
 Format = Literal["pdf", "xlsx", "md"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -26,15 +25,8 @@ MAP_MIN_RADIUS_M = 1000.0
 MAP_MAX_RADIUS_M = 6000.0
 MAP_MARGIN_M = 300.0
 
-DECISION_LABELS: dict[str, str] = {
-    "retain": "Retain",
-    "transfer": "Transfer",
-    "joint": "Joint management",
-    "escalate": "Escalate",
-    "nfa": "No further action",
-    "other": "Other",
-}
-_STATE_LABELS = {"residence": "Residence", "no_fixed_abode": "No fixed abode", "unknown": "Unknown"}
+# Kept under these names for the builders that read them (the wording lives in core.wording).
+_STATE_LABELS = ADDRESS_STATE_LABELS
 
 
 # --- the content --------------------------------------------------------------------------------
@@ -170,6 +162,19 @@ class PackRemoved:
 
 
 @dataclass(frozen=True)
+class PackNotReached:
+    """An agenda item after the meeting's size: listed with its score, carried to the next."""
+
+    position: int
+    case_id: int
+    offender_name: str
+    pnc_id: str
+    lead_force: str
+    reasons: tuple[str, ...]
+    score: float
+
+
+@dataclass(frozen=True)
 class PackAction:
     """An action: agreed at this meeting, or open from an earlier one (``carried_over``)."""
 
@@ -187,6 +192,9 @@ class PackAction:
 
 
 AGENDA_HEADER = ("#", "Offender", "PNC", "Lead force", "Reasons", "Score")
+# The same columns: a not-reached item reads like an agenda row the meeting did not get to.
+NOT_REACHED_HEADER = AGENDA_HEADER
+NOT_REACHED_HEADING = "Not reached at this meeting"
 
 
 @dataclass(frozen=True)
@@ -207,6 +215,10 @@ class PackContent:
     items: tuple[PackItem, ...]
     removed: tuple[PackRemoved, ...]
     actions: tuple[PackAction, ...]
+    # To whom the pack is disclosed (the export's recipients; empty when only previewed).
+    recipients: tuple[str, ...] = ()
+    # Items after the meeting's size (``agenda_size``), listed rather than set out in full.
+    not_reached: tuple[PackNotReached, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -226,6 +238,14 @@ class PackContent:
         ids = {i.case_id for i in self.items} | {r.case_id for r in self.removed}
         ids |= {a.case_id for a in self.actions if a.case_id is not None}
         return sorted(ids)
+
+    def not_reached_rows(self) -> list[tuple[object, ...]]:
+        """The not-reached table every format shows (columns :data:`NOT_REACHED_HEADER`)."""
+        return [
+            (n.position, n.offender_name, n.pnc_id, n.lead_force, "; ".join(n.reasons),
+             f"{n.score:.1f}")
+            for n in self.not_reached
+        ]  # fmt: skip
 
     def agenda_rows(self, reason_separator: str) -> list[tuple[object, ...]]:
         """The agenda table every format shows (columns :data:`AGENDA_HEADER`)."""

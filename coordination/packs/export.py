@@ -135,7 +135,9 @@ def export_pack(
         entity_type="meeting",
         entity_id=str(meeting_id),
     )
-    content = build_pack_content(session, meeting_id=meeting_id, lookup=lookup, actor=actor)
+    content = build_pack_content(
+        session, meeting_id=meeting_id, lookup=lookup, actor=actor, recipients=named
+    )
     data = render_pack(content, fmt)
     record_event(
         session,

@@ -10,7 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from coordination.packs.content import AGENDA_HEADER, PROTECTIVE_MARKING, PackContent
+from coordination.core.wording import (
+    action_status_label,
+    offence_label,
+    programme_label,
+    risk_label,
+    rule_label,
+)
+from coordination.packs.content import (
+    AGENDA_HEADER,
+    NOT_REACHED_HEADER,
+    NOT_REACHED_HEADING,
+    PROTECTIVE_MARKING,
+    PackContent,
+)
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>|~])")
 _SPACE = re.compile(r"\s+")
@@ -45,16 +58,18 @@ def render_markdown(content: PackContent) -> str:
         f"- **Forces:** {md_escape(', '.join(content.forces))}",
         f"- **Chair:** {md_escape(content.chair)}",
         f"- **Status:** {md_escape(content.status)}",
+        f"- **Prepared for:** {md_escape('; '.join(content.recipients)) or 'not named (preview)'}",
+        f"- **Version:** pack version {content.version}",
         f"- **Attendees:** {md_escape(', '.join(content.attendees)) or 'none recorded'}",
         f"- **Produced:** {content.generated_at.strftime('%Y-%m-%d %H:%M UTC')}",
     ]
     if content.demo_notice:
         out += ["", f"_{md_escape(content.demo_notice)}_"]
     out += ["", "## Agenda", ""]
-    out += _table(
-        AGENDA_HEADER,
-        content.agenda_rows("; "),
-    )
+    out += _table(AGENDA_HEADER, content.agenda_rows("; "))
+    if content.not_reached:
+        out += ["", f"### {NOT_REACHED_HEADING} ({len(content.not_reached)})", ""]
+        out += _table(NOT_REACHED_HEADER, content.not_reached_rows())
     if content.removed:
         out += ["", "### Removed from the agenda", ""]
         out += _table(
@@ -65,10 +80,13 @@ def render_markdown(content: PackContent) -> str:
         out += ["", f"## Item {md_escape(item.label)}", ""]
         out += [
             f"- **Lead force:** {md_escape(item.lead_force)}",
-            f"- **Programme / risk:** {md_escape(item.programme)} / {md_escape(item.risk)}",
+            f"- **Programme / risk:** {md_escape(programme_label(item.programme))} / "
+            f"{md_escape(risk_label(item.risk))}",
             f"- **MAPPA:** {md_escape(item.mappa)}",
+            f"- **Offence:** {md_escape(offence_label(item.offence_category))}",
             f"- **Why on the agenda:** {md_escape('; '.join(item.reasons) or '-')}",
-            f"- **Responsibility:** {md_escape(item.responsibility_explanation or '-')}",
+            f"- **Responsibility:** {md_escape(rule_label(item.responsibility_rule) or '-')}: "
+            f"{md_escape(item.responsibility_explanation or '-')}",
             f"- **OGRS3:** {md_escape(item.ogrs3.summary())} "
             f"(inputs: {md_escape('; '.join(f'{k} {v}' for k, v in item.ogrs3.inputs))})",
         ]
@@ -117,7 +135,7 @@ def render_markdown(content: PackContent) -> str:
                 a.description,
                 a.owner,
                 a.due_date.isoformat() if a.due_date else "-",
-                a.status,
+                action_status_label(a.status),
                 f"meeting {a.meeting_id}" if a.carried_over else "this meeting",
             )
             for a in content.actions

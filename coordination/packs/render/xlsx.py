@@ -18,7 +18,15 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from coordination.core.tables import neutralise
-from coordination.packs.content import PROTECTIVE_MARKING, PackContent
+from coordination.core.wording import (
+    action_status_label,
+    offence_label,
+    programme_label,
+    risk_label,
+    rule_label,
+    sex_label,
+)
+from coordination.packs.content import NOT_REACHED_HEADING, PROTECTIVE_MARKING, PackContent
 
 SHEETS: tuple[str, ...] = (
     "Cover",
@@ -79,8 +87,9 @@ def render_xlsx(content: PackContent) -> bytes:
         ("Force codes", ", ".join(content.force_codes)),
         ("Chair", content.chair),
         ("Status", content.status),
+        ("Prepared for", "; ".join(content.recipients) or "not named (preview)"),
         ("Meeting id", content.meeting_id),
-        ("Version", content.version),
+        ("Pack version", content.version),
         ("Items", len(content.items)),
         ("Produced (UTC)", content.generated_at),
     ]
@@ -120,6 +129,19 @@ def render_xlsx(content: PackContent) -> bytes:
             for i in content.items
         ]
         + [
+            (
+                n.position,
+                n.offender_name,
+                n.pnc_id,
+                n.lead_force,
+                f"{NOT_REACHED_HEADING}: " + "; ".join(n.reasons),
+                round(n.score, 4),
+                None,
+                None,
+            )
+            for n in content.not_reached
+        ]
+        + [
             (None, r.offender_name, r.pnc_id, None, f"Removed: {r.reason}", None, None, None)
             for r in content.removed
         ],
@@ -154,14 +176,14 @@ def render_xlsx(content: PackContent) -> bytes:
                 i.offender_name,
                 i.pnc_id,
                 i.date_of_birth,
-                i.sex,
+                sex_label(i.sex) if i.sex else None,
                 i.lead_force,
-                i.programme,
-                i.risk,
+                programme_label(i.programme),
+                risk_label(i.risk),
                 i.mappa,
-                i.offence_category,
+                offence_label(i.offence_category),
                 i.next_review_due,
-                i.responsibility_rule,
+                rule_label(i.responsibility_rule) if i.responsibility_rule else None,
                 i.responsibility_explanation,
                 i.open_handoff,
                 None if i.ogrs3.one_year is None else round(i.ogrs3.one_year, 2),
@@ -253,7 +275,7 @@ def render_xlsx(content: PackContent) -> bytes:
                 a.description,
                 a.owner,
                 a.due_date,
-                a.status,
+                action_status_label(a.status),
                 a.meeting_id,
             )
             for a in content.actions

@@ -245,8 +245,8 @@ def test_pdf_pack_marks_every_page_and_carries_every_section(
     data = _export(built, "pdf", tiny_lookup)
     assert data.startswith(b"%PDF")
     pages = _pages(data)
-    # Cover, attendance + agenda, three items, decisions and actions.
-    assert len(pages) >= 6
+    # Cover, attendance + agenda, the items (several to a page), decisions and actions.
+    assert len(pages) >= 4
     for number, text in enumerate(pages, start=1):
         assert text.count("OFFICIAL-SENSITIVE") >= 2, f"page {number} lacks header and footer"
         assert f"Page {number} of {len(pages)}" in text
