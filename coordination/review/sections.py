@@ -10,7 +10,7 @@ call the same ones, so they always agree on what was reached.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,8 @@ class AgendaSections:
     Attributes
     ----------
     reached
-        The items the meeting works through, in agenda order.
+        The items the meeting works through, in agenda order: the first ``size``, and any
+        later one it decided on.
     not_reached
         The items after them, in agenda order: listed with their scores, carried to the next
         meeting by the agenda rules.
@@ -51,20 +52,28 @@ class AgendaSections:
     size: int
 
 
-def split_agenda(items: Sequence[Any], *, size: int) -> AgendaSections:
-    """Split agenda items (not removed, in agenda order) into reached and not reached.
+def split_agenda(
+    items: Sequence[Any],
+    *,
+    size: int,
+    decided: Callable[[Any], bool] | None = None,
+) -> AgendaSections:
+    """Split agenda items (not removed) into reached and not reached.
 
     Parameters
     ----------
     items
-        Agenda views in agenda order (``position`` ascending), removed items excluded.
+        Agenda items, removed ones excluded; each has a ``position``.
     size
         How many the meeting reaches (at least 1).
+    decided
+        Whether an item has a decision; default: its ``decision`` is set. A decided item is
+        always reached (the meeting discussed it), wherever it sits.
 
     Returns
     -------
     AgendaSections
-        The first ``size`` items and the rest.
+        The first ``size`` items and any decided later ones; the rest, in agenda order.
 
     Raises
     ------
@@ -73,8 +82,11 @@ def split_agenda(items: Sequence[Any], *, size: int) -> AgendaSections:
     """
     if size < 1:
         raise ValueError(f"an agenda reaches at least one item, not {size}")
+    has_decision = decided or (lambda item: getattr(item, "decision", None) is not None)
     ordered = sorted(items, key=lambda i: i.position)
-    return AgendaSections(tuple(ordered[:size]), tuple(ordered[size:]), size)
+    reached = [i for n, i in enumerate(ordered) if n < size or has_decision(i)]
+    later = [i for n, i in enumerate(ordered) if n >= size and not has_decision(i)]
+    return AgendaSections(tuple(reached), tuple(later), size)
 
 
 def main_reason(item: Any) -> str:

@@ -142,3 +142,10 @@ def test_the_cli_records_a_transfer_agreed_by_the_met_attendee(
     assert f"Handoff {w.handoff} is accepted." in out
     with session_scope(engine) as s:
         assert get_handoff(s, w.handoff, actor="met.sup").state == "accepted"
+
+
+def test_an_item_decided_on_is_reached_wherever_it_sits() -> None:
+    items = _agenda(5)
+    parts = split_agenda(items, size=2, decided=lambda i: i.position == 4)
+    assert [i.position for i in parts.reached] == [1, 2, 4]
+    assert [i.position for i in parts.not_reached] == [3, 5]
