@@ -246,13 +246,25 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
         v for v in outgoing if v.state == "requested" and v.handoff.to_force_code == MET
     )
     at.selectbox(key="ho_pick").set_value(requested.id).run()
-    # Rejecting needs a reason.
+    # The sending force may only withdraw it: answering is the receiving force's.
+    assert at.selectbox(key="ho_action").options == ["withdraw"]
+    city_user = at.session_state[USER_KEY]
+    met_user = _met_officer(requested.handoff.to_bcu_code)
+
+    # The receiving force answers; rejecting needs a reason.
+    at.session_state[USER_KEY] = met_user
+    at.selectbox(key="ho_force").set_value(MET).run()
+    at.selectbox(key="ho_pick").set_value(requested.id).run()
+    assert at.selectbox(key="ho_action").options == ["accept", "reject"]
     at.selectbox(key="ho_action").set_value("reject")
     apptest.button(at, "Apply").click().run()
     apptest.ok(at, errors=False)
     assert any("needs a reason" in e.value for e in at.error), [e.value for e in at.error]
 
-    # Someone else accepts it meanwhile: this user's action is refused, naming them.
+    # Someone else accepts it meanwhile: the sender's withdrawal is refused, naming them.
+    at.session_state[USER_KEY] = city_user
+    at.selectbox(key="ho_force").set_value(CITY).run()
+    at.selectbox(key="ho_pick").set_value(requested.id).run()
     with _session(demo_env) as s:
         handoffs.transition(s, actor="someone.else", handoff_id=requested.id, action="accept")
         s.commit()
@@ -265,10 +277,11 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
 
     # After a reload the user sees it accepted; a Met officer signs in and completes it.
     apptest.button(at, "Reload").click().run()
-    at.session_state[USER_KEY] = _met_officer(requested.handoff.to_bcu_code)
+    at.session_state[USER_KEY] = met_user
     at.selectbox(key="ho_force").set_value(MET).run()
     at.selectbox(key="ho_pick").set_value(requested.id).run()
-    assert at.selectbox(key="ho_action").options == ["complete", "withdraw"]
+    # The receiving force answers; withdrawing is the sending force's (not offered here).
+    assert at.selectbox(key="ho_action").options == ["complete"]
     at.selectbox(key="ho_action").set_value("complete")
     apptest.button(at, "Apply").click().run()
     apptest.ok(at, errors=False)
@@ -293,8 +306,8 @@ def test_network_page_draws_and_tabulates(demo_env: str) -> None:
     worst = network.bottlenecks(g, 15)
     assert ([f.count for f in worst], [f.target_name for f in worst]) in shown
     assert worst, "the demo has overdue handoffs, so some flow is a bottleneck"
-    svg = at.get("html")[0].proto.body
-    assert svg.startswith("<svg") and "City of London Police" in svg
-    assert svg.count("marker-end=") == g.number_of_edges()  # one arrow per flow
+    (chart,) = at.get_by_key("net_drawing").get("graphviz_chart")
+    assert "City of London Police" in chart.proto.spec
+    assert chart.proto.spec.count(" -> ") == g.number_of_edges()  # one arrow per flow
     labels = {b.proto.label for b in at.get("download_button")}
     assert labels == {"Download GraphML", "Download JSON"}

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from coordination.security.permissions import permission
 from ui.components import maps, tables
 from ui.text import code, force_label, md
 
@@ -23,6 +24,69 @@ def case_choice(rows: Sequence[Any]) -> Callable[[int | None], str]:
         return "Choose a case…" if case_id is None else labels[case_id]
 
     return label
+
+
+def may_assign(viewer: Any, case: Any) -> bool:
+    """Whether ``viewer`` may assign the case at all (the permission table and its scope).
+
+    ``case.assign`` must be allowed for their role, and ``assign_case`` lets only users of the
+    case's lead force assign it, and only while it is open.
+    """
+    return (
+        permission(viewer.role, "case.assign") == "allow"
+        and viewer.force_code == case.lead_force_code
+        and case.status == "open"
+    )
+
+
+def assignees(
+    viewer: Any, case: Any, officers: Sequence[str], *, current: str | None = None
+) -> list[str]:
+    """Whom ``viewer`` may make the case's manager, in the order the form offers them.
+
+    An offender manager only takes a case themselves (``assign_case`` refuses anyone else), so
+    their own name is the one choice; a supervisor assigns any of ``officers`` (their force's,
+    best suggestion first). Nobody is offered when :func:`may_assign` says no, and the manager
+    the case already has is left out.
+
+    Parameters
+    ----------
+    viewer
+        The signed-in user (``UserPublic``).
+    case
+        The case (``CasePublic``).
+    officers
+        Usernames of officers of the case's lead force, best suggestion first.
+    current
+        The case's manager now, if known.
+
+    Returns
+    -------
+    list[str]
+        Usernames; empty when the form is not for this user.
+    """
+    if not may_assign(viewer, case):
+        return []
+    if viewer.role == "offender_manager":
+        mine = case.assigned_user_id == viewer.id or current == viewer.username
+        return [] if mine else [viewer.username]
+    return [u for u in dict.fromkeys(officers) if u != current]
+
+
+def why_no_assignment(viewer: Any, case: Any) -> str:
+    """One line saying why the signed-in user is offered nobody to assign the case to."""
+    if case.status != "open":
+        return f"Case {case.id} is {case.status}: a closed case gets no new manager."
+    if viewer.force_code != case.lead_force_code:
+        return (
+            f"Case {case.id} is led by {force_label(case.lead_force_code)}: its own officers "
+            "assign it."
+        )
+    if permission(viewer.role, "case.assign") != "allow":
+        return "Your role does not assign cases."
+    if viewer.role == "offender_manager":
+        return f"You manage case {case.id}; a supervisor can assign it to someone else."
+    return f"No other officer of {force_label(case.lead_force_code)} to assign case {case.id} to."
 
 
 def case_heading(case: Any, *, detail: Any = None, listed: Any = None) -> None:

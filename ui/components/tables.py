@@ -17,9 +17,17 @@ import pandas as pd
 import streamlit as st
 
 from coordination.handoffs import network
+from geo.forces import MET_BCUS
 from ui.text import FORCES, force_label
 
 RAG_LABELS = {"red": "🔴 red", "amber": "🟠 amber", "green": "🟢 green", None: ""}
+#: The Met's Basic Command Units, code -> name, by name (the filters on Caseload and Handoffs).
+BCU_NAMES: dict[str, str] = dict(sorted(set(MET_BCUS.values()), key=lambda bcu: bcu[1]))
+
+
+def bcu_label(code: str | None) -> str:
+    """The ``format_func`` of a BCU filter: ``Central East (CE)``, ``All BCUs`` for ``None``."""
+    return "All BCUs" if code is None else f"{BCU_NAMES.get(code, code)} ({code})"
 
 
 def caseload_table(rows: Sequence[Any]) -> pd.DataFrame:
@@ -200,10 +208,14 @@ def _pct(value: float | None) -> float | None:
 
 
 def handoffs_table(views: Sequence[Any]) -> pd.DataFrame:
-    """Handoff queue rows: who, where, state, the deadline that matters, red/amber/green."""
+    """Handoff queue rows: red/amber/green first (what to do next), then who, where, state, due.
+
+    ``BCU`` is the receiving Met BCU (empty for a handoff to another force).
+    """
     return pd.DataFrame(
         [
             {
+                "status": RAG_LABELS.get(v.rag, ""),
                 "handoff": v.id,
                 "case": v.case_id,
                 "offender": v.offender_name,
@@ -215,7 +227,6 @@ def handoffs_table(views: Sequence[Any]) -> pd.DataFrame:
                 "requested": v.handoff.requested_at.date() if v.handoff.requested_at else None,
                 "due": v.due,
                 "due for": v.due_kind or "",
-                "status": RAG_LABELS.get(v.rag, ""),
                 "overdue": v.overdue,
                 "days overdue": v.overdue_by_days,
                 "reason": v.handoff.reason,
@@ -223,6 +234,7 @@ def handoffs_table(views: Sequence[Any]) -> pd.DataFrame:
             for v in views
         ],
         columns=[
+            "status",
             "handoff",
             "case",
             "offender",
@@ -234,7 +246,6 @@ def handoffs_table(views: Sequence[Any]) -> pd.DataFrame:
             "requested",
             "due",
             "due for",
-            "status",
             "overdue",
             "days overdue",
             "reason",

@@ -3,7 +3,9 @@
 Filters narrow the caseload; capacity bars show each officer's load; a chosen case can be
 assigned (with suggestions showing load before and after), moved to a new address, and read in
 detail: the address timeline on an offline map, why its lead force is responsible, and its
-assignment and handoff history.
+assignment and handoff history. "Assign to" offers only whom the signed-in user may assign the
+case to: an offender manager themselves, a supervisor their force's officers; nobody (and no
+other force's officers as suggestions) on a case another force leads.
 
 Every service call names the signed-in user as ``actor``: the services show only the cases they
 may see and give analysts pseudonymised rows. Opening a person's record (addresses, history) is
@@ -76,20 +78,6 @@ analyst = viewer.role == "analyst"
 
 PROGRAMMES = ["iom_fixed", "iom_flex", "iom_free", "mappa", "other"]
 RISKS = ["low", "medium", "high", "very_high"]
-BCUS = {
-    "AW": "Central West",
-    "CN": "Central North",
-    "CE": "Central East",
-    "AS": "Central South",
-    "EA": "East",
-    "NA": "North",
-    "NE": "North East",
-    "NW": "North West",
-    "SE": "South East",
-    "SN": "South",
-    "SW": "South West",
-    "WA": "West",
-}
 
 top = st.columns(3)
 FORCE_CHOICES = [CITY, MET, None]
@@ -101,7 +89,9 @@ force = top[0].selectbox(
     key="cl_force",
     format_func=force_label,
 )
-actor = None if analyst else session.acting_user(force or viewer.force_code)
+# Who acts: the signed-in user, for their own force, whichever force's cases are listed; the
+# forms below offer only what they may do, and the services check it again.
+actor = None if analyst else session.acting_user(viewer.force_code)
 if analyst:
     # Searching by name or PNC ID would single out a person: not for pseudonymised data.
     search = ""
@@ -112,9 +102,9 @@ else:
 row = st.columns(5)
 bcu = row[0].selectbox(
     "BCU (where the person lives)",
-    [None, *BCUS],
+    [None, *tables.BCU_NAMES],
     key="cl_bcu",
-    format_func=lambda c: "All BCUs" if c is None else f"{BCUS[c]} ({c})",
+    format_func=tables.bcu_label,
 )
 officers = session.run(officer_loads, force_code=force, actor=me) or []
 manager = row[1].selectbox(
@@ -229,32 +219,45 @@ if case is not None:
 
     assign_tab, move_tab, history_tab = st.tabs(["Assign", "Record a move", "History"])
     with assign_tab:
-        suggestions = session.run(suggest_assignees, case_id=case.id, limit=8, actor=me) or []
-        if suggestions:
-            st.dataframe(tables.suggestions_table(suggestions), hide_index=True, key="cl_suggest")
-        seen = session.seen_version("case", case.id, case.version)
-        with st.form("assign_form"):
-            assignee = st.selectbox(
-                "Assign to",
-                [s.username for s in suggestions] or [o.username for o in officers],
-                key="cl_assignee",
+        # Only people the user may assign to are offered (and only their force's officers are
+        # shown at all: a Met officer looking at a City-led case sees no City officers here).
+        listed = next((r for r in rows if r.case_id == case.id), None)
+        current = listed.manager_username if listed is not None else None
+        suggestions = []
+        if case_panel.may_assign(viewer, case):
+            suggestions = session.run(suggest_assignees, case_id=case.id, limit=500, actor=me) or []
+        others = [o.username for o in officers if o.force_code == case.lead_force_code]
+        choices = case_panel.assignees(
+            viewer, case, [s.username for s in suggestions] + others, current=current
+        )
+        # Loads before and after, of the people offered only.
+        suggestions = [s for s in suggestions if s.username in choices]
+        if choices and suggestions:
+            st.dataframe(
+                tables.suggestions_table(suggestions[:8]), hide_index=True, key="cl_suggest"
             )
-            reason = st.text_input("Reason", key="cl_reason")
-            submitted = st.form_submit_button("Assign")
-        if submitted and actor and assignee:
-            done = session.run(
-                assign_case,
-                actor=actor,
-                case_id=case.id,
-                username=assignee,
-                reason=reason,
-                expected_version=seen,
-            )
-            if done is not None:
-                session.forget_version("case", case.id)
-                forget_record()
-                session.flash(FLASH_KEY, [f"Case {case.id} assigned to {assignee}."])
-                st.rerun()
+        if not choices:
+            st.caption(md(case_panel.why_no_assignment(viewer, case)))
+        else:
+            seen = session.seen_version("case", case.id, case.version)
+            with st.form("assign_form"):
+                assignee = st.selectbox("Assign to", choices, key="cl_assignee")
+                reason = st.text_input("Reason", key="cl_reason")
+                submitted = st.form_submit_button("Assign")
+            if submitted and actor and assignee:
+                done = session.run(
+                    assign_case,
+                    actor=actor,
+                    case_id=case.id,
+                    username=assignee,
+                    reason=reason,
+                    expected_version=seen,
+                )
+                if done is not None:
+                    session.forget_version("case", case.id)
+                    forget_record()
+                    session.flash(FLASH_KEY, [f"Case {case.id} assigned to {assignee}."])
+                    st.rerun()
         if st.button("Reload case", key="cl_reload"):
             session.forget_version("case", case.id)
             forget_record()
