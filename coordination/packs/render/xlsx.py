@@ -114,6 +114,8 @@ def render_xlsx(content: PackContent) -> bytes:
             "Score",
             "Score parts",
             "Added by hand",
+            # The case number stays when limited access withholds the person: the meeting's key.
+            "Case",
         ),
         [
             (
@@ -125,6 +127,7 @@ def render_xlsx(content: PackContent) -> bytes:
                 round(i.score, 4),
                 ", ".join(f"{k} {v}" for k, v in i.score_parts),
                 i.added_reason if i.added_manually else None,
+                i.case_id,
             )
             for i in content.items
         ]
@@ -138,11 +141,22 @@ def render_xlsx(content: PackContent) -> bytes:
                 round(n.score, 4),
                 None,
                 None,
+                n.case_id,
             )
             for n in content.not_reached
         ]
         + [
-            (None, r.offender_name, r.pnc_id, None, f"Removed: {r.reason}", None, None, None)
+            (
+                None,
+                r.offender_name,
+                r.pnc_id,
+                None,
+                f"Removed: {r.reason}",
+                None,
+                None,
+                None,
+                r.case_id,
+            )
             for r in content.removed
         ],
     )
