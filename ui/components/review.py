@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from coordination.core import wording
 from coordination.core.db import get_engine, session_scope
 from coordination.core.settings import get_settings
 from coordination.packs.export import export_pack
@@ -31,13 +32,10 @@ FORMATS: tuple[tuple[str, str, str], ...] = (
     ("md", "Markdown", "text/markdown"),
 )
 
+# The form's choices: the shared wording, with a transfer's need for a force spelt out.
 DECISION_LABELS: dict[str, str] = {
-    "retain": "Retain",
+    **wording.DECISION_LABELS,
     "transfer": "Transfer to a named force",
-    "joint": "Joint management",
-    "escalate": "Escalate",
-    "nfa": "No further action",
-    "other": "Other",
 }
 STATUS_NEXT: dict[str, tuple[str, str]] = {
     "planned": ("held", "Mark the meeting as held"),
@@ -104,9 +102,7 @@ def decision_text(decision: Any, names: Mapping[str, str]) -> str:
     """A decision in words; a transfer names the handoff it created or advanced."""
     if decision is None:
         return ""
-    text = DECISION_LABELS.get(decision.kind, decision.kind)
-    if decision.kind == "transfer":
-        text = "Transfer"
+    text = wording.decision_label(decision.kind)
     if decision.target_force_code:
         target = decision.target_force_name or names.get(
             decision.target_force_code, decision.target_force_code

@@ -71,10 +71,7 @@ meeting_id = top[0].selectbox(
 )
 chosen = by_id.get(meeting_id) if meeting_id is not None else None
 # The City first, then the Met: the meeting stores its forces sorted by code.
-my_forces = sorted(
-    chosen.forces if chosen is not None else [CITY, MET],
-    key=lambda c: (c != CITY, c != MET, c),
-)
+my_forces = rv.city_first(chosen.forces if chosen is not None else [CITY, MET])
 if st.session_state.get("jr_force") not in my_forces:
     # The user's own force when it takes part.
     mine = viewer.force_code if viewer is not None else None
