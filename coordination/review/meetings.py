@@ -245,6 +245,7 @@ def get_meeting(session: Session, *, meeting_id: int, actor: str) -> MeetingDeta
     ).all()
     previous = _previous_meeting(session, meeting)
     names = force_names(session)
+    item_bcus = {i.residence_bcu_code for i in items}
     return MeetingDetail(
         meeting=MeetingPublic.model_validate(meeting),
         items=items,
@@ -253,9 +254,5 @@ def get_meeting(session: Session, *, meeting_id: int, actor: str) -> MeetingDeta
         previous_meeting_date=previous.meeting_date if previous else None,
         next_meeting_date=_next_meeting_date(session, meeting),
         force_names={code: names.get(code, code) for code in meeting.forces},
-        bcu_names={
-            code: name
-            for code, name in bcu_names(session).items()
-            if any(i.residence_bcu_code == code for i in items)
-        },
+        bcu_names={code: name for code, name in bcu_names(session).items() if code in item_bcus},
     )
