@@ -22,15 +22,18 @@ from coordination.core.console import (
 from coordination.core.serial import jsonable
 
 
-def register(sub: Any) -> None:
+def register(sub: Any) -> Any:
     """Add this group's sub-commands to the top-level parser's sub-parsers.
+
+    Returns the ``cases`` sub-parsers, so ``coordination.cases.cli`` adds its commands to the
+    same group.
 
     Each sub-command sets handler=fn (fn(args) -> int) with set_defaults; errors are
     raised as CrossforceError subclasses and turned into exit code 2 by the CLI.
     """
-    cases = sub.add_parser("cases", help="cases: assign a manager, suggest one").add_subparsers(
-        dest="cases_command", required=True, parser_class=Parser
-    )
+    cases = sub.add_parser(
+        "cases", help="cases: assign, suggest, update, close, reopen, show"
+    ).add_subparsers(dest="cases_command", required=True, parser_class=Parser)
     assign = cases.add_parser("assign", help="make an officer of the lead force a case's manager")
     assign.add_argument("case", type=record_id, metavar="CASE", help="case id")
     assign.add_argument("username", help="the officer")
@@ -49,6 +52,7 @@ def register(sub: Any) -> None:
     suggest.add_argument("--limit", type=count(1, 100), default=5, help="at most this many (5)")
     suggest.add_argument("--json", action="store_true", help="print JSON")
     suggest.set_defaults(handler=_cmd_suggest)
+    return cases
 
 
 def _pct(value: float | None) -> str:

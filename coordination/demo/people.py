@@ -153,6 +153,35 @@ def _case(rng: random.Random) -> dict[str, Any]:
     }
 
 
+#: The share of demo cases whose OGRS3 inputs are recorded (the rest show why there is no score).
+OGRS3_KNOWN_SHARE = 0.9
+
+
+def _ogrs3_inputs(pnc_id: str, born: date, registered: date) -> dict[str, Any]:
+    """Plausible OGRS3 inputs for a demo case, or none for about one case in ten.
+
+    Drawn from a generator of their own, seeded by the PNC ID, so adding them leaves the rest
+    of the demo (people, moves, handoffs) exactly as the seed made it before.
+    """
+    rng = random.Random(f"ogrs3:{pnc_id}")  # noqa: S311 - a synthetic story, not a secret
+    if rng.random() >= OGRS3_KNOWN_SHARE:
+        return {}
+    latest = registered - timedelta(days=rng.randint(7, 300))
+    earliest = date(born.year + 18, born.month, min(born.day, 28))
+    convicted = latest if latest <= earliest else earliest + (latest - earliest) * rng.random()
+    at_conviction = (
+        convicted.year - born.year - ((convicted.month, convicted.day) < (born.month, born.day))
+    )
+    first = max(10, min(at_conviction, int(rng.triangular(12, at_conviction + 1, 15))))
+    sanctions = 0 if first == at_conviction else max(1, int(rng.triangular(1, 45, 5)))
+    return {
+        "conviction_date": convicted,
+        "age_at_first_sanction": first,
+        "previous_sanctions": sanctions,
+        "risk_assessed_on": registered,
+    }
+
+
 def _review_due(rng: random.Random, programme: str, registered: date, today: date) -> date:
     due = review_due(programme, registered)
     # Reviews have been held on time, except a few that slipped (overdue now).

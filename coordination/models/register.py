@@ -22,6 +22,15 @@ PROGRAMMES: tuple[str, ...] = ("iom_fixed", "iom_flex", "iom_free", "mappa", "ot
 Risk = Literal["low", "medium", "high", "very_high"]
 RISKS: tuple[str, ...] = ("low", "medium", "high", "very_high")
 CaseStatus = Literal["open", "closed"]
+#: Why a case closed (``other`` needs a note saying what).
+ClosureReason = Literal["sentence_ended", "deregistered", "deceased", "moved_out", "other"]
+CLOSURE_REASONS: tuple[str, ...] = (
+    "sentence_ended",
+    "deregistered",
+    "deceased",
+    "moved_out",
+    "other",
+)
 
 
 class OffenderBase(SQLModel):
@@ -136,6 +145,8 @@ class CaseBase(SQLModel):
     risk: Risk = Field(sa_type=AutoString)
     offence_category: str
     next_review_due: date | None = None
+    # When the risk of serious harm was last assessed (None: at registration, date not given).
+    risk_assessed_on: date | None = None
     # OGRS3 static inputs (docs/DOMAIN.md). Optional: a score is shown only when all are known.
     previous_sanctions: int | None = None
     age_at_first_sanction: int | None = None
@@ -184,6 +195,11 @@ class Case(CaseBase, table=True):
     flags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why it closed (CLOSURE_REASONS) and the note given; cleared when it reopens.
+    closure_reason: str | None = None
+    closure_note: str | None = None
+    # The day the MAPPA category or level last changed (None: as registered).
+    mappa_changed_on: date | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_by: str
     version: int | None = Field(default=None, sa_column=_CASE_VERSION)
@@ -202,6 +218,9 @@ class CasePublic(CaseBase):
     flags: list[str]
     opened_at: datetime
     closed_at: datetime | None
+    closure_reason: str | None = None
+    closure_note: str | None = None
+    mappa_changed_on: date | None = None
     updated_at: datetime
     updated_by: str
     version: int

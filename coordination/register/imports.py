@@ -11,8 +11,9 @@ added by hand), in the caller's one transaction.
 Columns (names in any case, spaces allowed for underscores): ``first_name``, ``last_name``,
 ``date_of_birth`` (2024-03-31 or 31/03/2024), ``sex``, ``pnc_id``, ``postcode`` (``NFA`` for no
 fixed abode), ``programme``, ``risk``, ``offence_category``, and for MAPPA cases
-``mappa_category`` and ``mappa_level``; optionally ``aliases`` (separated by ``;``). Other columns
-are ignored, and the report says so.
+``mappa_category`` and ``mappa_level``; optionally ``aliases`` (separated by ``;``) and the OGRS3
+inputs ``previous_sanctions``, ``age_at_first_sanction`` and ``conviction_date`` (an empty cell:
+not known). Other columns are ignored, and the report says so.
 """
 
 from __future__ import annotations
@@ -26,10 +27,16 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
+from coordination.core.clock import london_today
 from coordination.errors import ConflictError, CrossforceError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import Offender
-from coordination.register.inputs import CaseCreate, OffenderCreate, Residence
+from coordination.register.inputs import (
+    CaseCreate,
+    OffenderCreate,
+    Residence,
+    check_ogrs3_inputs,
+)
 from coordination.register.offenders import AddedOffender, add_offender
 from coordination.security.permissions import require
 from geo.lookup import Lookup
@@ -47,7 +54,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "risk",
     "offence_category",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("mappa_category", "mappa_level", "aliases")
+OGRS3_COLUMNS: tuple[str, ...] = ("previous_sanctions", "age_at_first_sanction", "conviction_date")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("mappa_category", "mappa_level", "aliases", *OGRS3_COLUMNS)
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # The first person is on spreadsheet row 2 (row 1 is the header).
 FIRST_ROW = 2
@@ -175,6 +183,45 @@ def _build(model: type[BaseModel], row: _Row, skip: set[str], **data: Any) -> An
         return None
 
 
+def _ogrs3_cells(row: _Row, raw: dict[str, Any], bad: set[str]) -> dict[str, Any]:
+    """The optional OGRS3 cells, parsed (an empty cell: not known)."""
+    ogrs3: dict[str, Any] = {}
+    for column in ("previous_sanctions", "age_at_first_sanction"):
+        text = _cell(raw, column)
+        try:
+            ogrs3[column] = _parse_int(text) if text else None
+        except ValueError:
+            row.error(column, f"{text[:20]!r} is not a whole number")
+            bad.add(column)
+            ogrs3[column] = None
+    conviction_text = _cell(raw, "conviction_date")
+    ogrs3["conviction_date"] = None
+    if conviction_text:
+        try:
+            ogrs3["conviction_date"] = _parse_date(conviction_text)
+        except ValueError:
+            row.error("conviction_date", "is not a date like 2024-02-03 or 03/02/2024")
+            bad.add("conviction_date")
+    return ogrs3
+
+
+def _check_ogrs3(row: _Row, born: date | None, bad: set[str]) -> None:
+    """The OGRS3 inputs against each other and the date of birth, as registration checks them."""
+    case = row.case
+    if case is None or born is None or bad & set(OGRS3_COLUMNS):
+        return  # a cell that did not parse already has its message
+    try:
+        check_ogrs3_inputs(
+            date_of_birth=born,
+            age_at_first_sanction=case.age_at_first_sanction,
+            previous_sanctions=case.previous_sanctions,
+            conviction_date=case.conviction_date,
+            today=london_today(),
+        )
+    except InputError as exc:
+        row.error(_ogrs3_column(str(exc)), str(exc))
+
+
 def _check_row(number: int, raw: dict[str, Any], lookup: Lookup) -> _Row:
     row = _Row(number)
     bad: set[str] = set()
@@ -201,6 +248,8 @@ def _check_row(number: int, raw: dict[str, Any], lookup: Lookup) -> _Row:
             bad.add(column)
             mappa[column] = None
 
+    ogrs3 = _ogrs3_cells(row, raw, bad)
+
     aliases = [a.strip() for a in _cell(raw, "aliases").split(";") if a.strip()]
     row.offender = _build(
         OffenderCreate,
@@ -225,9 +274,11 @@ def _check_row(number: int, raw: dict[str, Any], lookup: Lookup) -> _Row:
                 risk=_choice(_cell(raw, "risk")),
                 offence_category=_cell(raw, "offence_category"),
                 **mappa,
+                **ogrs3,
             )
         except InputError as exc:  # an offence category that names none
             row.error("offence_category", str(exc))
+    _check_ogrs3(row, born, bad)
 
     postcode = _cell(raw, "postcode")
     if not postcode:
@@ -245,6 +296,16 @@ def _check_row(number: int, raw: dict[str, Any], lookup: Lookup) -> _Row:
                 row.error("postcode", str(exc))
                 row.residence = None
     return row
+
+
+def _ogrs3_column(message: str) -> str:
+    # Which OGRS3 column a cross-check names, so the report points at the right cell.
+    lowered = message.lower()
+    if "conviction date" in lowered:
+        return "conviction_date"
+    if "previous sanctions" in lowered:
+        return "previous_sanctions"
+    return "age_at_first_sanction"
 
 
 def _check_duplicates(session: Session, rows: list[_Row]) -> None:

@@ -61,6 +61,8 @@ REVIEW_MONTHS: dict[str, int] = {
 MIN_AGE_YEARS = 10
 MAX_AGE_YEARS = 110
 _NAME_MAX = 100
+#: More previous sanctions than this is a typing mistake (OGRS3 caps the count at 50 anyway).
+MAX_PREVIOUS_SANCTIONS = 999
 _BNG_MAX_E, _BNG_MAX_N = 700_000.0, 1_300_000.0
 
 
@@ -103,6 +105,68 @@ def review_due(programme: str, opened: date) -> date:
 
 def _years_between(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def check_ogrs3_inputs(
+    *,
+    date_of_birth: date,
+    age_at_first_sanction: int | None,
+    previous_sanctions: int | None,
+    conviction_date: date | None,
+    today: date,
+) -> None:
+    """Check a case's OGRS3 inputs against each other and the person's date of birth.
+
+    Each input may be unknown (``None``); those known must agree.
+
+    Raises
+    ------
+    InputError
+        A count or age out of range, a conviction in the future or before the person was 10,
+        or a first sanction after the current conviction (or after today).
+    """
+    if previous_sanctions is not None and (
+        isinstance(previous_sanctions, bool)
+        or not isinstance(previous_sanctions, int)
+        or not 0 <= previous_sanctions <= MAX_PREVIOUS_SANCTIONS
+    ):
+        raise InputError(
+            f"Previous sanctions is a whole number from 0 to {MAX_PREVIOUS_SANCTIONS}, "
+            f"not {previous_sanctions!r}"
+        )
+    if age_at_first_sanction is not None and (
+        isinstance(age_at_first_sanction, bool)
+        or not isinstance(age_at_first_sanction, int)
+        or not MIN_AGE_YEARS <= age_at_first_sanction <= MAX_AGE_YEARS
+    ):
+        raise InputError(
+            f"The age at first sanction is {MIN_AGE_YEARS} to {MAX_AGE_YEARS}, "
+            f"not {age_at_first_sanction!r}"
+        )
+    if age_at_first_sanction is not None and age_at_first_sanction > _years_between(
+        date_of_birth, today
+    ):
+        raise InputError(
+            f"The age at first sanction ({age_at_first_sanction}) is older than the person is now"
+        )
+    if conviction_date is None:
+        return
+    if conviction_date > today:
+        raise InputError(
+            f"The conviction date {conviction_date.isoformat()} is in the future "
+            f"(today is {today.isoformat()})"
+        )
+    at_conviction = _years_between(date_of_birth, conviction_date)
+    if at_conviction < MIN_AGE_YEARS:
+        raise InputError(
+            f"The conviction date {conviction_date.isoformat()} is before the person was "
+            f"{MIN_AGE_YEARS} (the age of criminal responsibility)"
+        )
+    if age_at_first_sanction is not None and age_at_first_sanction > at_conviction:
+        raise InputError(
+            f"The age at first sanction ({age_at_first_sanction}) is after the age at the current "
+            f"conviction ({at_conviction})"
+        )
 
 
 def _clean_name(value: str, what: str) -> str:
@@ -203,12 +267,39 @@ class OffenderCreate(OffenderBase):
 
 
 class CaseCreate(CaseBase):
-    """A new case: MAPPA category and level given exactly when the programme is MAPPA."""
+    """A new case: MAPPA category and level given exactly when the programme is MAPPA.
+
+    The OGRS3 inputs are optional; those given are checked for range here and against the
+    person's date of birth when the case is registered (:func:`check_ogrs3_inputs`).
+    """
 
     @field_validator("offence_category", mode="before")
     @classmethod
     def _offence(cls, value: Any) -> str:
         return normalise_offence_category(value)
+
+    @field_validator("previous_sanctions")
+    @classmethod
+    def _sanctions(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= MAX_PREVIOUS_SANCTIONS:
+            raise ValueError(f"previous sanctions are 0 to {MAX_PREVIOUS_SANCTIONS}, not {value}")
+        return value
+
+    @field_validator("age_at_first_sanction")
+    @classmethod
+    def _first_sanction(cls, value: int | None) -> int | None:
+        if value is not None and not MIN_AGE_YEARS <= value <= MAX_AGE_YEARS:
+            raise ValueError(
+                f"the age at first sanction is {MIN_AGE_YEARS} to {MAX_AGE_YEARS}, not {value}"
+            )
+        return value
+
+    @field_validator("conviction_date", "risk_assessed_on")
+    @classmethod
+    def _not_future(cls, value: date | None) -> date | None:
+        if value is not None and value > london_today():
+            raise ValueError(f"{value.isoformat()} is in the future")
+        return value
 
     @model_validator(mode="after")
     def _mappa(self) -> CaseCreate:

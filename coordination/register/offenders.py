@@ -33,7 +33,13 @@ from coordination.models import (
     Offender,
     OffenderPublic,
 )
-from coordination.register.inputs import CaseCreate, OffenderCreate, Residence, review_due
+from coordination.register.inputs import (
+    CaseCreate,
+    OffenderCreate,
+    Residence,
+    check_ogrs3_inputs,
+    review_due,
+)
 from coordination.register.residence import (
     _address_details,
     _check_valid_from,
@@ -131,12 +137,20 @@ def add_offender(
     ConflictError
         An offender with this PNC ID exists.
     InputError
-        The residence cannot be resolved (unknown postcode …) or ``valid_from`` is impossible.
+        The residence cannot be resolved (unknown postcode …), ``valid_from`` is impossible, or
+        the OGRS3 inputs given contradict the date of birth or each other.
     """
     require(session, actor=actor, action="case.create")
     today = today or london_today()
     valid_from = valid_from or today
     _check_valid_from(valid_from, today, offender.date_of_birth)
+    check_ogrs3_inputs(
+        date_of_birth=offender.date_of_birth,
+        age_at_first_sanction=case.age_at_first_sanction,
+        previous_sanctions=case.previous_sanctions,
+        conviction_date=case.conviction_date,
+        today=today,
+    )
     existing = session.exec(select(Offender).where(Offender.pnc_id == offender.pnc_id)).first()
     if existing is not None:
         raise ConflictError(
@@ -227,6 +241,16 @@ def add_offender(
             "next_review_due": case_row.next_review_due.isoformat()
             if case_row.next_review_due
             else None,
+            "risk_assessed_on": case_row.risk_assessed_on.isoformat()
+            if case_row.risk_assessed_on
+            else None,
+            "ogrs3_inputs": {
+                "previous_sanctions": case_row.previous_sanctions,
+                "age_at_first_sanction": case_row.age_at_first_sanction,
+                "conviction_date": case_row.conviction_date.isoformat()
+                if case_row.conviction_date
+                else None,
+            },
         },
         category="collection",
         offender_ids=[row.id],

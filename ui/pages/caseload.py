@@ -5,7 +5,10 @@ assigned (with suggestions showing load before and after), moved to a new addres
 detail: the address timeline on an offline map, why its lead force is responsible, and its
 assignment and handoff history. "Assign to" offers only whom the signed-in user may assign the
 case to: an offender manager themselves, a supervisor their force's officers; nobody (and no
-other force's officers as suggestions) on a case another force leads.
+other force's officers as suggestions) on a case another force leads. "Update" re-assesses the
+case (risk, review date, MAPPA, IOM, OGRS3 inputs) and "Close / reopen" closes or reopens it
+(supervisors), each form one service call (``ui.components.case_forms``); "History" lists
+every change with its reason.
 
 Every service call names the signed-in user as ``actor``: the services show only the cases they
 may see and give analysts pseudonymised rows. Opening a person's record (addresses, history) is
@@ -23,15 +26,18 @@ import streamlit as st
 from coordination.caseload.assignment import assign_case, assignment_history
 from coordination.caseload.officers import officer_loads, suggest_assignees
 from coordination.caseload.queries import UNASSIGNED, caseload, get_case
+from coordination.cases.views import case_detail
 from coordination.core.clock import london_today
+from coordination.core.wording import case_status_label, programme_label, risk_label
 from coordination.handoffs import workflow as handoffs
+from coordination.handoffs.permissions import assignees, case_standing, permitted_actions
 from coordination.reference.lookup import get_service
 from coordination.register.inputs import Residence
 from coordination.register.moves import move_offender
 from coordination.register.offenders import get_offender
 from ui import session
 from ui.components import case as case_panel
-from ui.components import tables
+from ui.components import case_access, case_forms, tables
 from ui.components.notice import demo_notice
 from ui.navigation import require_page
 from ui.text import CITY, MET, force_label, md
@@ -114,11 +120,26 @@ manager = row[1].selectbox(
     format_func=lambda u: "Anyone" if u is None else u,
 )
 programme = row[2].selectbox(
-    "Programme", [None, *PROGRAMMES], key="cl_programme", format_func=lambda p: p or "All"
+    "Programme",
+    [None, *PROGRAMMES],
+    key="cl_programme",
+    format_func=lambda p: "All" if p is None else programme_label(p),
 )
-risk = row[3].selectbox("Risk", [None, *RISKS], key="cl_risk", format_func=lambda r: r or "All")
+risk = row[3].selectbox(
+    "Risk",
+    [None, *RISKS],
+    key="cl_risk",
+    format_func=lambda r: "All" if r is None else risk_label(r),
+)
+# After a closure or a reopening the list follows the case (set before the widget is drawn).
+next_status = st.session_state.pop(case_forms.STATUS_NEXT_KEY, None)
+if next_status is not None and st.session_state.get("cl_status", "open") is not None:
+    st.session_state["cl_status"] = next_status
 status = row[4].selectbox(
-    "Status", ["open", "closed", None], key="cl_status", format_func=lambda s: s or "All"
+    "Status",
+    ["open", "closed", None],
+    key="cl_status",
+    format_func=lambda s: "All" if s is None else case_status_label(s),
 )
 
 page = session.run(
@@ -211,25 +232,33 @@ if case is not None:
         )
         opened = (case.offender_id, refusal, found)
         st.session_state[OPENED_KEY] = opened
+    standing = session.run(case_standing, actor=me, case_id=case.id)
     case_panel.case_heading(
         case,
         detail=opened[2] if opened is not None else None,
         listed=next((r for r in rows if r.case_id == case.id), None),
+        current=standing,
     )
 
-    assign_tab, move_tab, history_tab = st.tabs(["Assign", "Record a move", "History"])
+    detail = None if analyst else session.run(case_detail, actor=me, case_id=case.id)
+    assign_tab, move_tab, update_tab, close_tab, access_tab, history_tab = st.tabs(
+        ["Assign", "Record a move", "Update", "Close / reopen", "Access", "History"], key="cl_tabs"
+    )
     with assign_tab:
         # Only people the user may assign to are offered (and only their force's officers are
         # shown at all: a Met officer looking at a City-led case sees no City officers here).
-        listed = next((r for r in rows if r.case_id == case.id), None)
-        current = listed.manager_username if listed is not None else None
+        # The service's own rule decides whom to offer (coordination.handoffs.permissions).
+        may = session.run(permitted_actions, actor=me, case_id=case.id)
         suggestions = []
-        if case_panel.may_assign(viewer, case):
+        if may is not None and may.may("assign"):
             suggestions = session.run(suggest_assignees, case_id=case.id, limit=500, actor=me) or []
         others = [o.username for o in officers if o.force_code == case.lead_force_code]
-        choices = case_panel.assignees(
-            viewer, case, [s.username for s in suggestions] + others, current=current
-        )
+        choices, why_none = session.run(
+            assignees,
+            actor=me,
+            case_id=case.id,
+            candidates=[s.username for s in suggestions] + others,
+        ) or ([], "")
         # Loads before and after, of the people offered only.
         suggestions = [s for s in suggestions if s.username in choices]
         if choices and suggestions:
@@ -237,7 +266,7 @@ if case is not None:
                 tables.suggestions_table(suggestions[:8]), hide_index=True, key="cl_suggest"
             )
         if not choices:
-            st.caption(md(case_panel.why_no_assignment(viewer, case)))
+            st.caption(md(why_none))
         else:
             seen = session.seen_version("case", case.id, case.version)
             with st.form("assign_form"):
@@ -287,7 +316,27 @@ if case is not None:
                     session.flash(FLASH_KEY, lines or ["Move recorded."])
                     st.rerun()
 
+    with update_tab:
+        if detail is not None:
+            case_forms.update_tab(detail, viewer=viewer, actor=actor, flash_key=FLASH_KEY)
+
+    with close_tab:
+        if detail is not None:
+            case_forms.close_tab(
+                detail,
+                viewer=viewer,
+                actor=actor,
+                handoff=standing.handoff if standing is not None else None,
+                flash_key=FLASH_KEY,
+            )
+
+    with access_tab:
+        if not analyst:
+            case_access.access_tab(case, viewer=viewer, actor=actor, flash_key=FLASH_KEY)
+
     with history_tab:
+        if detail is not None:
+            case_forms.history_table(detail.history)
         if opened is None:
             # DPA 2018 s.62: a consultation is logged with its justification.
             st.markdown(
