@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -22,12 +22,15 @@ from coordination.caseload.assignment import assign_case, assignment_history
 from coordination.caseload.officers import officer_loads, set_officer_profile, suggest_assignees
 from coordination.caseload.queries import caseload, get_case
 from coordination.caseload.weights import load_case_weights, seed_case_weights, set_case_weight
+from coordination.cases import updates as case_updates
+from coordination.cases import views as case_views
 from coordination.core.db import session_scope
-from coordination.handoffs import network
+from coordination.handoffs import escalations, network, resolutions
 from coordination.handoffs import workflow as handoffs
-from coordination.models import AgendaItem, AuditEvent, ReviewAction
+from coordination.models import AgendaItem, AuditEvent, Case, Escalation, Handoff, ReviewAction
 from coordination.packs.build import build_pack_content
 from coordination.packs.export import export_pack
+from coordination.register import mismatches
 from coordination.register.inputs import CaseCreate, OffenderCreate, Residence, validated
 from coordination.register.moves import move_offender
 from coordination.register.offenders import add_offender, get_offender, list_offenders
@@ -64,11 +67,26 @@ MODULES = (
     "packs.export",
     "security.access",
     "handoffs.network",
+    "handoffs.escalations",
+    "handoffs.resolutions",
+    "register.mismatches",
+    "cases.updates",
+    "cases.views",
 )
 USER = "city.sup"  # a City supervisor: may do every case-working action on City cases
 MET_USER = "met.sup"
 
 Call = Callable[[Session, World], Any]
+
+
+def _as_mappa(s: Session, case_id: int) -> int:
+    """Make a case MAPPA category 1, level 1 (set-up only: no service makes a case MAPPA)."""
+    case = s.get(Case, case_id)
+    assert case is not None
+    case.programme, case.mappa_category, case.mappa_level = "mappa", 1, 1
+    s.add(case)
+    s.flush()
+    return case_id
 
 
 def _item(s: Session, w: World) -> int:
@@ -78,6 +96,31 @@ def _item(s: Session, w: World) -> int:
         )
     ).one()
     return int(item.id or 0)
+
+
+def _rejected_row(s: Session, w: World) -> int:
+    """The handoff of ``city_b``, made rejected as a row (set-up only: no escalation yet)."""
+    handoff = s.exec(select(Handoff).where(Handoff.case_id == w.city_b)).first()
+    assert handoff is not None
+    handoff.state = "rejected"
+    s.add(handoff)
+    s.flush()
+    return int(handoff.id or 0)
+
+
+def _open_escalation(s: Session, w: World) -> int:
+    row = s.exec(select(Escalation).where(Escalation.state == "open")).first()
+    assert row is not None
+    return int(row.id or 0)
+
+
+def _reject_again(s: Session, w: World) -> int:
+    """Hand ``city_b`` to the Met (again, or its open handoff) and have the Met reject it."""
+    h = handoffs.open_handoff_for_case(s, w.city_b, actor=USER) or handoffs.create_handoff(
+        s, actor=USER, case_id=w.city_b, to_force_code=MET, reason="r"
+    )
+    handoffs.transition(s, actor=MET_USER, handoff_id=h.id, action="reject", note="no")
+    return _open_escalation(s, w)
 
 
 def _action(s: Session, w: World) -> int:
@@ -121,6 +164,52 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
             lookup=no_lookup,
         ),
         "alteration",
+    ),
+    "cases.updates.update_risk": (
+        lambda s, w: case_updates.update_risk(s, actor=USER, case_id=w.city_b, risk="high"),
+        "alteration",
+    ),
+    "cases.updates.set_next_review": (
+        lambda s, w: case_updates.set_next_review(
+            s, actor=USER, case_id=w.city_b, next_review_due=date(2099, 1, 1)
+        ),
+        "alteration",
+    ),
+    "cases.updates.set_iom_cohort": (
+        lambda s, w: case_updates.set_iom_cohort(
+            s, actor=USER, case_id=w.city_b, select_cohort=False, reason="walk"
+        ),
+        "alteration",
+    ),
+    "cases.updates.update_mappa": (
+        lambda s, w: case_updates.update_mappa(
+            s, actor=USER, case_id=_as_mappa(s, w.city_b), category=2, level=2, reason="walk"
+        ),
+        "alteration",
+    ),
+    "cases.updates.update_ogrs3_inputs": (
+        lambda s, w: case_updates.update_ogrs3_inputs(
+            s, actor=USER, case_id=w.city_b, previous_sanctions=3, age_at_first_sanction=17
+        ),
+        "alteration",
+    ),
+    "cases.updates.close_case": (
+        lambda s, w: case_updates.close_case(s, actor=USER, case_id=w.city_b, reason="deceased"),
+        "alteration",
+    ),
+    "cases.updates.reopen_case": (
+        lambda s, w: case_updates.reopen_case(
+            s, actor=USER, case_id=w.city_b, reason="closed in error"
+        ),
+        "alteration",
+    ),
+    "cases.updates.case_history": (
+        lambda s, w: case_updates.case_history(s, actor=USER, case_id=w.city_b),
+        None,
+    ),
+    "cases.views.case_detail": (
+        lambda s, w: case_views.case_detail(s, actor=USER, case_id=w.city_b),
+        None,
     ),
     "handoffs.workflow.create_handoff": (
         lambda s, w: handoffs.create_handoff(
@@ -273,7 +362,12 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
     ),
     "packs.export.export_pack": (
         lambda s, w: export_pack(
-            s, actor=USER, meeting_id=w.joint_meeting, fmt="md", recipients=["Met IOM"]
+            s,
+            actor=USER,
+            meeting_id=w.joint_meeting,
+            fmt="md",
+            recipients=["Met IOM"],
+            justification="walk",
         ),
         "disclosure",
     ),
@@ -310,6 +404,56 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
             s, actor=USER, start=date(2000, 1, 1), end=date(2100, 1, 1)
         ),
         None,
+    ),
+    "handoffs.escalations.open_escalation": (
+        lambda s, w: escalations.open_escalation(s, actor=USER, handoff_id=_rejected_row(s, w)),
+        "alteration",
+    ),
+    "handoffs.escalations.follow_handoff": (
+        # Completing touches no escalation: the call writes nothing.
+        lambda s, w: escalations.follow_handoff(
+            s,
+            actor=USER,
+            handoff=s.get_one(Handoff, _rejected_row(s, w)),
+            action="complete",
+            now=datetime.now(UTC),
+        ),
+        None,
+    ),
+    "handoffs.escalations.list_escalations": (
+        lambda s, w: escalations.list_escalations(s, actor=USER),
+        None,
+    ),
+    "register.mismatches.mismatches": (lambda s, w: mismatches.mismatches(s, actor=USER), None),
+    "register.mismatches.workflows_per_case": (
+        lambda s, w: mismatches.workflows_per_case(s, actor=USER),
+        None,
+    ),
+    "handoffs.escalations.record_exception": (
+        lambda s, w: escalations.record_exception(
+            s,
+            actor=USER,
+            escalation_id=_open_escalation(s, w),
+            reason="agreed",
+            review_on=date(2099, 1, 1),
+        ),
+        "alteration",
+    ),
+    "handoffs.resolutions.resolve_by_new_request": (
+        lambda s, w: resolutions.resolve_by_new_request(
+            s, actor=USER, escalation_id=_reject_again(s, w), new_facts="verified"
+        ),
+        "alteration",
+    ),
+    "handoffs.escalations.resolve_at_review": (
+        lambda s, w: escalations.resolve_at_review(
+            s,
+            actor=USER,
+            case_id=w.city_b + 0 * _reject_again(s, w),
+            meeting_id=w.joint_meeting,
+            decision="retain",
+        ),
+        "alteration",
     ),
 }
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from coordination.audit import cli as audit_cli
 from coordination.caseload import cli as caseload_cli
+from coordination.cases import cli as cases_cli
 from coordination.core.console import EXIT_BAD_INPUT, EXIT_UNEXPECTED, Parser
 from coordination.demo import cli as demo_cli
 from coordination.errors import AuthenticationError, CrossforceError, ReferenceDataError
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     security_cli.register(sub)
     register_cli.register(sub)
     handoffs_cli.register(sub)
-    caseload_cli.register(sub)
+    cases_cli.register(caseload_cli.register(sub))
     review_commands = review_cli.register(sub)
     packs_cli.register(review_commands)
     demo_cli.register(sub)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development only: a production start with this key is refused, so it can be public.
@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     user
         The acting user of the CLI (``CROSSFORCE_USER``); written to the audit log.
     map_tile_url
-        Optional XYZ tile URL for map backgrounds. None by default so maps work offline.
+        Optional XYZ tile URL (``{z}/{x}/{y}``) of a force's own tile server, drawn under the
+        maps: ``CROSSFORCE_MAP_TILES`` (the older ``CROSSFORCE_MAP_TILE_URL`` still works).
+        None by default, so maps work offline and fetch nothing.
     priority_weight_risk
         Joint review agenda priority (``coordination.review``): points for very high risk of
         serious harm; high earns 2/3 of it, medium 1/3, low none.
@@ -115,6 +117,9 @@ class Settings(BaseSettings):
         somewhere the database's administrators cannot write, ideally.
     audit_syslog
         Also send each checkpoint of the log's head to the system log (``/dev/log``).
+    escalation_days
+        Working days the sending force's supervisors have to resolve an escalation (a rejected
+        handoff): ``CROSSFORCE_ESCALATION_DAYS``, default 5.
     upload_max_bytes
         Largest CSV/XLSX file accepted for resolving or importing: 20 MiB by default, the same
         as Streamlit's ``server.maxUploadSize`` (in MB) in ``.streamlit/config.toml``.
@@ -130,13 +135,20 @@ class Settings(BaseSettings):
     nearest_max_m: float = Field(default=2000.0, ge=0)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     user: str | None = None
-    map_tile_url: str | None = None
+    map_tile_url: str | None = Field(
+        default=None,
+        # CROSSFORCE_MAP_TILES is the documented name; CROSSFORCE_MAP_TILE_URL still works.
+        validation_alias=AliasChoices(
+            "CROSSFORCE_MAP_TILES", "CROSSFORCE_MAP_TILE_URL", "map_tiles", "map_tile_url"
+        ),
+    )
     priority_weight_risk: float = Field(default=30.0, ge=0)
     priority_weight_mappa: float = Field(default=30.0, ge=0)
     priority_weight_ogrs3: float = Field(default=20.0, ge=0, le=20)
     priority_weight_overdue: float = Field(default=1.0, ge=0)
     priority_overdue_cap_days: int = Field(default=30, ge=0)
     agenda_size: int = Field(default=40, ge=1, le=1000)
+    escalation_days: int = Field(default=5, ge=1, le=60)
     idle_signout_minutes: int = Field(default=30, ge=1)
     lockout_attempts: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)

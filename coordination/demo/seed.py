@@ -36,6 +36,7 @@ from coordination.caseload.assignment import assign_case
 from coordination.caseload.weights import CaseWeights, load_case_weights, seed_case_weights
 from coordination.core.clock import london_today
 from coordination.core.serial import jsonable
+from coordination.demo.escalations import resolve_demo_escalations
 from coordination.demo.meeting import seed_past_meeting
 from coordination.demo.officers import (
     _create_officers,
@@ -45,6 +46,7 @@ from coordination.demo.officers import (
     _Team,
     _teams,
 )
+from coordination.demo.people import _ogrs3_inputs
 from coordination.demo.plan import _HandoffPlan, _OffenderPlan, _Place, _Planner, _Pools
 from coordination.errors import InputError
 from coordination.handoffs import workflow as handoffs
@@ -218,6 +220,10 @@ def seed_demo(
         near_boundary_m=near_boundary_m,
     )
 
+    say("Supervisors resolving escalations…")
+    resolved = resolve_demo_escalations(session, teams=teams, today=today)
+    counts.handoffs["requested"] += resolved["new_request"]  # the new requests
+
     report = DemoReport(
         skipped=False,
         seed=seed,
@@ -292,6 +298,7 @@ def _play(
             risk=plan.risk,
             offence_category=plan.offence,
             next_review_due=plan.next_review_due,
+            **_ogrs3_inputs(plan.pnc_id, plan.date_of_birth, plan.registered),
         ),
         residence=_residence(plan.first_place),
         lookup=lookup,

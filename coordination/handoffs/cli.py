@@ -5,6 +5,9 @@
     crossforce handoffs list [--state S] [--force CODE] [--direction incoming|outgoing] [--json]
     crossforce handoffs show ID [--json]
     crossforce handoffs request|accept|reject|complete|withdraw ID [--note T] [--version N]
+    crossforce escalations list [--state open|resolved|all] [--json]
+    crossforce escalations exception ID --reason T --review YYYY-MM-DD
+    crossforce escalations resolve ID --facts T [--to CODE] [--bcu BCU]
 
 ``reject`` needs ``--note`` (the reason; a rejection is escalated). ``--version`` refuses the
 action when the handoff has changed since that version was read (scripts that read, then act).
@@ -66,6 +69,10 @@ def register(sub: Any) -> None:
         choices=("incoming", "outgoing"),
         help="with --force: handoffs to it (incoming) or from it (outgoing)",
     )
+    listing.add_argument(
+        "--from-bcu", metavar="BCU", help="sent by this Met BCU (the managing officer's, e.g. CE)"
+    )
+    listing.add_argument("--to-bcu", metavar="BCU", help="going to this Met BCU (e.g. CE)")
     listing.add_argument("--today", metavar="YYYY-MM-DD", help="judge deadlines on this day")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=_cmd_list)
@@ -93,6 +100,100 @@ def register(sub: Any) -> None:
         parser.set_defaults(handler=_cmd_action, handoff_action=action)
 
     _register_network(sub)
+    _register_escalations(sub)
+
+
+def _register_escalations(sub: Any) -> None:
+    esc = sub.add_parser("escalations", help="rejected handoffs, for the sending supervisors")
+    actions = esc.add_subparsers(dest="escalations_command", required=True, parser_class=Parser)
+    listing = actions.add_parser("list", help="the escalations queue, soonest due first")
+    listing.add_argument("--state", choices=("open", "resolved", "all"), default="open")
+    listing.add_argument("--force", metavar="CODE", help="one sending force (system actors)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=_cmd_escalations)
+    exception = actions.add_parser(
+        "exception", help="resolve by an agreed exception: the case stays with its lead force"
+    )
+    exception.add_argument("id", type=record_id, help="escalation id")
+    exception.add_argument("--reason", required=True, help="why the case stays")
+    exception.add_argument("--review", required=True, type=iso_date, help="review date")
+    exception.add_argument("--json", action="store_true", help="print JSON")
+    exception.set_defaults(handler=_cmd_exception)
+    resolve = actions.add_parser("resolve", help="resolve by a new request, with the new facts")
+    resolve.add_argument("id", type=record_id, help="escalation id")
+    resolve.add_argument("--facts", required=True, help="what is new since the rejection")
+    resolve.add_argument("--to", metavar="CODE", help="receiving force (default: as before)")
+    resolve.add_argument("--bcu", metavar="BCU", help="receiving Met BCU")
+    resolve.add_argument("--json", action="store_true", help="print JSON")
+    resolve.set_defaults(handler=_cmd_new_request)
+
+
+def _cmd_escalations(args: argparse.Namespace) -> int:
+    from coordination.handoffs.escalations import list_escalations
+
+    with open_session() as session:
+        views = list_escalations(
+            session,
+            actor=actor(args),
+            state=args.state,
+            force_code=_force_code(session, args.force),
+        )
+    if args.json:
+        print_json(views)
+        return EXIT_OK
+    if not views:
+        say("No escalations.")
+        return EXIT_OK
+    for v in views:
+        e = v.escalation
+        late = "  OVERDUE" if v.overdue else ""
+        how = f"  {e.state} ({e.resolution})" if e.resolution else f"  {e.state}"
+        say(
+            f"{e.id:>5}  case {e.case_id}  {v.offender_name} ({v.pnc_id})  handoff {e.handoff_id} "
+            f"rejected by {v.to_force_name}  due {e.due_on.isoformat()}{late}{how}"
+        )
+    say(f"{len(views)} escalation{'s' if len(views) != 1 else ''}")
+    return EXIT_OK
+
+
+def _cmd_exception(args: argparse.Namespace) -> int:
+    from coordination.handoffs.escalations import record_exception
+
+    with open_session() as session:
+        exc = record_exception(
+            session,
+            actor=actor(args),
+            escalation_id=args.id,
+            reason=args.reason,
+            review_on=args.review,
+        )
+    if args.json:
+        print_json(exc)
+    else:
+        say(
+            f"Escalation {args.id} resolved by exception {exc.id}: case {exc.case_id} stays "
+            f"with its lead force until review on {exc.review_on.isoformat()}."
+        )
+    return EXIT_OK
+
+
+def _cmd_new_request(args: argparse.Namespace) -> int:
+    from coordination.handoffs.resolutions import resolve_by_new_request
+
+    with open_session() as session:
+        handoff = resolve_by_new_request(
+            session,
+            actor=actor(args),
+            escalation_id=args.id,
+            new_facts=args.facts,
+            to_force_code=_force_code(session, args.to),
+            to_bcu_code=args.bcu,
+        )
+    if args.json:
+        print_json(handoff)
+    else:
+        say(f"Escalation {args.id} resolved by a new request: handoff {handoff.id} requested.")
+    return EXIT_OK
 
 
 def _register_network(sub: Any) -> None:
@@ -186,6 +287,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
             state=args.state,
             force_code=_force_code(session, args.force),
             direction=args.direction,
+            from_bcu=args.from_bcu,
+            to_bcu=args.to_bcu,
             today=_parse_day(args.today),
         )
     if args.json:

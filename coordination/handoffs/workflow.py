@@ -10,8 +10,8 @@ States (``docs/DOMAIN.md``: probation Case Transfer Policy Framework)::
 * The sending force stays responsible until completion: only :func:`transition` with
   ``"complete"`` changes a case's ``lead_force_code``, in the same transaction as the handoff, so
   at every moment every open case has exactly one lead force.
-* Receiving areas do not negotiate: a rejection needs a reason and is escalated
-  (``escalated=True``) for supervisors to resolve; it is not a counter-offer.
+* Receiving areas do not negotiate: a rejection needs a reason and opens an escalation for the
+  sending force's supervisors (:mod:`coordination.handoffs.escalations`); not a counter-offer.
 * A case has at most one open handoff (checked here, and backed by the partial unique index
   ``uq_handoff_one_open_per_case``).
 * Deadlines run from the request date in London: the receiving area checks the address within
@@ -41,6 +41,7 @@ from coordination.core.locking import flush_or_conflict, load_for_update
 from coordination.core.sql import chunks
 from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
+from coordination.handoffs.escalations import follow_handoff
 from coordination.ledger.chain import record_event
 from coordination.models import (
     HANDOFF_STATES,
@@ -55,6 +56,7 @@ from coordination.models import (
     HandoffPublic,
     Meeting,
     Offender,
+    User,
 )
 from coordination.reference.boundaries import force_names
 from coordination.security.permissions import (
@@ -91,15 +93,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 def allowed_actions(state: str) -> tuple[str, ...]:
     """Return the actions allowed from a handoff state, in workflow order.
 
-    Parameters
-    ----------
-    state
-        A handoff state, e.g. ``"requested"``.
-
-    Returns
-    -------
-    tuple[str, ...]
-        E.g. ``("accept", "reject", "withdraw")`` for ``"requested"``; empty for closed states.
+    E.g. ``("accept", "reject", "withdraw")`` for ``"requested"``; empty for closed states.
     """
     return tuple(action for action, (sources, _) in TRANSITIONS.items() if state in sources)
 
@@ -135,6 +129,9 @@ class HandoffView:
     agreed_at_review
         The joint review meeting that agreed the transfer while it awaits the receiving
         force's acceptance, if any ("agreed at joint review" in the queue).
+    from_bcu_code
+        The sending Met BCU: that of the officer managing the case (``None`` when the Met is
+        not the sender or nobody manages the case, as after completion).
     """
 
     handoff: HandoffPublic = field(metadata={"json": False})  # flattened by json_extra
@@ -150,6 +147,7 @@ class HandoffView:
     overdue: bool
     overdue_by_days: int
     agreed_at_review: int | None = None
+    from_bcu_code: str | None = None
 
     @property
     def id(self) -> int:
@@ -327,6 +325,7 @@ def _apply(
         recipients=[handoff.to_force_code] if disclosed else None,
         offender_ids=[case.offender_id],
     )
+    follow_handoff(session, actor=actor, handoff=handoff, action=action, now=now)
 
 
 def _move_lead(
@@ -369,22 +368,24 @@ def _move_lead(
     )
 
 
-def _check_side(session: Session, p: Principal, handoff: Handoff, action: str) -> None:
-    """The sending force requests and withdraws; the receiving force answers.
+def deciding_force(handoff: Handoff | HandoffPublic, action: str) -> tuple[str, str]:
+    """Return the force whose act ``action`` is, and that side's name in a refusal.
 
-    A receiving force with no users in crossforce answers by other means, and the sending force
-    records its answer (the demo does, with "recorded for …" in the note).
+    The sending force requests and withdraws; the receiving force answers. A receiving force
+    with no users in crossforce answers by other means, and the sending force records its answer
+    (:func:`~coordination.security.permissions.acts_for`; the demo notes "recorded for …").
     """
+    if action in ("request", "withdraw"):
+        return handoff.from_force_code, "the sending force"
+    return handoff.to_force_code, "the receiving force"
+
+
+def _check_side(session: Session, p: Principal, handoff: Handoff, action: str) -> None:
+    """Refuse (audited) an actor who is not on the side whose act ``action`` is."""
     if p.is_system:
         return
-    sender, receiver = handoff.from_force_code, handoff.to_force_code
-    if action in ("request", "withdraw"):
-        allowed = acts_for(session, p, sender, handoff.case_id)
-        side = "the sending force"
-    else:
-        allowed = acts_for(session, p, receiver, handoff.case_id)
-        side = "the receiving force"
-    if not allowed:
+    force, side = deciding_force(handoff, action)
+    if not acts_for(session, p, force, handoff.case_id):
         deny(
             session,
             p,
@@ -769,19 +770,7 @@ def mark_agreed_at_review(
 
 
 def get_handoff(session: Session, handoff_id: int, *, actor: str) -> HandoffPublic:
-    """Return one handoff.
-
-    Parameters
-    ----------
-    session
-        Any session.
-    handoff_id
-        The handoff.
-
-    Returns
-    -------
-    HandoffPublic
-        The handoff, including its current ``version`` (pass it back as ``expected_version``).
+    """Return one handoff, with its current ``version`` (pass it back as ``expected_version``).
 
     Raises
     ------
@@ -853,6 +842,8 @@ def list_handoffs(
     direction: Direction | None = None,
     today: date | None = None,
     case_id: int | None = None,
+    from_bcu: str | None = None,
+    to_bcu: str | None = None,
     limit: int | None = None,
     actor: str,
 ) -> list[HandoffView]:
@@ -872,6 +863,9 @@ def list_handoffs(
         The day to judge deadlines on; default today in London.
     case_id
         Keep one case's handoffs.
+    from_bcu, to_bcu
+        Keep handoffs from this sending Met BCU (:attr:`HandoffView.from_bcu_code`) / to this
+        receiving one; both given, both must match.
     limit
         At most this many rows.
     actor
@@ -892,12 +886,19 @@ def list_handoffs(
     p = require(session, actor=actor, action="handoff.view", personal=True)
     if today is None:
         today = london_date(utcnow())
+    # The Met's sending BCU is its manager's: the team that stays responsible until completion.
+    from_bcu_col = sa.case((col(Handoff.from_force_code) == METROPOLITAN, col(User.bcu_code)))
     query = (
-        select(Handoff, Offender)
+        select(Handoff, Offender, from_bcu_col)
         .join(Case, col(Case.id) == Handoff.case_id)
         .join(Offender, col(Offender.id) == Case.offender_id)
+        .outerjoin(User, col(User.id) == col(Case.assigned_user_id))
         .where(visible_case_filter(p))
     )
+    if from_bcu is not None:
+        query = query.where(from_bcu_col == from_bcu.strip().upper())
+    if to_bcu is not None:
+        query = query.where(col(Handoff.to_bcu_code) == to_bcu.strip().upper())
     if state is not None:
         query = query.where(_state_clause(state))
     if force_code is not None or direction is not None:
@@ -925,9 +926,11 @@ def list_handoffs(
     names = force_names(session)
     amber_until = add_working_days(today, AMBER_WORKING_DAYS)
     rows = session.exec(query).all()
-    agreed = _agreed_at_review(session, [int(r.id or 0) for r, _ in rows if r.state == "requested"])
+    agreed = _agreed_at_review(
+        session, [int(r.id or 0) for r, *_ in rows if r.state == "requested"]
+    )
     views: list[HandoffView] = []
-    for row, offender in rows:
+    for row, offender, sending_bcu in rows:
         public = HandoffPublic.model_validate(row)
         deadline, kind = current_deadline(public.state, row.address_check_due, row.completion_due)
         rag, overdue, overdue_by = rag_status(
@@ -948,6 +951,7 @@ def list_handoffs(
                 overdue=overdue,
                 overdue_by_days=overdue_by,
                 agreed_at_review=agreed.get(int(row.id or 0)),
+                from_bcu_code=sending_bcu,
             )
         )
     return views

@@ -16,6 +16,7 @@ from coordination.models import (
     Area,
     BoundarySet,
     Case,
+    Escalation,
     Handoff,
     Meeting,
     ReviewAction,
@@ -82,6 +83,36 @@ def _rule_handoffs(
         else:
             text = f"Handoff {h.id} {route} is {h.state}; {kind} due {due.isoformat()}"
             _add(found, h.case_id, "handoff_pending", text)
+
+
+def _rule_escalations(
+    session: Session, forces: Sequence[str], names: dict[str, str], today: date, found: Reasons
+) -> None:
+    """``open_escalation``: a rejected handoff between the meeting's forces, not yet resolved."""
+    rows = session.execute(
+        sa.select(
+            col(Escalation.id),
+            col(Escalation.case_id),
+            col(Escalation.handoff_id),
+            col(Escalation.due_on),
+            col(Handoff.to_force_code),
+        )
+        .join(Handoff, col(Handoff.id) == col(Escalation.handoff_id))
+        .join(Case, col(Case.id) == col(Escalation.case_id))
+        .where(
+            col(Escalation.state) == "open",
+            col(Escalation.force_code).in_(forces),
+            col(Handoff.to_force_code).in_(forces),
+            col(Case.status) == "open",
+        )
+    ).all()
+    for e in rows:
+        late = " (overdue)" if e.due_on < today else ""
+        text = (
+            f"Open escalation {e.id}: handoff {e.handoff_id} was rejected by "
+            f"{names.get(e.to_force_code, e.to_force_code)}; due {e.due_on.isoformat()}{late}"
+        )
+        _add(found, e.case_id, "open_escalation", text)
 
 
 def _rule_crossed(
@@ -221,6 +252,7 @@ def _rule_joint(
     forces: Sequence[str],
     names: dict[str, str],
     next_date: date,
+    today: date,
     found: Reasons,
 ) -> None:
     """``high_risk_joint`` and ``review_due``: cases with both forces involved."""
@@ -281,10 +313,17 @@ def _rule_joint(
             text = f"{joined[0].upper()}{joined[1:]} with both forces involved: {lead} leads, {how}"
             _add(found, case_id, "high_risk_joint", text)
         if case.next_review_due is not None and case.next_review_due < next_date:
-            text = (
-                f"Review due {case.next_review_due.isoformat()}, before the next meeting "
-                f"({next_date.isoformat()}); {lead} leads, {how}"
-            )
+            late = (today - case.next_review_due).days
+            if late > 0:
+                # Already late: "before the next meeting" would hide that it is overdue now.
+                days = f"{late} day{'s' if late != 1 else ''}"
+                when = f"Review {days} overdue (was due {case.next_review_due.isoformat()})"
+            else:
+                when = (
+                    f"Review due {case.next_review_due.isoformat()}, before the next meeting "
+                    f"({next_date.isoformat()})"
+                )
+            text = f"{when}; {lead} leads, {how}"
             _add(found, case_id, "review_due", text)
 
 
@@ -312,8 +351,21 @@ def _carried_actions(session: Session, meeting: Meeting) -> list[ReviewAction]:
 
 def _rule_open_actions(session: Session, meeting: Meeting, found: Reasons) -> None:
     earlier = _earlier_meetings(session, meeting)
-    for action in _carried_actions(session, meeting):
-        if action.case_id is None:
+    carried = _carried_actions(session, meeting)
+    # A closed case leaves the agenda even with an action still open (it stays in the pack's
+    # list of carried actions and in its history).
+    case_ids = {a.case_id for a in carried if a.case_id is not None}
+    open_cases = (
+        set(
+            session.exec(
+                select(Case.id).where(col(Case.id).in_(case_ids), col(Case.status) == "open")
+            ).all()
+        )
+        if case_ids
+        else set()
+    )
+    for action in carried:
+        if action.case_id is None or action.case_id not in open_cases:
             continue
         at = earlier[action.meeting_id]
         due = f", due {action.due_date.isoformat()}" if action.due_date else ""
@@ -338,9 +390,10 @@ def _select(
     names = force_names(session)
     found: Reasons = {}
     _rule_handoffs(session, forces, names, today, found)
+    _rule_escalations(session, forces, names, today, found)
     _rule_crossed(session, forces, names, since, found)
     _rule_near_boundary(session, forces, names, near_m, found)
-    _rule_joint(session, forces, names, next_date, found)
+    _rule_joint(session, forces, names, next_date, today, found)
     _rule_open_actions(session, meeting, found)
     for reasons in found.values():
         reasons.sort(key=lambda r: _REASON_ORDER.get(r["code"], len(REASON_CODES)))

@@ -35,6 +35,7 @@ ACTION_STATUSES: tuple[str, ...] = ("open", "done", "cancelled")
 #: Reason codes in the order they are listed on an item.
 REASON_CODES: tuple[str, ...] = (
     "handoff_overdue",
+    "open_escalation",
     "handoff_pending",
     "crossed_boundary",
     "near_boundary",

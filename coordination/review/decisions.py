@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
+from coordination.handoffs.escalations import resolve_at_review
 from coordination.handoffs.workflow import (
     accept_agreed_at_review,
     create_handoff,
@@ -152,6 +153,16 @@ def record_decision(
     decision.decided_by = actor
     decision.decided_at = now
     session.flush()
+    # A decision at a joint review resolves the case's open escalation (a rejected handoff).
+    resolve_at_review(
+        session,
+        actor=actor,
+        case_id=item.case_id,
+        meeting_id=int(meeting.id or 0),
+        decision=kind,
+        note=note,
+        now=now,
+    )
     _touch(session, meeting, actor=actor, now=now)
     record_event(
         session,

@@ -19,6 +19,7 @@ from coordination.review.common import REASON_CODES
 # How people name each reason when they group the agenda.
 REASON_HEADINGS: dict[str, str] = {
     "handoff_overdue": "Handoffs past their deadline",
+    "open_escalation": "Rejected handoffs, escalated",
     "handoff_pending": "Handoffs in progress",
     "crossed_boundary": "Moved across the force boundary",
     "near_boundary": "Living near the force boundary",

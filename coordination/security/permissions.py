@@ -123,6 +123,14 @@ ACTIONS: dict[str, tuple[str, str]] = {
         "record a change of address",
         "people with a case the user may see",
     ),
+    "case.update": (
+        "re-assess a case: risk, MAPPA category and level, IOM cohort, OGRS3 inputs",
+        "cases their force leads (or a force with no users here, on a case they see)",
+    ),
+    "case.close": (
+        "close a case with a reason, or reopen it",
+        "supervisor: cases their force leads (or a force with no users here, on a case they see)",
+    ),
     "case.assign": (
         "make an officer a case's manager",
         "supervisor: officers of their force, cases their force leads; offender manager: "
@@ -136,6 +144,14 @@ ACTIONS: dict[str, tuple[str, str]] = {
         "create, request, accept, reject, complete or withdraw a handoff",
         "sending force: create, request, withdraw; receiving force: accept, reject, complete "
         "(recorded by the sending force when the receiving force has no users here)",
+    ),
+    "escalation.view": (
+        "see escalations (rejected handoffs) and cases with no workflow",
+        "supervisor: escalations of their force as the sending force, cases they may see",
+    ),
+    "escalation.resolve": (
+        "resolve an escalation: a new request, an agreed exception, a joint review decision",
+        "supervisor: escalations of their force as the sending force",
     ),
     "meeting.view": ("see a joint review meeting and its agenda", "meetings of the user's force"),
     "meeting.edit": (
@@ -174,9 +190,13 @@ PERMISSIONS: dict[str, dict[str, Permission]] = {
     "case.view": dict(zip(ROLES, (_A, _A, _P, _R), strict=True)),
     "case.create": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
     "case.move": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
+    "case.update": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
+    "case.close": dict(zip(ROLES, (_R, _A, _R, _R), strict=True)),
     "case.assign": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
     "handoff.view": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
     "handoff.act": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
+    "escalation.view": dict(zip(ROLES, (_R, _A, _R, _R), strict=True)),
+    "escalation.resolve": dict(zip(ROLES, (_R, _A, _R, _R), strict=True)),
     "meeting.view": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
     "meeting.edit": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
     "pack.export": dict(zip(ROLES, (_A, _A, _R, _R), strict=True)),
@@ -747,6 +767,10 @@ def permissions_markdown() -> str:
         "- **Analysts** see the cases of their force, pseudonymised: stable pseudonyms "
         "(`P-…` for people, `C-…` for cases) instead of names, dates of birth, PNC IDs, postcodes "
         "and coordinates; areas no finer than ward. They never open a single record.",
+        "- **Updating and closing.** Officers of the lead force re-assess a case (risk, MAPPA, "
+        "IOM cohort, OGRS3 inputs); only its supervisors close and reopen it, with a reason. "
+        "Each change is an audited alteration and an entry in the case's history; a closed "
+        "case leaves queues and agendas but stays in history and reports.",
         "- **Assigning.** A supervisor assigns cases their force leads to officers of their "
         "force; an offender manager may only take a case their force leads themselves.",
         "- **Handoffs.** The sending force creates, requests and withdraws; the receiving force "
