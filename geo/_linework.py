@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-__all__ = ["dedup_linework", "dissolve", "outer_linework", "pieces"]
+__all__ = ["clipped_areas", "dedup_linework", "dissolve", "outer_linework", "pieces"]
 
 
 def pieces(
@@ -160,3 +160,69 @@ def dissolve(polygons: npt.NDArray[np.object_]) -> shapely.Geometry:
     if not shapely.is_valid(merged):
         merged = shapely.union_all(polygons)
     return merged
+
+
+Ring = list[tuple[float, float]]
+
+
+def clipped_areas(
+    polygons: npt.NDArray[np.object_],
+    box: tuple[float, float, float, float],
+    tolerance: float = 0.0,
+    label_box: tuple[float, float, float, float] | None = None,
+) -> list[tuple[int, list[list[Ring]], tuple[float, float]]]:
+    """The polygons that reach into a box, clipped to it, each with a point to label it at.
+
+    Parameters
+    ----------
+    polygons
+        Polygon geometries.
+    box
+        ``(x0, y0, x1, y1)``.
+    tolerance
+        Simplify the clipped shapes by this much (0 keeps every vertex), for large boxes; parts
+        smaller than a square of side ``10 * tolerance`` are then left out.
+    label_box
+        Put the label inside this smaller box where the polygon reaches it, so labels keep
+        clear of the map's edges.
+
+    Returns
+    -------
+    list
+        ``(index, parts, label)`` per polygon with area in the box: its index in ``polygons``,
+        its parts as rings (the exterior, then any holes), and a point inside its largest part
+        within the box, so a label drawn there is on the visible piece.
+    """
+    x0, y0, x1, y1 = box
+    bounds = shapely.bounds(polygons)
+    near = np.flatnonzero(
+        (bounds[:, 0] <= x1) & (bounds[:, 2] >= x0) & (bounds[:, 1] <= y1) & (bounds[:, 3] >= y0)
+    )
+    out: list[tuple[int, list[list[Ring]], tuple[float, float]]] = []
+    for i in near.tolist():
+        clipped = shapely.clip_by_rect(polygons[i], x0, y0, x1, y1)
+        if tolerance > 0:
+            clipped = shapely.simplify(clipped, tolerance)
+        parts = [
+            p
+            for p in shapely.get_parts(clipped)
+            if shapely.get_type_id(p) == 3 and not p.is_empty and p.area > (10 * tolerance) ** 2
+        ]
+        if not parts:
+            continue
+        largest = max(parts, key=lambda p: p.area)
+        if label_box is not None:
+            inner = shapely.clip_by_rect(largest, *label_box)
+            inner_parts = [p for p in shapely.get_parts(inner) if p.area > 0]
+            if inner_parts:
+                largest = max(inner_parts, key=lambda p: p.area)
+        label = shapely.point_on_surface(largest)
+        rings = [
+            [
+                [(float(x), float(y)) for x, y in p.exterior.coords],
+                *[[(float(x), float(y)) for x, y in hole.coords] for hole in p.interiors],
+            ]
+            for p in parts
+        ]
+        out.append((i, rings, (float(label.x), float(label.y))))
+    return out

@@ -54,7 +54,7 @@ import shapely
 from geo._cache import CacheReader, CacheWriter, read_layers, write_layers
 from geo._distance import OtherForceIndex
 from geo._gridindex import GridIndex
-from geo._linework import dedup_linework, dissolve, outer_linework, pieces
+from geo._linework import clipped_areas, dedup_linework, dissolve, outer_linework, pieces
 from geo.errors import ReferenceDataError
 from geo.forces import force_name
 from geo.layers import BoundaryLayers
@@ -895,6 +895,57 @@ class Resolver:
                 continue
             splits = np.flatnonzero(np.diff(idx)) + 1
             out[key] = [[(float(a), float(b)) for a, b in seg] for seg in np.split(coords, splits)]
+        return out
+
+    def map_areas(
+        self,
+        easting: float,
+        northing: float,
+        radius_m: float,
+        *,
+        tolerance: float = 0.0,
+        kinds: Sequence[str] = ("force", "district", "ward"),
+    ) -> dict[
+        str, list[tuple[str, str, list[list[list[tuple[float, float]]]], tuple[float, float]]]
+    ]:
+        """The force, district and ward areas in a square box, clipped to it, for a drawn map.
+
+        Parameters
+        ----------
+        easting, northing
+            Centre of the box (British National Grid metres).
+        radius_m
+            Half the side of the box.
+        tolerance
+            Simplify the shapes by this many metres (for boxes far larger than a town); parts
+            smaller than a square of 10 × ``tolerance`` are left out.
+        kinds
+            Which of the layers to read (the others are returned empty).
+
+        Returns
+        -------
+        dict
+            ``"force"``, ``"district"``, ``"ward"`` → ``(code, name, parts, label_point)`` per
+            area reaching into the box (see :func:`geo._linework.clipped_areas`); labels stay
+            in the middle 70% of the box where the area reaches it.
+        """
+        box = (easting - radius_m, northing - radius_m, easting + radius_m, northing + radius_m)
+        inset = radius_m * 0.7
+        label_box = (easting - inset, northing - inset, easting + inset, northing + inset)
+        sources = {
+            "force": (self.force_geoms, self.force_codes, self.force_names),
+            "district": (self.grid.geoms, self.district_codes, self.district_names),
+        }
+        if self.ward_grid is not None:
+            sources["ward"] = (self.ward_grid.geoms, self.ward_codes, self.ward_names)
+        out: dict[str, list[Any]] = {"force": [], "district": [], "ward": []}
+        for key, (geoms, codes, names) in sources.items():
+            if key not in kinds:
+                continue
+            out[key] = [
+                (codes[i], names[i], parts, label)
+                for i, parts, label in clipped_areas(geoms, box, tolerance, label_box)
+            ]
         return out
 
     def areas_at(self, easting: float, northing: float) -> dict[str, list[str]]:

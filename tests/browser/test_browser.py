@@ -48,7 +48,7 @@ def test_lookup_in_the_browser(app_url: str) -> None:
         box.press("Enter")
         expect(page.get_by_role("heading", name="City of London Police")).to_be_visible()
         expect(page.get_by_text("City of London", exact=False).first).to_be_visible()
-        # The map canvas and its attribution are drawn under the answer.
+        # The map canvas and its attribution are drawn beside the answer.
         expect(page.locator("canvas").first).to_be_visible()
         expect(page.get_by_text("Office for National Statistics").first).to_be_visible()
         page.wait_for_timeout(1500)  # let deck.gl finish its first frame for the screenshot
@@ -61,7 +61,8 @@ def test_lookup_in_the_browser(app_url: str) -> None:
         expect(page.get_by_text("Hackney").first).to_be_visible()
 
         # A click on the map looks up the clicked point (the click-grid layer is picked).
-        chart = page.locator(".st-key-map")
+        # The chart's key changes after each click read (ui.components.maps.chart_key).
+        chart = page.locator("[data-testid='stDeckGlJsonChart']").first
         expect(chart.locator("canvas").first).to_be_visible()
         page.wait_for_timeout(1500)
         box_on_screen = chart.bounding_box()

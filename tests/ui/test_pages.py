@@ -52,7 +52,7 @@ def test_city_postcode_answers_city_of_london_police(app_env: dict[str, str]) ->
     assert not at.error
     assert "## City of London Police" in _markdown(at)
     assert _field(at, "District").startswith("City of London `E09000001`")
-    assert _field(at, "Met BCU") == "—"  # the City is not a Met borough
+    assert _field(at, "Met BCU") == "— (not in the Met)"  # the City is not a Met borough
     assert any("E23000034" in c.value for c in at.caption)
     # The raw answer is there too, as JSON.
     result = json.loads(at.json[0].value)
@@ -109,7 +109,9 @@ def test_malformed_query_shows_one_line_error(app_env: dict[str, str]) -> None:
     assert errors == [md(str(raised.value))]
     assert "\n" not in errors[0]
     assert "Traceback" not in errors[0] and GENERIC_ERROR not in errors[0]
-    assert not at.get("deck_gl_json_chart")
+    # The map stays (a click can still start a lookup) but marks no answer.
+    layers = {layer["id"] for layer in _deck_spec(at)["layers"]}
+    assert "click-grid" in layers and "point" not in layers
 
 
 def test_batch_upload_resolves_and_offers_the_same_format(app_env: dict[str, str]) -> None:
@@ -120,20 +122,17 @@ def test_batch_upload_resolves_and_offers_the_same_format(app_env: dict[str, str
     metrics = {m.label: m.value for m in at.metric}
     near = sum(service.lookup(postcode).near_boundary for postcode in ("EC2V 7HH", "E8 1DY"))
     assert metrics == {
-        "Rows": "3",
+        "Rows read": "3",
         "Resolved": "2",
+        "Not resolved": "1",
         "Near a boundary": str(near),  # as the single lookups of the two postcodes say
-        "Errors": "1",
     }
-    problems = [d.value for d in at.dataframe if "problem" in d.value.columns]
-    assert len(problems) == 1
-    assert problems[0]["rows"].tolist() == [1]
-    previews = [d.value for d in at.dataframe if "force_name" in d.value.columns]
-    assert len(previews) == 1
-    by_ref = previews[0].set_index("ref")
-    assert by_ref.loc["1", "force_name"] == "City of London Police"
-    assert by_ref.loc["2", "bcu_code"] == "CE"  # E8 1DY: Hackney, in the Met's Central East
-    assert by_ref.loc["3", "status"] == "error"
+    reasons = apptest.table(at, "Reason not resolved", "Rows")
+    assert reasons["Rows"].tolist() == [1]
+    by_ref = apptest.table(at, "Force", "Met BCU").set_index("ref")
+    assert by_ref.loc["1", "Force"] == "City of London Police"
+    assert by_ref.loc["2", "Met BCU"] == "Central East (CE)"  # E8 1DY: Hackney
+    assert by_ref.loc["3", "Status"] == "not resolved"
     stored = at.session_state["batch_result"]
     assert stored["file_name"] == "people-resolved.csv"
     downloaded = pd.read_csv(io.BytesIO(stored["download"]), dtype=str, keep_default_na=False)

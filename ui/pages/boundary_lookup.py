@@ -16,18 +16,25 @@ st.title("Boundary lookup")
 single_tab, batch_tab = st.tabs(["Single lookup", "Batch"])
 
 with single_tab:
-    query = st.text_input(
-        "Postcode or coordinates",
-        key=lookup_card.QUERY_KEY,
-        placeholder="EC2V 7HH, or 51.5155,-0.0919, or 532494,181344",
-        on_change=maps.forget_click,
-    )
-    result = lookup_card.current_answer(query)
-    if result is not None:
-        lookup_card.render_result(result)
+    # The box and the answer beside the map, so the map shows without scrolling and a lookup
+    # can start with a click on it.
+    ask, show = st.columns([5, 6], gap="medium")
+    with ask:
+        query = st.text_input(
+            "Postcode or coordinates",
+            key=lookup_card.QUERY_KEY,
+            placeholder="EC2V 7HH, or 51.5155,-0.0919, or 532494,181344",
+            on_change=maps.forget_click,
+        )
+        result = lookup_card.current_answer(query)
+        if result is not None:
+            lookup_card.render_result(result)
+        else:
+            st.caption("Type a postcode or coordinates, or click on the map.")
+    with show:
         data = maps.map_for(result)
         if data is not None:
-            maps.show_map(data, tile_url=get_settings().map_tile_url)
+            maps.show_map(data, result=result, tile_url=get_settings().map_tile_url)
 
 with batch_tab:
     st.markdown(
