@@ -7,6 +7,10 @@ districts, so the directory's district decides the force when the set knows that
 it is the official assignment. The polygon answer supplies the distance to the boundary, the BCU and
 the ward. When the two disagree, or the centroid is near a boundary, the result says so and carries
 both answers, because the addresses of one postcode can lie on both sides of a line.
+
+A district the set does not cover (Manchester with the London default, Glasgow with an England and
+Wales pack) is still named, and its force found, from the table of every UK district in
+``geo.districts``: method ``"by district"``, without a distance to the boundary.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from geo import forces
+from geo import districts, forces
 from geo.coords import bng_to_wgs84
 from geo.errors import InputError, PostcodeWithoutCoordinatesError
 from geo.postcodes import PostcodeDirectory, PostcodeRecord
@@ -64,6 +68,8 @@ class LookupResult:
     warnings: list[str] = field(default_factory=list)
     directory: dict[str, Any] | None = None
     polygon: dict[str, Any] | None = None
+    ward_note: str | None = None
+    bcu_note: str | None = None
 
     def json_extra(self) -> dict[str, Any]:
         """JSON rounds the distance to a tenth of a metre (the CLI contract).
@@ -107,7 +113,30 @@ class Lookup:
         )
         self._district_name: dict[str, str] = dict(forces.LONDON_DISTRICTS)
         self._district_name.update(
-            dict(zip(layers.districts["code"], layers.districts["name"], strict=True))
+            {
+                code: name
+                for code, name in zip(
+                    layers.districts["code"], layers.districts["name"], strict=True
+                )
+                # A pack without district names repeats the code; the table has a better one.
+                if isinstance(name, str) and name and name != code
+            }
+        )
+        ward_districts = (
+            set() if layers.wards is None else {str(c) for c in layers.wards["district_code"]}
+        )
+        self._ward_districts: set[str] = ward_districts
+        self._ward_name: dict[str, str] = (
+            {}
+            if layers.wards is None
+            else {
+                code: name
+                for code, name in zip(layers.wards["code"], layers.wards["name"], strict=True)
+                if isinstance(name, str) and name
+            }
+        )
+        self._wards_london_only = bool(ward_districts) and all(
+            c.startswith("E09") for c in ward_districts
         )
         self._force_ons: dict[str, str] = dict(
             zip(layers.forces["code"], layers.forces["ons_name"], strict=True)
@@ -155,7 +184,7 @@ class Lookup:
         )
 
     def force_for_district(self, district_code: str, postcode: str | None = None) -> str | None:
-        """Return the force of a district from the boundary set, else by law, else ``None``.
+        """Return the force of a district: from the set, else by law, else from the table.
 
         Parameters
         ----------
@@ -168,10 +197,23 @@ class Lookup:
         Returns
         -------
         str or None
-            The force's ONS code.
+            The force's ONS code; ``None`` for a code no source knows.
         """
-        return self._district_force.get(district_code) or forces.force_for_district_by_law(
-            district_code, postcode
+        return (
+            self._district_force.get(district_code)
+            or forces.force_for_district_by_law(district_code, postcode)
+            or districts.district_force(district_code)
+        )
+
+    def covers_district(self, district_code: str) -> bool:
+        """Return whether the set (or the law, without a pack) gives a district's force.
+
+        A district it does not cover takes its force from the table of every UK district
+        (method ``"by district"``), without any distance to the boundary.
+        """
+        return (
+            district_code in self._district_force
+            or forces.force_for_district_by_law(district_code) is not None
         )
 
     def bcu_for_district(self, district_code: str) -> Named | None:
@@ -179,9 +221,44 @@ class Lookup:
         bcu = self._bcu.get(district_code)
         return Named(*bcu) if bcu else None
 
+    def bcu_name(self, bcu_code: str) -> str | None:
+        """Return a Met BCU's name by its code, or ``None`` when it is not known."""
+        return next((name for code, name in self._bcu.values() if code == bcu_code), None)
+
+    def ward_name(self, ward_code: str) -> str | None:
+        """Return a ward's name from the boundary set, or ``None`` when the set has no such ward."""
+        return self._ward_name.get(ward_code)
+
     def district_name(self, district_code: str) -> str:
-        """Return a district's name, or its code when the set does not know it."""
-        return self._district_name.get(district_code, district_code)
+        """Return a district's name: the set's, else the table's, else (unknown) the code."""
+        return (
+            self._district_name.get(district_code)
+            or districts.district_name(district_code)
+            or district_code
+        )
+
+    def ward_note(self, district_code: str | None, method: str) -> str:
+        """Say why an answer has no ward (the card shows it in place of a ward).
+
+        Parameters
+        ----------
+        district_code
+            The district of the answer, if any.
+        method
+            How the answer was found (``polygon``, ``nearest``, ``outside``, ``directory``,
+            ``by district``).
+        """
+        if method == "outside":
+            return "no ward: outside the boundary set"
+        if method == "directory":
+            return "no ward: outside England and Wales, wards are not loaded"
+        if not self._ward_districts:
+            return "no ward: this boundary set has no wards"
+        if district_code and district_code not in self._ward_districts:
+            if self._wards_london_only:
+                return "no ward: wards are loaded for London only"
+            return "no ward: the boundary set has no wards for this district"
+        return "no ward: the point is in no ward polygon"
 
     def lookup_point(
         self, easting: float, northing: float, *, query: str | None = None, kind: str = "bng"
@@ -226,7 +303,7 @@ class Lookup:
             lat=lat,
             lon=lon,
             force=_force_ref(res.force_code, self._force_ons),
-            district=_named(res.district_code, res.district_name),
+            district=self._district(res),
             bcu=_named(res.bcu_code, res.bcu_name),
             ward=_named(res.ward_code, res.ward_name),
             distance_to_boundary_m=res.distance_to_boundary_m,
@@ -236,6 +313,10 @@ class Lookup:
             boundary_set=res.boundary_set,
             approximate=res.approximate,
         )
+        if result.ward is None:
+            result.ward_note = self.ward_note(res.district_code, res.method)
+        if result.bcu is None:
+            result.bcu_note = _bcu_note(result.force)
         if res.approximate and res.method != "outside":
             result.warnings.append(
                 "Approximate boundaries (built from postcode centroids, no reference pack "
@@ -258,6 +339,14 @@ class Lookup:
                 "before relying on this answer."
             )
         return result
+
+    def _district(self, res: Resolution) -> Named | None:
+        if not res.district_code:
+            return None
+        name = res.district_name
+        if not name or name == res.district_code:
+            name = self.district_name(res.district_code)
+        return Named(res.district_code, name)
 
     def _postcode(self, postcode: str, *, query: str) -> LookupResult:
         if self.directory is None:
@@ -298,12 +387,14 @@ class Lookup:
             "force": asdict(dir_force) if dir_force else None,
         }
         if dir_force is None:
-            # Outside the set's coverage (England outside London, with the London default).
+            # A district code no table knows (a newer directory than this release).
             result.force = None
             result.district = dir_district
             result.bcu = None
             result.ward = None
             result.method = "directory"
+            result.ward_note = self.ward_note(district_code, "outside")
+            result.bcu_note = None
             result.warnings.append(
                 f"{record.postcode} is in {dir_district.name} ({district_code}). Its force "
                 "needs the national reference pack: run `crossforce data fetch DIR` and "
@@ -317,10 +408,42 @@ class Lookup:
             result.distance_to_boundary_m = None
             result.near_boundary = False
             result.method = "directory"
+            result.ward_note = self.ward_note(district_code, "directory")
+            result.bcu_note = _bcu_note(dir_force)
             result.warnings = [
                 f"Outside England and Wales: {dir_force.name} is responsible. A move here is a "
                 "handoff to that force."
             ]
+            return
+        if not self.covers_district(district_code):
+            # England and Wales outside the set (the London default): the district's force is
+            # exact (force areas are whole districts), its boundary is not loaded.
+            result.force = dir_force
+            result.district = dir_district
+            result.bcu = result.ward = result.nearest_other_force = None
+            result.distance_to_boundary_m = None
+            result.near_boundary = False
+            result.method = "by district"
+            result.ward_note = self.ward_note(district_code, "outside")
+            result.bcu_note = _bcu_note(dir_force)
+            result.warnings = [
+                f"{record.postcode} is in {dir_district.name} ({district_code}), which is in "
+                f"{dir_force.name}'s area: force areas are whole districts. The boundary set "
+                f"{res.boundary_set} does not cover it, so the distance to the nearest force "
+                "boundary is unknown; it needs the national reference pack (`crossforce data "
+                "fetch DIR` and `crossforce data load DIR`, or set CROSSFORCE_REFERENCE_DIR)."
+            ]
+            if res.force_code and res.force_code != dir_force.code:
+                # The centroid falls in (or next to) a covered district of another force: it
+                # is at that force's boundary, whatever the unloaded lines say.
+                other = forces.force_name(res.force_code)
+                result.nearest_other_force = Named(other.code, other.name)
+                result.distance_to_boundary_m = 0.0
+                result.near_boundary = True
+                result.warnings.append(
+                    f"Its centroid falls in {other.name}'s area on the boundary map: addresses "
+                    "in this postcode may lie on both sides. Verify the address."
+                )
             return
         same_district = res.district_code == district_code
         if same_district:
@@ -355,6 +478,15 @@ class Lookup:
         result.district = dir_district
         result.bcu = self.bcu_for_district(district_code)
         result.ward = None
+        result.ward_note = "no ward: the two sources disagree on the district"
+        result.bcu_note = None if result.bcu else _bcu_note(dir_force)
+
+
+def _bcu_note(force: ForceRef | None) -> str | None:
+    """Say why an answer has no Met BCU: BCUs exist only inside the Met."""
+    if force is not None and force.code != forces.METROPOLITAN:
+        return "not in the Met"
+    return None
 
 
 def _latlon(easting: float, northing: float) -> tuple[float | None, float | None]:

@@ -54,6 +54,7 @@ def test_the_wheel_carries_migrations_and_default_tables(wheel: Path) -> None:
     }
     assert "coordination/register/responsibility_rules.toml" in names
     assert "coordination/caseload/case_weights.toml" in names
+    assert "geo/data/uk_districts.csv" in names
     # The app and the tests are not part of the installed package.
     assert not {n for n in names if n.startswith(("tests/", "ui/", "bench/"))}
 

@@ -27,6 +27,7 @@ from coordination.models import (
 )
 from coordination.security.permissions import Principal, require, visible_case_filter
 from coordination.security.pseudonyms import case_pseudonym, offender_pseudonym
+from geo.districts import district_name
 from geo.forces import LONDON_DISTRICTS, MET_BCUS, force_name
 
 # ``caseload(manager=UNASSIGNED)`` selects cases nobody manages. Usernames cannot contain
@@ -110,7 +111,13 @@ def _district_names(session: Session, codes: set[str]) -> dict[str, str]:
                 col(Area.code).in_(sorted(rest)),
             )
         ).all()
-        names.update({code: name for code, name in rows})
+        names.update({code: name for code, name in rows if name and name != code})
+    # Outside the active set (Manchester with the London default, Glasgow with any England and
+    # Wales pack) the table of every UK district names it: a code never stands in for a name.
+    for code in codes - names.keys():
+        name = district_name(code)
+        if name is not None:
+            names[code] = name
     return names
 
 

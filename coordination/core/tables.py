@@ -119,13 +119,22 @@ def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
             if len(records) >= MAX_ROWS:
                 raise InputError(f"{name} has more than {MAX_ROWS:,} rows: too many to resolve")
             cells = [_cell_text(v) for v in row[:width]]
-            if not any(cells):
-                continue  # a blank row at the end of a sheet
             records.append(cells + [""] * (width - len(cells)))
         columns = [_cell_text(h) or f"Unnamed: {i}" for i, h in enumerate(header)]
         return pd.DataFrame(records, columns=columns, dtype=str)
     finally:
         book.close()
+
+
+def _without_trailing_blanks(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop the blank rows after the last written one (a sheet's or an editor's padding)."""
+    if table.empty:
+        return table
+    written = (table.astype(str).apply(lambda column: column.str.strip()) != "").any(axis=1)
+    if not written.any():
+        return table.iloc[:0]
+    last = int(written.to_numpy().nonzero()[0][-1])
+    return table.iloc[: last + 1].reset_index(drop=True)
 
 
 def read_upload(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
@@ -165,9 +174,14 @@ def read_upload(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES
             if _BINARY.search(text):
                 raise InputError(f"{name} could not be read as CSV: it is a binary file")
             _check_csv_shape(text, name)
-            table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            # A blank line inside the table is a row the person wrote and must see again
+            # (as "empty row"); pandas would drop it silently.
+            table = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
+            ).fillna("")
         else:
             table = _read_xlsx(data, name)
+        table = _without_trailing_blanks(table)
     except InputError:
         raise
     except (ValueError, UnicodeDecodeError, OSError, KeyError, zipfile.BadZipFile) as exc:

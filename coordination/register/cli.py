@@ -136,7 +136,7 @@ def _force(code: str | None) -> str:
 def _address_line(address: AddressPublic) -> str:
     """One line: where, which force, district/BCU/ward, distance and provenance."""
     from coordination.register.rules import format_distance
-    from geo.forces import LONDON_DISTRICTS
+    from geo.districts import district_name
 
     span = f"{address.valid_from.isoformat()} – {address.valid_to or 'now'}"
     if address.state != "residence":
@@ -149,7 +149,7 @@ def _address_line(address: AddressPublic) -> str:
         where = "location erased"  # retention keeps the areas, not the place
     parts = [_force(address.force_code)]
     if address.district_code:
-        name = LONDON_DISTRICTS.get(address.district_code, address.district_code)
+        name = district_name(address.district_code) or address.district_code
         parts.append(f"{name} ({address.district_code})" if name != address.district_code else name)
     if address.bcu_code:
         parts.append(f"BCU {address.bcu_code}")

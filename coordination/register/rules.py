@@ -29,7 +29,8 @@ from coordination.errors import ReferenceDataError
 from coordination.ledger.chain import record_event
 from coordination.models import AddressPublic, ResponsibilityRule
 from coordination.security.permissions import require
-from geo.forces import CITY_OF_LONDON, LONDON_DISTRICTS, MET_BCUS, METROPOLITAN, force_name
+from geo.districts import district_name
+from geo.forces import CITY_OF_LONDON, MET_BCUS, METROPOLITAN, force_name
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "responsibility_rules.toml"
 
@@ -277,7 +278,7 @@ def _where(facts: _Facts) -> str:
     ctx = facts.context
     parts: list[str] = []
     if residence.district_code:
-        name = ctx.district_name or LONDON_DISTRICTS.get(residence.district_code)
+        name = ctx.district_name or district_name(residence.district_code)
         parts.append(
             f"lives in {name} ({residence.district_code})"
             if name

@@ -131,6 +131,66 @@ def test_london_default_answers_london_and_explains_elsewhere(london: Lookup) ->
     hackney = london.lookup("E8 1DY")
     assert hackney.bcu is not None and hackney.bcu.name == "Central East"
     surrey = london.lookup("GU1 4RR")
-    assert surrey.force is None
+    # Outside London the district gives the force; the boundary distance needs the pack.
+    assert surrey.force is not None and surrey.force.name == "Surrey Police"
+    assert surrey.method == "by district"
     assert surrey.district is not None and surrey.district.code.startswith("E07")
+    assert surrey.district.name == "Guildford"
     assert any("national reference pack" in w for w in surrey.warnings)
+
+
+# -- names everywhere: a district is named whether or not the set covers it ------------------
+
+
+@pytest.mark.parametrize("which", ["national", "london"])
+def test_manchester_postcode_is_named_with_and_without_the_pack(
+    which: str, national: Lookup, london: Lookup
+) -> None:
+    lookup = national if which == "national" else london
+    result = lookup.lookup("M1 1AE")
+    assert result.district is not None
+    assert (result.district.code, result.district.name) == ("E08000003", "Manchester")
+    assert result.force is not None and result.force.code == "E23000005"
+    assert result.force.name == "Greater Manchester Police"
+    assert result.ward is None and result.ward_note
+    assert result.bcu is None and result.bcu_note == "not in the Met"
+    assert not any("E08000003 E08000003" in w for w in result.warnings)
+    if which == "national":
+        assert result.method == "polygon"
+        assert result.ward_note == "no ward: wards are loaded for London only"
+        assert result.distance_to_boundary_m is not None
+    else:
+        # No pack: the force comes from the district (force areas are whole districts).
+        assert result.method == "by district"
+        assert result.distance_to_boundary_m is None
+        assert any("national reference pack" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("which", ["national", "london"])
+def test_glasgow_postcode_is_named_with_and_without_the_pack(
+    which: str, national: Lookup, london: Lookup
+) -> None:
+    lookup = national if which == "national" else london
+    result = lookup.lookup("G1 1XQ")
+    assert result.district is not None
+    assert (result.district.code, result.district.name) == ("S12000049", "Glasgow City")
+    assert result.force is not None and result.force.code == "S23000009"
+    assert result.force.name == "Police Scotland"
+    assert result.method == "directory"
+    assert result.ward_note is not None and "England and Wales" in result.ward_note
+    assert lookup.district_name("S12000049") == "Glasgow City"
+    assert lookup.district_name("N09000003") == "Belfast"
+
+
+def test_coordinates_outside_london_without_the_pack_say_they_need_it(london: Lookup) -> None:
+    result = london.lookup("53.4794,-2.2453")  # Manchester city centre
+    assert result.force is None
+    assert result.method == "outside"
+    assert result.ward_note == "no ward: outside the boundary set"
+    assert any("national boundary pack" in w for w in result.warnings)
+
+
+def test_a_london_ward_needs_no_note(national: Lookup) -> None:
+    result = national.lookup("E8 1DY")
+    assert result.ward is not None and result.ward_note is None
+    assert result.bcu is not None and result.bcu_note is None

@@ -232,7 +232,7 @@ def test_joint_review_shows_titles_names_and_notes_as_text(
 
     # An action about the case, owned and described by the payload: plain text in the tables.
     at.text_input(key="jr_act_desc").input(payload)
-    at.text_input(key="jr_act_owner").input(payload)
+    at.selectbox(key="jr_act_owner").set_value(payload)
     at.button(key="jr_add_action").click().run()
     apptest.ok(at)
     shown_as_text(at, payload)
@@ -293,7 +293,8 @@ def _lookup_card(payload: str) -> None:
     from geo.lookup import ForceRef, Named
     from ui.components.lookup_card import render_result
 
-    area = Named(payload, payload)
+    # Name and code both hostile, and not equal (a code equal to its name is shown once).
+    area = Named(f"{payload}0", payload)
     named = {"name": payload, "code": payload}
     render_result(
         LookupResult(

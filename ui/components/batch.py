@@ -1,13 +1,14 @@
 """Batch lookup: resolve every row of an uploaded CSV or Excel file, and offer the result back.
 
 :func:`answer_for` resolves an upload once (with a progress bar) and keeps the answer for the
-session; :func:`render_batch` shows the summary, the problems by type, a preview and the
-download, in the format uploaded.
+session; :func:`render_batch` shows one set of counts (rows read = resolved + not resolved, the
+not-resolved rows by reason), a preview with human headers and blank cells, and the download in
+the format uploaded, which keeps the machine column names (``force_code``, ``reason``, …).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -47,7 +48,8 @@ def progress_callback(bar: Any) -> Callable[[int, int], None]:
     """Return a ``progress(done, total)`` that moves ``bar`` (an ``st.progress``).
 
     Updates are sent only when the whole percentage changes, so a large file does not flood the
-    browser with messages.
+    browser with messages. The text counts rows looked up, not rows resolved: what resolved is
+    counted once, with the answer.
     """
     last = [-1]
 
@@ -55,33 +57,108 @@ def progress_callback(bar: Any) -> Callable[[int, int], None]:
         percent = 100 if total <= 0 else min(100, int(done * 100 / total))
         if percent != last[0]:
             last[0] = percent
-            bar.progress(percent, text=f"Resolved {done:,} of {total:,} rows")
+            bar.progress(percent, text=f"Looking up rows: {done:,} of {total:,} done")
 
     return progress
 
 
-def error_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Count the rows that did not resolve, by what went wrong.
+#: The preview's headers, in order, after the input columns (the download keeps machine names).
+PREVIEW_HEADERS = (
+    "Status",
+    "Reason not resolved",
+    "Force",
+    "Force code",
+    "District",
+    "District code",
+    "Met BCU",
+    "Ward",
+    "Distance to force boundary (m)",
+    "Nearest other force",
+    "Near a boundary",
+    "Method",
+)
+_METHODS = {
+    "polygon": "inside a district",
+    "nearest": "nearest district",
+    "outside": "outside the boundary set",
+    "directory": "postcode directory",
+    "by district": "by district",
+}
+
+
+def _text(value: Any) -> str:
+    """A cell as people read it: blank for missing, never "None" or "nan"."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def _name_and_code(name: Any, code: Any) -> str:
+    name, code = _text(name), _text(code)
+    if name and code and name != code:
+        return f"{name} ({code})"
+    return name or code
+
+
+def _distance(value: Any) -> str:
+    return "" if _text(value) == "" else f"{float(value):,.0f}"
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if value is True else ("no" if value is False else "")
+
+
+def preview_table(table: pd.DataFrame, input_columns: Sequence[str]) -> pd.DataFrame:
+    """Return a resolved table as the preview shows it: human headers, blank cells.
 
     Parameters
     ----------
     table
-        A resolved table (``status`` and ``error`` columns).
+        A resolved table: the input columns, then the machine columns of the batch.
+    input_columns
+        The names of the input columns in ``table``.
 
     Returns
     -------
     DataFrame
-        Columns ``problem`` and ``rows``, largest first; empty when every row resolved.
+        Every cell text, blank where there is nothing. The input columns come first under
+        their own names (one that clashes with a preview header gets " (input)" added), then
+        :data:`PREVIEW_HEADERS`.
     """
-    if "status" not in table.columns:
-        return pd.DataFrame({"problem": [], "rows": []})
-    bad = table[table["status"] != "resolved"]
-    problems = [
-        str(err) if status == "error" and err else str(status)
-        for status, err in zip(bad["status"], bad.get("error", [None] * len(bad)), strict=True)
-    ]
-    counts = pd.Series(problems, dtype=object).value_counts()
-    return pd.DataFrame({"problem": counts.index.astype(str), "rows": counts.to_numpy()})
+    n = len(table)
+
+    def column(name: str) -> list[Any]:
+        return list(table[name]) if name in table.columns else [None] * n
+
+    out: dict[str, list[str]] = {}
+    for name in input_columns:
+        label = str(name)
+        out[f"{label} (input)" if label in PREVIEW_HEADERS else label] = [
+            _text(v) for v in table[name]
+        ]
+    pairs = zip(column("bcu_name"), column("bcu_code"), strict=True)
+    wards = zip(column("ward_name"), column("ward_code"), strict=True)
+    out["Status"] = [_text(v) for v in column("status")]
+    out["Reason not resolved"] = [_text(v) for v in column("reason")]
+    out["Force"] = [_text(v) for v in column("force_name")]
+    out["Force code"] = [_text(v) for v in column("force_code")]
+    out["District"] = [_text(v) for v in column("district_name")]
+    out["District code"] = [_text(v) for v in column("district_code")]
+    out["Met BCU"] = [_name_and_code(name, code) for name, code in pairs]
+    out["Ward"] = [_name_and_code(name, code) for name, code in wards]
+    out["Distance to force boundary (m)"] = [_distance(v) for v in column("distance_to_boundary_m")]
+    out["Nearest other force"] = [_text(v) for v in column("nearest_other_force_name")]
+    out["Near a boundary"] = [_yes_no(v) for v in column("near_boundary")]
+    out["Method"] = [_METHODS.get(_text(v), _text(v)) for v in column("method")]
+    return pd.DataFrame(out, dtype=object)
+
+
+def reason_counts(summary: Any) -> pd.DataFrame:
+    """The not-resolved rows by reason, largest first: columns "Reason not resolved", "Rows"."""
+    reasons: dict[str, int] = dict(summary.reasons)
+    return pd.DataFrame(
+        {"Reason not resolved": list(reasons), "Rows": [int(v) for v in reasons.values()]}
+    )
 
 
 def run_batch(upload: Any) -> dict[str, Any] | None:
@@ -98,16 +175,17 @@ def run_batch(upload: Any) -> dict[str, Any] | None:
     Returns
     -------
     dict or None
-        ``file_id``, ``file_name``, ``fmt``, ``summary``, ``table`` and ``download`` (bytes), or
-        ``None`` after an error has been shown.
+        ``file_id``, ``file_name``, ``fmt``, ``summary``, ``table``, ``input_columns`` and
+        ``download`` (bytes), or ``None`` after an error has been shown.
     """
     table = call(read_table, upload.getvalue(), upload.name)
     if table is None:
         return None
-    bar = st.progress(0, text=f"Resolving {len(table):,} rows…")
+    bar = st.progress(0, text=f"Looking up {len(table):,} rows…")
     result = call(service.resolve_table, table, progress=progress_callback(bar))
+    # The bar counted rows looked up; once the answer is in, only its counts are shown.
+    bar.empty()
     if result is None:
-        bar.empty()
         return None
     fmt = upload_format(upload.name)
     download = call(write_table, result.table, fmt)
@@ -119,6 +197,7 @@ def run_batch(upload: Any) -> dict[str, Any] | None:
         "fmt": fmt,
         "summary": result.summary,
         "table": result.table,
+        "input_columns": result.input_columns,
         "download": download,
     }
     st.session_state[BATCH_KEY] = stored
@@ -126,23 +205,37 @@ def run_batch(upload: Any) -> dict[str, Any] | None:
 
 
 def render_batch(stored: dict[str, Any], *, preview_rows: int = 200) -> None:
-    """Show a resolved batch: summary metrics, problems by type, a preview and the download."""
-    summary = stored["summary"]
-    rows, resolved, near, errors = st.columns(4)
-    rows.metric("Rows", f"{summary.rows:,}")
-    resolved.metric("Resolved", f"{summary.resolved:,}")
-    near.metric("Near a boundary", f"{summary.near_boundary:,}")
-    errors.metric("Errors", f"{summary.errors:,}")
+    """Show a resolved batch: the counts, why rows did not resolve, a preview and the download.
 
-    problems = error_counts(stored["table"])
-    if len(problems):
-        st.warning(f"{int(problems['rows'].sum()):,} rows did not resolve to a force:")
-        st.dataframe(problems, hide_index=True, width="content")
+    One set of counts: rows read = resolved + not resolved, the not-resolved rows broken down by
+    reason. The preview has human headers and blank cells; the download keeps the machine
+    column names (``force_code``, ``district_name``, ``reason``, …) so that a script reading it
+    does not depend on wording.
+    """
+    summary = stored["summary"]
+    with st.container(key="batch_counts"):
+        rows, resolved, not_resolved, near = st.columns(4)
+        rows.metric("Rows read", f"{summary.rows:,}")
+        resolved.metric("Resolved", f"{summary.resolved:,}")
+        not_resolved.metric("Not resolved", f"{summary.not_resolved:,}")
+        near.metric("Near a boundary", f"{summary.near_boundary:,}")
+    st.caption(
+        f"Every row read is kept, in order: {summary.rows:,} read = {summary.resolved:,} "
+        f"resolved + {summary.not_resolved:,} not resolved."
+    )
+
+    reasons = reason_counts(summary)
+    if len(reasons):
+        st.warning(
+            f"{summary.not_resolved:,} of {summary.rows:,} rows did not resolve to a force. Why:"
+        )
+        st.dataframe(reasons, hide_index=True, width="content", key="batch_reasons")
 
     table: pd.DataFrame = stored["table"]
     shown = min(preview_rows, len(table))
     st.markdown(f"**Preview** (first {shown:,} of {len(table):,} rows)")
-    st.dataframe(table.head(preview_rows), hide_index=True)
+    preview = preview_table(table.head(preview_rows), stored["input_columns"])
+    st.dataframe(preview, hide_index=True, key="batch_preview")
     st.download_button(
         f"Download the resolved file ({stored['fmt'].upper()})",
         data=stored["download"],
@@ -151,7 +244,12 @@ def render_batch(stored: dict[str, Any], *, preview_rows: int = 200) -> None:
         on_click="ignore",
         key="batch_download",
     )
-    st.caption(service.attribution())
+    st.caption(
+        "The download has every row, with the machine column names (force_code, force_name, "
+        "district_code, district_name, bcu_code, ward_code, distance_to_boundary_m, "
+        "near_boundary, method, status, reason, …) so that scripts can read it. "
+        + service.attribution()
+    )
 
 
 def answer_for(upload: Any) -> dict[str, Any] | None:

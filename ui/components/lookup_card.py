@@ -26,6 +26,7 @@ _METHODS = {
     "nearest": "nearest district (the point is in no polygon)",
     "outside": "outside the boundary set",
     "directory": "postcode directory only",
+    "by district": "by district (force areas are whole districts; no boundary lines here)",
 }
 
 
@@ -53,14 +54,22 @@ def current_answer(query: str) -> LookupResult | None:
     return call(service.lookup, query)
 
 
-def _place(named: Any) -> str:
+def _place(named: Any, why: str | None = None) -> str:
+    """A name beside its code; a dash with the reason when there is none."""
     if named is None:
-        return "—"
+        return f"— ({md(why)})" if why else "—"
+    if not named.name or named.name == named.code:
+        # A code no table names: shown once, never as "E08000003 E08000003".
+        return f"{code(named.code)} (name not known)"
     return f"{md(named.name)} {code(named.code)}"
 
 
 def _distance(result: LookupResult) -> str:
     if result.distance_to_boundary_m is None:
+        if result.method == "by district":
+            return "— (unknown: the boundary set has no lines here; needs the national pack)"
+        if result.method == "directory" and result.force is not None:
+            return "— (not measured outside England and Wales)"
         return "—"
     text = f"{result.distance_to_boundary_m:,.0f} m"
     if result.nearest_other_force is not None:
@@ -102,8 +111,8 @@ def render_result(result: LookupResult) -> None:
 
     left, middle, right = st.columns(3)
     left.markdown(f"**District**  \n{_place(result.district)}")
-    middle.markdown(f"**Met BCU**  \n{_place(result.bcu)}")
-    right.markdown(f"**Ward**  \n{_place(result.ward)}")
+    middle.markdown(f"**Met BCU**  \n{_place(result.bcu, result.bcu_note)}")
+    right.markdown(f"**Ward**  \n{_place(result.ward, result.ward_note)}")
     left, middle, right = st.columns(3)
     left.markdown(f"**Distance to the nearest force boundary**  \n{_distance(result)}")
     middle.markdown(f"**Method**  \n{md(_METHODS.get(result.method, result.method))}")

@@ -76,11 +76,11 @@ def test_resolve_file_with_summary(capsys: pytest.CaptureFixture[str], tmp_path:
     target = tmp_path / "out.xlsx"
     code, out, _ = run(capsys, "resolve", str(source), str(target))
     assert code == 0
-    assert "3 rows: 2 resolved" in out
-    assert "1 errors" in out
+    assert "3 rows: 2 resolved, 1 not resolved (1 not a UK postcode)" in out
     back = pd.read_excel(target, dtype=str)
     assert list(back["force_code"].fillna("")) == ["E23000034", "E23000001", ""]
-    assert list(back["status"]) == ["resolved", "resolved", "error"]
+    assert list(back["status"]) == ["resolved", "resolved", "not resolved"]
+    assert list(back["reason"].fillna("")) == ["", "", "not a UK postcode"]
 
 
 def test_data_status_and_init_twice(capsys: pytest.CaptureFixture[str]) -> None:

@@ -85,3 +85,19 @@ def test_read_upload_needs_no_location_column() -> None:
     assert list(table.columns) == ["first_name", "pnc_id"]
     with pytest.raises(InputError, match="postcode"):
         read_table(b"first_name,pnc_id\nAnn,2019/0012345G\n", "people.csv")
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (b"postcode\nEC2V 7HH\n\nE8 1DY\n\n\n", "one-column.csv"),
+        (b"ref,postcode\n1,EC2V 7HH\n,\n3,E8 1DY\n,\n", "two-columns.csv"),
+        (_xlsx([["postcode"], ["EC2V 7HH"], [""], ["E8 1DY"], [""], [""]]), "sheet.xlsx"),
+    ],
+)
+def test_a_blank_row_inside_the_table_is_kept_and_trailing_ones_are_not(
+    data: bytes, name: str
+) -> None:
+    table = read_upload(data, name)
+    assert list(table["postcode"]) == ["EC2V 7HH", "", "E8 1DY"]
+    assert not table.isna().any().any()

@@ -244,7 +244,8 @@ def test_other_explanations() -> None:
     )
     surrey = address(force_code=SURREY, district_code="E07000214", distance_to_boundary_m=2500.0)
     assert run(surrey, context=ResidenceContext(nearest_other_force_code=MET)).explanation == (
-        "Surrey Police: lives in district E07000214, 2.5 km from the Met boundary; rule: residence"
+        "Surrey Police: lives in Surrey Heath (E07000214), 2.5 km from the Met boundary; "
+        "rule: residence"
     )
 
 
