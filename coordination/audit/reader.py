@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -19,11 +19,24 @@ from sqlmodel import Session, col, select
 
 from coordination.core.settings import get_settings
 from coordination.core.tables import neutralise
+from coordination.core.validate import plain_text
+from coordination.core.wording import (
+    case_access_mode_label,
+    decision_label,
+    handoff_state_label,
+    humanise,
+    offence_label,
+    programme_label,
+    risk_label,
+    role_label,
+    rule_label,
+    sex_label,
+)
 from coordination.errors import InputError
 from coordination.ledger.chain import _TABLE, CATEGORIES, record_event
 from coordination.ledger.checkpoint import read_head, record_checkpoint, write_head
 from coordination.ledger.verify import ChainReport, check_chain
-from coordination.models import AuditEvent, AuditEventPublic, Offender
+from coordination.models import AuditEvent, AuditEventPublic, Force, Offender
 
 EXPORT_ACTION = "audit.export"
 
@@ -64,6 +77,114 @@ class AuditRecord:
     offender_ids: list[int] | None
     prev_hash: str | None
     hash: str | None
+    #: ``details`` as one readable line (:func:`details_text`); the JSON stays in ``details``.
+    summary: str = ""
+
+
+# --- details in words ----------------------------------------------------------------------------
+
+#: How a details key reads in a sentence; other keys read with their underscores as spaces.
+DETAIL_LABELS: dict[str, str] = {
+    "address_id": "address",
+    "assignment_id": "assignment",
+    "bcu_code": "BCU",
+    "case_id": "case",
+    "case_ids": "cases",
+    "decided_force_code": "decided by",
+    "expires_at": "expires",
+    "failed_logins": "failed sign-ins",
+    "first_id": "first event",
+    "force_code": "force",
+    "from_force_code": "from force",
+    "from_state": "from",
+    "from_status": "from",
+    "handoff_id": "handoff",
+    "item_id": "agenda item",
+    "last_id": "last event",
+    "lead_force_code": "lead force",
+    "locked_until": "locked until",
+    "meeting_id": "meeting",
+    "near_boundary_m": "near a boundary (m)",
+    "offence_category": "offence",
+    "offender_id": "offender",
+    "offender_ids": "offenders",
+    "pnc_id": "PNC ID",
+    "redacted_events": "redacted events",
+    "retention_years": "retention (years)",
+    "sub": "subject",
+    "target_force_code": "target force",
+    "to_bcu_code": "to BCU",
+    "to_force_code": "to force",
+    "to_state": "to",
+    "to_status": "to",
+}
+
+# Keys whose values are register codes, worded as the rest of the application words them.
+_VALUE_WORDS: dict[str, Callable[[object], str]] = {
+    "from_state": handoff_state_label,
+    "from_status": humanise,
+    "kind": decision_label,
+    "mode": case_access_mode_label,
+    "offence_category": offence_label,
+    "programme": programme_label,
+    "risk": risk_label,
+    "role": role_label,
+    "rule": rule_label,
+    "sex": sex_label,
+    "to_state": handoff_state_label,
+    "to_status": humanise,
+}
+_LIST_SHOWN = 8
+_SUMMARY_MAX = 400
+
+
+def _detail_value(key: str, value: Any, forces: Mapping[str, str]) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        inner = _detail_pairs(value, forces, ", ")
+        return f"({inner})" if inner else "nothing"
+    if isinstance(value, list | tuple):
+        shown = [_detail_value(key, v, forces) for v in value[:_LIST_SHOWN]]
+        more = f" … ({len(value)} in all)" if len(value) > _LIST_SHOWN else ""
+        return (", ".join(shown) + more) if shown else "none"
+    if key.endswith("force_code") and str(value) in forces:
+        return forces[str(value)]
+    if key in _VALUE_WORDS:
+        return _VALUE_WORDS[key](value)
+    return " ".join(str(value).split())
+
+
+def _detail_pairs(details: Mapping[str, Any], forces: Mapping[str, str], sep: str) -> str:
+    return sep.join(
+        f"{DETAIL_LABELS.get(str(k), str(k).replace('_', ' '))}: {_detail_value(str(k), v, forces)}"
+        for k, v in details.items()
+    )
+
+
+def details_text(details: Mapping[str, Any] | None, forces: Mapping[str, str] | None = None) -> str:
+    """Return an event's details as one readable line, ``"key: value; key: value"``.
+
+    Parameters
+    ----------
+    details
+        The event's details as a reader may see them (already pseudonymised where the person
+        was erased): this only words them, it never adds to them.
+    forces
+        Force names by code, so ``to_force_code`` reads as the force's name.
+
+    Returns
+    -------
+    str
+        E.g. ``"case: 12; from: Open; to: Done"``; long lists are cut to their first items with
+        the count, the whole line to 400 characters; empty for no details.
+    """
+    if not details:
+        return ""
+    text = _detail_pairs(details, forces or {}, "; ")
+    return text if len(text) <= _SUMMARY_MAX else text[: _SUMMARY_MAX - 1].rstrip() + "…"
 
 
 def require_audit_reader(session: Session, *, actor: str) -> None:
@@ -245,7 +366,8 @@ def search_events(
     Returns
     -------
     list[AuditRecord]
-        Detached records, safe to use after the session closes.
+        Detached records, safe to use after the session closes, each with its details in
+        words (``summary``) beside the JSON.
 
     Raises
     ------
@@ -269,7 +391,9 @@ def search_events(
     if limit is not None:
         query = query.limit(limit)
     records = [_record(row) for row in session.exec(query).all()]
-    return _without_erased_people(session, records)
+    records = _without_erased_people(session, records)
+    forces = {code: name for code, name in session.exec(select(Force.code, Force.name)).all()}
+    return [replace(r, summary=details_text(r.details, forces)) for r in records]
 
 
 def _without_erased_people(session: Session, records: list[AuditRecord]) -> list[AuditRecord]:
@@ -329,6 +453,7 @@ def export_events(
     category: str | None = None,
     limit: int | None = None,
     recipients: Sequence[str] | None = None,
+    justification: str = "",
 ) -> bytes:
     """Export matching events as CSV (UTF-8, oldest first) and record the export as a disclosure.
 
@@ -344,12 +469,20 @@ def export_events(
         As for :func:`search_events` (``limit`` keeps the newest; default all).
     recipients
         Who receives the file (default: the actor).
+    justification
+        Why it is exported (required: a disclosure says why; kept on its audit event).
+
+    Raises
+    ------
+    InputError
+        No justification.
 
     Returns
     -------
     bytes
         The CSV: one header row, then one row per event.
     """
+    why = " ".join(plain_text(justification or "", "the justification", multiline=True).split())
     records = search_events(
         session,
         actor=actor,
@@ -361,6 +494,9 @@ def export_events(
         category=category,
         limit=limit,
     )
+    # After the permission check (in search_events): a refused user learns nothing more.
+    if not why:
+        raise InputError("A disclosure says why: give the justification for this export")
     records.reverse()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -390,6 +526,7 @@ def export_events(
             "last_id": records[-1].id if records else None,
         },
         category="disclosure",
+        justification=why,
         recipients=list(recipients) if recipients else [actor],
         offender_ids=[offender_id] if offender_id is not None else None,
     )

@@ -31,6 +31,7 @@ __all__ = [
     "AGE_BANDS",
     "COPAS_COEFFICIENT",
     "FIRST_SANCTION",
+    "INPUT_LABELS",
     "INTERCEPT_ONE_YEAR",
     "INTERCEPT_TWO_YEARS",
     "MAX_AGE",
@@ -101,6 +102,19 @@ OFFENCE_FACTORS: dict[str, float] = {
 # The register's categories and the scale's factors must be the same list.
 if set(OFFENCE_FACTORS) != set(OFFENCE_CATEGORIES):  # the two tables must name the same offences
     raise RuntimeError("OGRS3 offence factors and the register's offence categories differ")
+
+#: Each OGRS3 input (field name in the register) as a reader would name it in a sentence.
+INPUT_LABELS: dict[str, str] = {
+    "sex": "sex",
+    "date_of_birth": "date of birth",
+    "age": "age at assessment",
+    "age_at_conviction": "age at conviction",
+    "age_at_first_sanction": "age at first sanction",
+    "previous_sanctions": "number of previous sanctions",
+    "offence_category": "current offence",
+    "offence": "current offence",
+    "conviction_date": "conviction date",
+}
 
 NOT_KNOWN_SEX = (
     "OGRS3 has tables for male and female only: a person whose sex is not known has no OGRS3 score"
@@ -195,9 +209,11 @@ class CaseOgrs3:
     result
         The score, or ``None`` when it cannot be computed.
     missing
-        The inputs the register lacks (e.g. ``("previous_sanctions", "conviction_date")``).
+        The inputs the register lacks, as field names (e.g. ``("previous_sanctions",
+        "conviction_date")``); :data:`INPUT_LABELS` words them.
     reason
-        One line saying why there is no score (``None`` with a score).
+        One sentence saying why there is no score, in words (``None`` with a score), e.g.
+        ``"No OGRS3 score: the number of previous sanctions is not recorded"``.
     """
 
     result: Ogrs3Result | None
@@ -347,6 +363,18 @@ def _years_between(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+def _missing_reason(missing: tuple[str, ...]) -> str:
+    # "the A is", "the A and the B are", "the A, the B and the C are" not recorded.
+    names = [f"the {INPUT_LABELS.get(m, m.replace('_', ' '))}" for m in missing]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    verb = "is" if len(names) == 1 else "are"
+    return f"No OGRS3 score: {listed} {verb} not recorded"
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value.strftime('%b %Y')}"
+
+
 def ogrs3_for_case(*, case: Any, offender: Any, on: date) -> CaseOgrs3:
     """Compute OGRS3 for a case from the register, or say which inputs are missing.
 
@@ -378,15 +406,15 @@ def ogrs3_for_case(*, case: Any, offender: Any, on: date) -> CaseOgrs3:
         if value is None
     )
     if missing:
-        return CaseOgrs3(None, missing, f"No OGRS3 score: the register lacks {', '.join(missing)}")
+        return CaseOgrs3(None, missing, _missing_reason(missing))
     if offender.sex not in ("male", "female"):
         return CaseOgrs3(None, (), NOT_KNOWN_SEX)
     if case.conviction_date > on:
         return CaseOgrs3(
             None,
             (),
-            f"No OGRS3 score: the conviction date {case.conviction_date.isoformat()} is after "
-            f"the assessment date {on.isoformat()}",
+            f"No OGRS3 score: the conviction date ({_day(case.conviction_date)}) is after "
+            f"the assessment date ({_day(on)})",
         )
     try:
         result = ogrs3(

@@ -140,20 +140,21 @@ def _cmd_users_add(args: argparse.Namespace) -> int:
 
 def _cmd_users_demo_accounts(_args: argparse.Namespace) -> int:
     from coordination.core.settings import get_settings
-    from coordination.security.users import DEMO_PASSWORD, list_demo_accounts
+    from coordination.security.demo_listing import demo_account_lines
+    from coordination.security.users import DEMO_PASSWORD
 
     if get_settings().env == "production":
         # Production has no demo accounts and no default password to print.
         return EXIT_OK
     with open_session() as session:
-        accounts = list_demo_accounts(session)
+        accounts = demo_account_lines(session)
     if not accounts:
         return EXIT_OK
     say("DEMO ACCOUNTS (development only; synthetic users, never in production)")
     say(f"  password for each: {DEMO_PASSWORD}")
-    for u in accounts:
-        where = f"{u.force_code}{'/' + u.bcu_code if u.bcu_code else ''}"
-        say(f"  {u.username:<24} {u.role.replace('_', ' '):<17} {where:<13} {u.display_name}")
+    for a in accounts:
+        where = a.force + (f", {a.bcu}" if a.bcu else "")
+        say(f"  {a.username:<24} {a.role:<17} {where:<47} {a.display_name}")
     return EXIT_OK
 
 

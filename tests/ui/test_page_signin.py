@@ -102,6 +102,9 @@ def test_wrong_password_is_refused_and_the_right_one_shows_the_app(signin_env: s
     # The app: the default page (Boundary lookup), and who is signed in in the sidebar.
     assert "Boundary lookup" in [t.value for t in at.title]
     assert any("Sam Signin" in m.value for m in at.sidebar.markdown)
+    # The role and force in words, not their codes.
+    (who,) = [apptest.as_read(m.value) for m in at.sidebar.markdown if "Sam Signin" in m.value]
+    assert who.endswith("Supervisor · City of London Police"), who
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
     assert _last_auth_event(USERNAME).action == "auth.success"
 
@@ -109,6 +112,28 @@ def test_wrong_password_is_refused_and_the_right_one_shows_the_app(signin_env: s
     apptest.ok(at, errors=False)
     _shows_sign_in_form_only(at)
     assert _last_auth_event(USERNAME).action == "auth.sign_out"
+
+
+def test_a_wrong_password_keeps_the_username_and_clears_the_password(signin_env: str) -> None:
+    at = _app()
+    _sign_in(at, USERNAME, "not the password at all")
+    assert [e.value for e in at.error] == ["Wrong username or password"]
+    assert at.text_input(key="signin_username").value == USERNAME
+    assert at.text_input(key="signin_password").value == ""
+    assert at.session_state["signin_password"] == ""
+
+    # The retry needs only the password; the error does not linger once it is right.
+    at.text_input(key="signin_password").input(PASSWORD)
+    apptest.button(at, "Sign in").click().run()
+    apptest.ok(at)
+    assert at.session_state[USER_KEY] == USERNAME
+    assert "signin_password" not in at.session_state or at.session_state["signin_password"] == ""
+
+    # No password at all: asked for both, the username still kept.
+    at.sidebar.button(key="auth_sign_out").click().run()
+    _sign_in(at, USERNAME, "")
+    assert [e.value for e in at.error] == ["Type your username and your password."]
+    assert at.text_input(key="signin_username").value == USERNAME
 
 
 def test_an_idle_session_is_signed_out(signin_env: str) -> None:
@@ -140,3 +165,29 @@ def test_five_wrong_passwords_lock_the_account(signin_env: str) -> None:
     _sign_in(at, USERNAME, PASSWORD)
     assert at.warning and at.warning[0].value.startswith("Account locked until ")
     assert USER_KEY not in at.session_state
+
+
+def test_the_demo_accounts_name_their_force_and_role(private_app_env: str) -> None:
+    from coordination.security.users import DEMO_PASSWORD, mark_demo_account
+
+    with session_scope(get_engine()) as session:
+        for data in (
+            UserCreate(username="cy.demo", display_name="Cy", force_code="E23000034", role="admin"),
+            UserCreate(
+                username="mo.demo",
+                display_name="Mo",
+                force_code="E23000001",
+                role="offender_manager",
+            ),
+        ):
+            create_user(session, actor="pytest", data=data)
+            mark_demo_account(session, actor="pytest", username=data.username)
+    at = _app()
+    table = apptest.table(at, "username", "force")
+    rows = table.set_index("username")[["role", "force"]].to_dict("index")
+    assert rows == {
+        "mo.demo": {"role": "Offender manager", "force": "Metropolitan Police Service"},
+        "cy.demo": {"role": "Administrator", "force": "City of London Police"},
+    }
+    # The demo password is not on the page (the terminal prints it).
+    assert not any(DEMO_PASSWORD in m.value for m in [*at.markdown, *at.caption])

@@ -21,10 +21,13 @@ import streamlit as st
 from coordination.core.clock import utcnow
 from coordination.core.db import get_engine, session_scope
 from coordination.core.settings import get_settings
+from coordination.core.wording import role_label as role_words
 from coordination.errors import CrossforceError
 from coordination.models import UserPublic
 from coordination.security import auth
+from coordination.security.demo_listing import demo_account_lines
 from coordination.security.users import get_user
+from geo.forces import MET_BCUS
 from ui.session import (
     ACTIVITY_KEY,
     METHOD_KEY,
@@ -32,13 +35,18 @@ from ui.session import (
     sign_in_as,
     signed_in_username,
 )
-from ui.text import GENERIC_ERROR, code, md, role_label
+from ui.text import FORCES, GENERIC_ERROR, code, md
 
 log = logging.getLogger("crossforce.ui")
 
 NOTICE_KEY = "auth_notice"
 OIDC_FAILED_KEY = "auth_oidc_failed"
 LOCKED_PREFIX = "Account locked"
+USERNAME_KEY = "signin_username"
+PASSPHRASE_FIELD = "signin_password"  # noqa: S105 - the widget key, not a password
+#: A refused attempt, ``(kind, message)``, kept from the button's callback for the form to show.
+REFUSAL_KEY = "signin_refusal"
+MET_BCU_NAMES: dict[str, str] = dict(MET_BCUS.values())
 
 
 def sign_out(*, reason: str = "user") -> None:
@@ -111,20 +119,33 @@ def gate() -> UserPublic | None:
 
 
 def sign_in_form() -> None:
-    """The sign-in form: username, password, "Sign in"; single sign-on when configured."""
+    """The sign-in form: username, password, "Sign in"; single sign-on when configured.
+
+    A refused attempt keeps the username typed and clears only the password (the form is not
+    cleared on submit: :func:`_on_submit` empties the password itself, before the rerun).
+    """
     st.title("crossforce")
     st.subheader("Sign in")
     notice = st.session_state.get(NOTICE_KEY)
     if notice:
         st.info(notice)
-    with st.form("signin", clear_on_submit=True):
-        username = st.text_input("Username", key="signin_username", autocomplete="username")
-        password = st.text_input(
-            "Password", type="password", key="signin_password", autocomplete="current-password"
+    with st.form("signin", clear_on_submit=False):
+        st.text_input("Username", key=USERNAME_KEY, autocomplete="username")
+        st.text_input(
+            "Password", type="password", key=PASSPHRASE_FIELD, autocomplete="current-password"
         )
-        submitted = st.form_submit_button("Sign in", type="primary", key="signin_submit")
-    if submitted:
-        _password_sign_in(username, password)
+        st.form_submit_button("Sign in", type="primary", key="signin_submit", on_click=_on_submit)
+    refusal = st.session_state.pop(REFUSAL_KEY, None)
+    if refusal is not None:
+        kind, message = refusal
+        if kind == "locked":
+            st.warning(
+                f"{md(message)}. Too many wrong passwords: try again then, or ask an "
+                "administrator to reset your password.",
+                icon=":material/lock:",
+            )
+        else:
+            st.error(message)
     if _oidc_configured():
         st.divider()
         if st.session_state.get(OIDC_FAILED_KEY):
@@ -138,45 +159,80 @@ def sign_in_form() -> None:
                 st.login(provider)
             else:
                 st.login()
+    _demo_accounts()
     st.caption(
         "Personal data about offenders, for law enforcement: every sign-in and every record "
         "opened is logged."
     )
 
 
-def _password_sign_in(username: str, password: str) -> None:
+def _on_submit() -> None:
+    """The "Sign in" button's callback: runs before the rerun, so it may empty the password."""
+    username = str(st.session_state.get(USERNAME_KEY) or "")
+    password = str(st.session_state.get(PASSPHRASE_FIELD) or "")
+    # The password never outlives the attempt, right or wrong; the username stays for a retry.
+    st.session_state[PASSPHRASE_FIELD] = ""
+    refusal = _password_sign_in(username, password)
+    if refusal is None:
+        st.session_state.pop(USERNAME_KEY, None)
+    else:
+        st.session_state[REFUSAL_KEY] = refusal
+
+
+def _password_sign_in(username: str, password: str) -> tuple[str, str] | None:
+    """Sign in with a password; ``None`` when signed in, else ``(kind, safe message)``."""
     if not username.strip() or not password:
-        st.error("Type your username and your password.")
-        return
+        return ("error", "Type your username and your password.")
     try:
         with session_scope(get_engine()) as session:
             user = auth.authenticate(session, username=username, password=password)
     except CrossforceError as error:
         message = str(error)
         if message.startswith(LOCKED_PREFIX):
-            st.warning(
-                f"{md(message)}. Too many wrong passwords: try again then, or ask an "
-                "administrator to reset your password.",
-                icon="🔒",
-            )
-        else:
-            st.error(md(message))
-        return
+            return ("locked", message)
+        return ("error", md(message))
     except Exception:
         log.exception("unexpected error while signing in")
-        st.error(GENERIC_ERROR)
-        return
+        return ("error", GENERIC_ERROR)
     sign_in_as(user.username)
-    st.rerun()
+    return None
+
+
+def _demo_accounts() -> None:
+    """In development, the synthetic demo accounts by force and role in words (no password)."""
+    if get_settings().env != "development":
+        return
+    accounts = _in_session(demo_account_lines)
+    if not accounts:
+        return
+    with st.expander("Demo accounts (development only, synthetic users)"):
+        st.caption("They share the demo password that `crossforce users demo-accounts` prints.")
+        st.dataframe(
+            [
+                {
+                    "username": a.username,
+                    "name": a.display_name,
+                    "role": a.role,
+                    "force": a.force,
+                    "BCU": a.bcu or "",
+                }
+                for a in accounts
+            ],
+            hide_index=True,
+            key="signin_demo_accounts",
+        )
 
 
 def sidebar(user: UserPublic) -> None:
     """Who is signed in (name, username, role, force) and the "Sign out" button."""
     with st.sidebar:
-        where = user.force_code + (f" / {user.bcu_code}" if user.bcu_code else "")
+        # The force and role by name: people know "City of London Police", not E23000034.
+        where = FORCES.get(user.force_code, user.force_code)
+        if user.bcu_code:
+            where += f", {MET_BCU_NAMES.get(user.bcu_code, user.bcu_code)} BCU"
         st.markdown(
             f"Signed in as **{md(user.display_name)}**  \n"
-            f"{code(user.username)} · {md(role_label(user.role))} · {md(where)}"
+            f"{code(user.username)} · {md(role_words(user.role))} · {md(where)}"
         )
         if st.button("Sign out", key="auth_sign_out"):
             sign_out(reason="user")

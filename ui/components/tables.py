@@ -8,7 +8,6 @@ fixed columns (so an empty answer still shows its headings); nothing here querie
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
@@ -16,11 +15,33 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from coordination.core import wording
 from coordination.handoffs import network
+from geo.districts import district_name
 from geo.forces import MET_BCUS
 from ui.text import FORCES, force_label
 
-RAG_LABELS = {"red": "🔴 red", "amber": "🟠 amber", "green": "🟢 green", None: ""}
+#: A handoff's red/amber/green status in words, so it reads without colour (and in greyscale).
+RAG_LABELS = {"red": "overdue", "amber": "due soon", "green": "on time", None: ""}
+#: Cell colours for those words (light fills, dark text: readable when printed in greyscale).
+RAG_CELL_STYLES = {
+    "overdue": "background-color: #f8d0d0; color: #5c0000; font-weight: 600",
+    "due soon": "background-color: #fde5bf; color: #4d3000",
+    "on time": "background-color: #d4ecd6; color: #0b3d12",
+}
+
+
+def rag_styled(frame: pd.DataFrame, column: str = "status") -> Any:
+    """The frame with its status cells filled by colour, for ``st.dataframe``; text unchanged.
+
+    The words (:data:`RAG_LABELS`) carry the meaning; the fill only helps the eye, so nothing
+    depends on colour (or on emoji, which screen readers and printers treat unevenly).
+    """
+    if column not in frame.columns:
+        return frame
+    return frame.style.map(lambda value: RAG_CELL_STYLES.get(str(value), ""), subset=[column])
+
+
 #: The Met's Basic Command Units, code -> name, by name (the filters on Caseload and Handoffs).
 BCU_NAMES: dict[str, str] = dict(sorted(set(MET_BCUS.values()), key=lambda bcu: bcu[1]))
 
@@ -207,10 +228,16 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _bcu_name(code: str | None) -> str:
+    return BCU_NAMES.get(code, code) if code else ""
+
+
 def handoffs_table(views: Sequence[Any]) -> pd.DataFrame:
     """Handoff queue rows: red/amber/green first (what to do next), then who, where, state, due.
 
-    ``BCU`` is the receiving Met BCU (empty for a handoff to another force).
+    ``to BCU`` is the receiving Met BCU (empty for a handoff to another force); ``from BCU`` the
+    sending one (the Met team managing the case). BCUs by name, states in words, and blank,
+    never "None", where there is no date yet.
     """
     return pd.DataFrame(
         [
@@ -222,9 +249,10 @@ def handoffs_table(views: Sequence[Any]) -> pd.DataFrame:
                 "PNC ID": v.pnc_id,
                 "from": v.from_force_name,
                 "to": v.to_force_name,
-                "BCU": v.handoff.to_bcu_code or "",
-                "state": v.state,
-                "requested": v.handoff.requested_at.date() if v.handoff.requested_at else None,
+                "from BCU": _bcu_name(getattr(v, "from_bcu_code", None)),
+                "to BCU": _bcu_name(v.handoff.to_bcu_code),
+                "state": wording.handoff_state_label(v.state),
+                "requested": v.handoff.requested_at.date() if v.handoff.requested_at else "",
                 "due": v.due,
                 "due for": v.due_kind or "",
                 "overdue": v.overdue,
@@ -241,7 +269,8 @@ def handoffs_table(views: Sequence[Any]) -> pd.DataFrame:
             "PNC ID",
             "from",
             "to",
-            "BCU",
+            "from BCU",
+            "to BCU",
             "state",
             "requested",
             "due",
@@ -251,6 +280,14 @@ def handoffs_table(views: Sequence[Any]) -> pd.DataFrame:
             "reason",
         ],
     )
+
+
+def _district(code: str | None) -> str:
+    """``Manchester (E08000003)``; the bare code only when no table names it."""
+    if not code:
+        return ""
+    name = district_name(code)
+    return f"{name} ({code})" if name else code
 
 
 def addresses_table(addresses: Sequence[Any]) -> pd.DataFrame:
@@ -263,7 +300,7 @@ def addresses_table(addresses: Sequence[Any]) -> pd.DataFrame:
                 "to": a.valid_to,
                 "address": a.postcode or _state(a.state),
                 "force": FORCES.get(a.force_code, a.force_code or ""),
-                "district": a.district_code or "",
+                "district": _district(a.district_code),
                 "BCU": a.bcu_code or "",
                 "to boundary (m)": None
                 if a.distance_to_boundary_m is None
@@ -422,7 +459,11 @@ EVENT_COLUMNS = [
 
 
 def events_table(records: Sequence[Any]) -> pd.DataFrame:
-    """Audit events (``coordination.audit.reader.AuditRecord``) for people, in the order given."""
+    """Audit events (``coordination.audit.reader.AuditRecord``) for people, in the order given.
+
+    The details in words (the record's ``summary``) and recipient forces by name; the JSON as
+    recorded stays in the export and in the page's "full details" view.
+    """
     return pd.DataFrame(
         [
             {
@@ -434,8 +475,8 @@ def events_table(records: Sequence[Any]) -> pd.DataFrame:
                 "entity": r.entity_type + (f" {r.entity_id}" if r.entity_id else ""),
                 "offenders": ", ".join(str(i) for i in r.offender_ids or []),
                 "justification": r.justification or "",
-                "recipients": ", ".join(r.recipients or []),
-                "details": json.dumps(r.details, ensure_ascii=False) if r.details else "",
+                "recipients": ", ".join(FORCES.get(x, x) for x in r.recipients or []),
+                "details": r.summary,
             }
             for r in records
         ],

@@ -80,7 +80,18 @@ if filters is not None:
     records = session.run(search_events, actor=actor, limit=int(limit), **filters)
     if records is not None:
         st.caption(f"{len(records):,} events, newest first (at most {int(limit):,}).")
-        st.dataframe(tables.events_table(records), hide_index=True, key="audit_table")
+        st.dataframe(
+            tables.events_table(records),
+            hide_index=True,
+            key="audit_table",
+            column_config={"details": st.column_config.TextColumn("details", width="large")},
+        )
+        with_details = {r.id: r.details for r in records if r.details}
+        if with_details:
+            with st.expander("Full details of one event (as recorded)"):
+                chosen = st.selectbox("Event id", list(with_details), key="audit_details_event")
+                if chosen is not None:
+                    st.json(with_details[chosen], expanded=True)
 
 st.subheader("Integrity")
 if st.button("Verify the hash chain", key="audit_verify"):
@@ -98,11 +109,16 @@ if report is not None:
     )
 
 st.subheader("Export")
-st.caption("The export is recorded in the audit log as a disclosure to you.")
+st.caption("The export is recorded in the audit log as a disclosure to you, with its reason.")
+justification = st.text_input(
+    "Why it is exported (required)",
+    key="audit_justification",
+    placeholder="e.g. subject access request 2026/114",
+)
 if filters is not None and st.button(
     "Prepare a CSV export of these filters", key="audit_export_go"
 ):
-    data = session.run(export_events, actor=actor, **filters)
+    data = session.run(export_events, actor=actor, justification=justification, **filters)
     if data is not None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         st.session_state[EXPORT_KEY] = {"data": data, "name": f"audit-{stamp}.csv"}

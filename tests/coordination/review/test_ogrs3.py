@@ -332,9 +332,10 @@ def test_for_case_names_what_is_missing_or_why_none() -> None:
     )
     assert missing.result is None
     assert missing.missing == ("previous_sanctions", "conviction_date")
-    assert (
-        missing.reason == "No OGRS3 score: the register lacks previous_sanctions, conviction_date"
+    assert missing.reason == (
+        "No OGRS3 score: the number of previous sanctions and the conviction date are not recorded"
     )
+    assert "_" not in str(missing.reason)
 
     unknown = ogrs3_for_case(
         case=_case(),
@@ -352,6 +353,46 @@ def test_for_case_names_what_is_missing_or_why_none() -> None:
     assert contradictory.result is None
     assert "age at first sanction (30) is after the age at conviction (24)" in str(
         contradictory.reason
+    )
+
+
+@pytest.mark.parametrize(
+    ("absent", "words"),
+    [
+        ({"previous_sanctions": None}, "the number of previous sanctions is not recorded"),
+        ({"age_at_first_sanction": None}, "the age at first sanction is not recorded"),
+        ({"conviction_date": None}, "the conviction date is not recorded"),
+        (
+            {"previous_sanctions": None, "age_at_first_sanction": None, "conviction_date": None},
+            "the number of previous sanctions, the age at first sanction and the conviction "
+            "date are not recorded",
+        ),
+    ],
+)
+def test_missing_inputs_are_named_in_words(absent: dict[str, object], words: str) -> None:
+    offender = SimpleNamespace(sex="female", date_of_birth=date(2000, 3, 15))
+    outcome = ogrs3_for_case(case=_case(**absent), offender=offender, on=date(2025, 3, 15))
+    assert outcome.reason == f"No OGRS3 score: {words}"
+    no_birth = ogrs3_for_case(
+        case=_case(), offender=SimpleNamespace(sex="male", date_of_birth=None), on=date(2025, 1, 1)
+    )
+    assert no_birth.reason == "No OGRS3 score: the date of birth is not recorded"
+
+
+def test_every_input_has_a_label() -> None:
+    from coordination.review.ogrs3 import INPUT_LABELS
+
+    for name in ("sex", "date_of_birth", "age_at_first_sanction", "previous_sanctions"):
+        assert "_" not in INPUT_LABELS[name]
+    for name in ("offence_category", "conviction_date", "age_at_conviction", "age"):
+        assert "_" not in INPUT_LABELS[name]
+
+
+def test_future_conviction_date_reads_as_a_day() -> None:
+    offender = SimpleNamespace(sex="male", date_of_birth=date(2000, 3, 15))
+    future = ogrs3_for_case(case=_case(), offender=offender, on=date(2024, 1, 1))
+    assert future.reason == (
+        "No OGRS3 score: the conviction date (1 Jun 2024) is after the assessment date (1 Jan 2024)"
     )
 
 
