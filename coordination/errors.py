@@ -33,6 +33,7 @@ __all__ = [
     "FetchError",
     "InputError",
     "MalformedPostcodeError",
+    "NotACaseHolderError",
     "NotFoundError",
     "NotInitialisedError",
     "PackValidationError",
@@ -75,3 +76,7 @@ class BusyError(CrossforceError):
 
 class AuthenticationError(CrossforceError):
     """Sign-in failed (wrong username or password, or the account is locked)."""
+
+
+class NotACaseHolderError(InputError):
+    """The person named cannot hold cases (their role is not one that manages cases)."""

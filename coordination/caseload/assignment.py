@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 from coordination.caseload.officers import _case_row, _user_row
 from coordination.core.locking import flush_or_conflict, load_for_update
 from coordination.core.validate import plain_text
-from coordination.errors import InputError
+from coordination.errors import InputError, NotACaseHolderError
+from coordination.handoffs.permissions import assign_verdict
 from coordination.ledger.chain import record_event
 from coordination.models import (
     Case,
@@ -24,7 +25,6 @@ from coordination.models import (
     User,
 )
 from coordination.security.permissions import deny, require
-from geo.forces import force_name
 
 # --- assignment --------------------------------------------------------------------------------
 
@@ -38,7 +38,7 @@ def assign_case(
     reason: str = "",
     expected_version: int | None = None,
 ) -> CasePublic:
-    """Make an officer of the case's lead force its manager.
+    """Make an offender manager of the case's lead force its manager.
 
     The open ``case_assignment`` row (if any) is closed and a new one opened, so the history of
     who managed the case is kept. Assigning a case to its current manager changes nothing.
@@ -71,6 +71,9 @@ def assign_case(
     InputError
         The officer is inactive or belongs to another force than the case's lead force, or the
         case is closed.
+    NotACaseHolderError
+        The person is not an offender manager (only they hold cases): an analyst, an admin or a
+        supervisor is refused.
     ConflictError
         The case was changed by someone else since ``expected_version`` (or while assigning):
         "Case N was changed by NAME at TIME; reload".
@@ -80,31 +83,22 @@ def assign_case(
     label = f"Case {case_id}"
     case = load_for_update(session, Case, case_id, label=label, expected_version=expected_version)
     user = _user_row(session, username)
-    if not p.is_system and (
-        p.force_code != case.lead_force_code
-        or (p.role == "offender_manager" and user.username != p.username)
-    ):
+    # The rule the forms are built from (permitted_actions), so they never offer what this refuses.
+    verdict = assign_verdict(session, p, case, user)
+    if verdict.kind == "access":
         deny(
             session,
             p,
             action="case.assign",
-            message=f"Access refused: {p.label} may not assign case {case_id} to "
-            f"{user.username}: supervisors assign their force's cases, managers only take "
-            "them themselves",
+            message=f"Access refused: {verdict.reason}",
             entity_type="case",
             entity_id=str(case_id),
             offender_ids=[case.offender_id],
         )
-    if case.status != "open":
-        raise InputError(f"Case {case_id} is closed: reopen it before assigning a manager")
-    if not user.active:
-        raise InputError(f"{user.username} is not an active user")
-    if user.force_code != case.lead_force_code:
-        raise InputError(
-            f"{user.username} belongs to {force_name(user.force_code).name}, but case {case_id} "
-            f"is led by {force_name(case.lead_force_code).name}: only an officer of the lead "
-            "force can manage it"
-        )
+    if verdict.kind == "role":
+        raise NotACaseHolderError(verdict.reason)
+    if not verdict.allowed:
+        raise InputError(verdict.reason)
     if case.assigned_user_id == user.id:
         return CasePublic.model_validate(case)
     previous = None

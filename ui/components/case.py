@@ -11,7 +11,6 @@ from typing import Any
 
 import streamlit as st
 
-from coordination.security.permissions import permission
 from ui.components import maps, tables
 from ui.text import code, force_label, md
 
@@ -26,71 +25,36 @@ def case_choice(rows: Sequence[Any]) -> Callable[[int | None], str]:
     return label
 
 
-def may_assign(viewer: Any, case: Any) -> bool:
-    """Whether ``viewer`` may assign the case at all (the permission table and its scope).
-
-    ``case.assign`` must be allowed for their role, and ``assign_case`` lets only users of the
-    case's lead force assign it, and only while it is open.
-    """
-    return (
-        permission(viewer.role, "case.assign") == "allow"
-        and viewer.force_code == case.lead_force_code
-        and case.status == "open"
-    )
-
-
-def assignees(
-    viewer: Any, case: Any, officers: Sequence[str], *, current: str | None = None
-) -> list[str]:
-    """Whom ``viewer`` may make the case's manager, in the order the form offers them.
-
-    An offender manager only takes a case themselves (``assign_case`` refuses anyone else), so
-    their own name is the one choice; a supervisor assigns any of ``officers`` (their force's,
-    best suggestion first). Nobody is offered when :func:`may_assign` says no, and the manager
-    the case already has is left out.
+def standing(current: Any) -> None:
+    """Who is responsible for the case now, and a pending handoff in words.
 
     Parameters
     ----------
-    viewer
-        The signed-in user (``UserPublic``).
-    case
-        The case (``CasePublic``).
-    officers
-        Usernames of officers of the case's lead force, best suggestion first.
     current
-        The case's manager now, if known.
-
-    Returns
-    -------
-    list[str]
-        Usernames; empty when the form is not for this user.
+        ``coordination.handoffs.permissions.case_standing``: lead force, manager, open handoff.
     """
-    if not may_assign(viewer, case):
-        return []
-    if viewer.role == "offender_manager":
-        mine = case.assigned_user_id == viewer.id or current == viewer.username
-        return [] if mine else [viewer.username]
-    return [u for u in dict.fromkeys(officers) if u != current]
-
-
-def why_no_assignment(viewer: Any, case: Any) -> str:
-    """One line saying why the signed-in user is offered nobody to assign the case to."""
-    if case.status != "open":
-        return f"Case {case.id} is {case.status}: a closed case gets no new manager."
-    if viewer.force_code != case.lead_force_code:
-        return (
-            f"Case {case.id} is led by {force_label(case.lead_force_code)}: its own officers "
-            "assign it."
+    with st.container(key="cl_case_manager"):
+        manager = current.manager
+        if manager is None:
+            st.markdown("**Offender manager:** nobody yet")
+        else:
+            where = [manager.team, manager.bcu_name or manager.bcu_code, manager.force_name]
+            st.markdown(
+                f"**Offender manager:** {md(manager.display_name)} ({md(manager.username)}) · "
+                + " · ".join(md(w) for w in where if w)
+            )
+    if current.handoff is None:
+        return
+    with st.container(key="cl_case_handoff", border=True):
+        st.markdown(f"**Pending handoff {current.handoff.id}:** {md(current.summary)}.")
+        st.markdown(f"**What this means:** {md(current.meaning)}")
+        st.markdown(
+            f"**Next step:** {md(current.next_step)}. **Held by:** {md(current.next_holder)}."
         )
-    if permission(viewer.role, "case.assign") != "allow":
-        return "Your role does not assign cases."
-    if viewer.role == "offender_manager":
-        return f"You manage case {case.id}; a supervisor can assign it to someone else."
-    return f"No other officer of {force_label(case.lead_force_code)} to assign case {case.id} to."
 
 
-def case_heading(case: Any, *, detail: Any = None, listed: Any = None) -> None:
-    """The case's heading (the person's name once known), its lead force, why, and its flags.
+def case_heading(case: Any, *, detail: Any = None, listed: Any = None, current: Any = None) -> None:
+    """The case's heading (the person's name once known), who is responsible, why, and flags.
 
     Parameters
     ----------
@@ -100,6 +64,8 @@ def case_heading(case: Any, *, detail: Any = None, listed: Any = None) -> None:
         The person's opened record, if it is open.
     listed
         The case's caseload row, if it is in the list shown.
+    current
+        Its standing (:func:`standing`): manager and pending handoff.
     """
     person = detail.offender if detail is not None else listed
     if person is not None:
@@ -110,6 +76,8 @@ def case_heading(case: Any, *, detail: Any = None, listed: Any = None) -> None:
     else:
         st.markdown(f"### Case {case.id}")
     st.markdown(f"**Lead force:** {md(force_label(case.lead_force_code))}")
+    if current is not None:
+        standing(current)
     st.markdown(f"**Why:** {md(case.responsibility_explanation or '—')}")
     if case.flags:
         st.warning(md("Flags: " + ", ".join(f.replace("_", " ") for f in case.flags)))
@@ -126,4 +94,6 @@ def opened_record(
     st.markdown("**Managers**")
     st.dataframe(tables.assignments_table(history), hide_index=True, key="cl_assignments")
     st.markdown("**Handoffs**")
-    st.dataframe(tables.handoffs_table(handoffs), hide_index=True, key="cl_handoffs")
+    st.dataframe(
+        tables.rag_styled(tables.handoffs_table(handoffs)), hide_index=True, key="cl_handoffs"
+    )

@@ -1,22 +1,29 @@
 """Handoffs: a force's incoming and outgoing queues, with deadlines and red/amber/green status.
 
-The queues can be narrowed to one Met BCU (where the handoff goes) and searched by name, PNC ID
-or case number. Accept, reject (a reason is required; a rejection escalates), complete or
-withdraw a handoff, with a note. The form offers only the handoffs and the actions the signed-in
-user may take: the sending force requests and withdraws, the receiving force accepts, rejects and
-completes. When somebody else changed the handoff first, the action is refused with "changed by
-NAME at TIME; reload".
+The queues can be narrowed to one Met BCU (at the sending end, the receiving end, or either) and
+searched by name, PNC ID or case number. Accept, reject (a reason is required; a rejection
+escalates), complete or withdraw a handoff, with a note. The form offers only the handoffs and
+the actions the signed-in user may take, as coordination.handoffs.permissions answers with the
+workflow's own rules: the sending force requests and withdraws, the receiving force accepts,
+rejects and completes. When somebody else changed the handoff first, the action is refused with
+"changed by NAME at TIME; reload".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from datetime import timedelta
 
+import pandas as pd
 import streamlit as st
 
+from coordination.core.clock import london_today
+from coordination.core.settings import get_settings
+from coordination.handoffs import escalations
 from coordination.handoffs import workflow as handoffs
-from coordination.security.permissions import acts_for, permission, principal
+from coordination.handoffs.permissions import permitted_handoff_actions
+from coordination.handoffs.resolutions import resolve_by_new_request
+from coordination.register.mismatches import Mismatch, mismatches
+from coordination.security.permissions import permission
 from ui import session
 from ui.components import tables
 from ui.components.notice import demo_notice
@@ -27,51 +34,74 @@ FLASH_KEY = "ho_flash"
 PICK_KEY = "ho_pick"
 KEPT_KEY = "ho_picked"  # the handoff chosen last, kept while its label changes (state)
 OPEN_STATES = ("proposed", "requested", "accepted")
-# The sending force requests and withdraws; the receiving force answers. This is the rule
-# coordination.handoffs.workflow._check_side enforces (refusing and auditing); the service has no
-# non-refusing form of it yet, so the page asks acts_for() with the same side per action.
-SENDER_ACTIONS = frozenset({"request", "withdraw"})
+BCU_SIDES = ("both", "sending", "receiving")
+NO_MISMATCHES = (
+    "None: every case with a lead force other than where the person lives has an open handoff, "
+    "an escalation or an exception."
+)
 
 
-def permitted_actions(
-    db: Any, *, actor: str, views: Sequence[handoffs.HandoffView]
-) -> dict[int, tuple[str, ...]]:
-    """The actions ``actor`` may take on each handoff: its state's, on the actor's side.
+def escalations_table(views: list[escalations.EscalationView]) -> pd.DataFrame:
+    """The escalations queue as a table: one row per escalation, soonest due first."""
+    return pd.DataFrame(
+        [
+            {
+                "Escalation": v.id,
+                "Due": v.escalation.due_on.isoformat(),
+                "Status": "overdue" if v.overdue else "open",
+                "Case": v.escalation.case_id,
+                "Person": v.offender_name,
+                "PNC ID": v.pnc_id,
+                "Handoff": v.escalation.handoff_id,
+                "Rejected by": v.to_force_name,
+                "Why": v.rejection_reason or "",
+            }
+            for v in views
+        ],
+        columns=[
+            "Escalation",
+            "Due",
+            "Status",
+            "Case",
+            "Person",
+            "PNC ID",
+            "Handoff",
+            "Rejected by",
+            "Why",
+        ],
+    )
 
-    Parameters
-    ----------
-    db
-        The database session ``session.run`` opens (read only here).
-    actor
-        The signed-in user.
-    views
-        Handoffs listed for them.
 
-    Returns
-    -------
-    dict[int, tuple[str, ...]]
-        Handoff id -> actions in workflow order; handoffs with none are left out.
+def mismatches_table(found: list[Mismatch]) -> pd.DataFrame:
+    """Cases with no workflow: lead force, the force the rules name, and why."""
+    return pd.DataFrame(
+        [
+            {
+                "Case": m.case_id,
+                "Person": m.offender_name,
+                "PNC ID": m.pnc_id,
+                "Lead force": m.lead_force_name,
+                "Rules say": m.responsible_force_name,
+                "Why": m.explanation,
+            }
+            for m in found
+        ],
+        columns=["Case", "Person", "PNC ID", "Lead force", "Rules say", "Why"],
+    )
+
+
+def matches(
+    view: handoffs.HandoffView, *, bcu: str | None, side: str = "both", search: str = ""
+) -> bool:
+    """Whether a handoff passes the BCU filter and the search (name, PNC ID, case or handoff).
+
+    ``side`` says which end the BCU is: ``"sending"`` (the Met team it leaves), ``"receiving"``
+    (where it goes) or ``"both"`` (either).
     """
-    p = principal(db, actor)
-    if not p.is_system and permission(p.role, "handoff.act") == "refuse":
-        return {}
-    offered: dict[int, tuple[str, ...]] = {}
-    for view in views:
-        sender, receiver = view.handoff.from_force_code, view.handoff.to_force_code
-        actions = tuple(
-            action
-            for action in handoffs.allowed_actions(view.state)
-            if acts_for(db, p, sender if action in SENDER_ACTIONS else receiver, view.case_id)
-        )
-        if actions:
-            offered[view.id] = actions
-    return offered
-
-
-def matches(view: handoffs.HandoffView, *, bcu: str | None, search: str) -> bool:
-    """Whether a handoff passes the BCU filter and the search (name, PNC ID, case or handoff)."""
-    if bcu is not None and view.handoff.to_bcu_code != bcu:
-        return False
+    if bcu is not None:
+        ends = {"sending": [view.from_bcu_code], "receiving": [view.handoff.to_bcu_code]}
+        if bcu not in ends.get(side, [view.from_bcu_code, view.handoff.to_bcu_code]):
+            return False
     wanted = " ".join(search.split()).casefold().lstrip("#")
     if not wanted:
         return True
@@ -116,10 +146,18 @@ force = top[0].selectbox(
 # The user's own BCU first after "All BCUs": a BCU manager looks at theirs most.
 own_bcu = [viewer.bcu_code] if viewer.bcu_code in tables.BCU_NAMES else []
 bcu = top[1].selectbox(
-    "Met BCU (where it goes)",
+    "Met BCU",
     [None, *own_bcu, *[c for c in tables.BCU_NAMES if c not in own_bcu]],
     key="ho_bcu",
     format_func=tables.bcu_label,
+)
+side = top[1].radio(
+    "Which end the BCU is",
+    BCU_SIDES,
+    key="ho_bcu_side",
+    horizontal=True,
+    format_func=lambda s: {"both": "either end", "sending": "sending", "receiving": "receiving"}[s],
+    help="Sending: the Met team managing the case. Receiving: the BCU the handoff goes to.",
 )
 search = top[2].text_input("Search name, PNC ID or case", key="ho_search")
 # Who acts: the signed-in user, for their own force; each action is checked again by the service.
@@ -139,7 +177,7 @@ for direction in ("incoming", "outgoing"):
         )
         or []
     )
-    queues[direction] = [v for v in listed if matches(v, bcu=bcu, search=search)]
+    queues[direction] = [v for v in listed if matches(v, bcu=bcu, side=side, search=search)]
 
 metrics = st.columns(4)
 metrics[0].metric("Incoming open", sum(v.state in OPEN_STATES for v in queues["incoming"]))
@@ -152,23 +190,32 @@ for tab, direction in ((incoming_tab, "incoming"), (outgoing_tab, "outgoing")):
     with tab:
         views = queues[direction]
         if views:
-            st.dataframe(tables.handoffs_table(views), hide_index=True, key=f"ho_{direction}")
+            st.dataframe(
+                tables.rag_styled(tables.handoffs_table(views)),
+                hide_index=True,
+                key=f"ho_{direction}",
+            )
         elif bcu is not None or search.strip():
             st.caption(f"No {direction} handoffs match the filters.")
         else:
             st.caption(f"No {direction} handoffs.")
 st.caption(
     "Due: the address check (10 days from the request) while requested, the completion "
-    "(20 working days) once accepted. Red: overdue; amber: due within 3 working days."
+    "(20 working days) once accepted. Status: overdue, due soon (within 3 working days) or on "
+    "time."
 )
 
 st.subheader("Act on a handoff")
 listed_views = {v.id: v for direction in ("incoming", "outgoing") for v in queues[direction]}
-offered = (
-    session.run(permitted_actions, actor=actor, views=list(listed_views.values())) or {}
+# The workflow's own rules say what is offered (coordination.handoffs.permissions), so the form
+# never offers what transition() would refuse.
+verdicts = (
+    session.run(permitted_handoff_actions, actor=actor, handoff_ids=list(listed_views)) or {}
     if actor
     else {}
 )
+# In the queues' order: incoming first, most urgent first.
+offered = {h: verdicts[h].allowed for h in listed_views if h in verdicts and verdicts[h].allowed}
 actionable = {h: listed_views[h] for h in offered}
 if not actionable:
     st.caption(
@@ -198,6 +245,8 @@ else:
         st.markdown(f"**Reason:** {md(view.handoff.reason)}")
         with st.form("handoff_action"):
             action = st.selectbox("Action", list(offered[view.id]), key="ho_action")
+            refused = verdicts[view.id].refused
+            st.caption(md("Not offered: " + "; ".join(f"{a}: {why}" for a, why in refused.items())))
             note = st.text_area("Note (required to reject)", key="ho_note")
             submitted = st.form_submit_button("Apply")
         if submitted:
@@ -222,3 +271,96 @@ else:
         if st.button("Reload", key="ho_reload"):
             session.forget_version("handoff", view.id)
             st.rerun()
+
+# --- escalations: the sending force's supervisors resolve rejected handoffs ----------------------
+if permission(viewer.role, "escalation.view") == "allow":
+    st.subheader("Escalations")
+    queue = session.run(escalations.list_escalations, actor=me) or []
+    if queue:
+        st.dataframe(escalations_table(queue), hide_index=True, key="esc_table")
+    else:
+        st.caption("No open escalations for your force.")
+    st.caption(
+        f"A rejected handoff comes back to the sending force's supervisors, due in "
+        f"{get_settings().escalation_days} working days. It is resolved by a new request with "
+        "the new facts, an agreed exception (the case stays with its lead force until a review "
+        "date), or a decision at a joint review."
+    )
+    by_id = {v.id: v for v in queue}
+    if by_id:
+        picked = st.selectbox(
+            "Escalation",
+            list(by_id),
+            index=None,
+            placeholder="Choose an escalation…",
+            key="esc_pick",
+            format_func=lambda e: (
+                f"#{e} case {by_id[e].escalation.case_id} {by_id[e].offender_name}: rejected by "
+                f"{by_id[e].to_force_name}, due {by_id[e].escalation.due_on.isoformat()}"
+            ),
+        )
+        how = st.radio(
+            "Resolve by",
+            ("exception", "new_request"),
+            key="esc_how",
+            horizontal=True,
+            format_func=lambda h: {"exception": "agreed exception", "new_request": "new request"}[
+                h
+            ],
+        )
+        with st.form("escalation_resolve"):
+            text = st.text_area(
+                "Reason for the exception" if how == "exception" else "The new facts",
+                key="esc_text",
+            )
+            review_on = st.date_input(
+                "Review date (exception)",
+                value=london_today() + timedelta(days=90),
+                min_value=london_today() + timedelta(days=1),
+                key="esc_review",
+            )
+            resolve = st.form_submit_button("Resolve escalation")
+        if resolve and picked is not None:
+            if how == "exception":
+                exc = session.run(
+                    escalations.record_exception,
+                    actor=me,
+                    escalation_id=picked,
+                    reason=text,
+                    review_on=review_on,
+                )
+                outcome = (
+                    None
+                    if exc is None
+                    else f"Escalation {picked} resolved: case {exc.case_id} stays with its "
+                    f"lead force until {exc.review_on.isoformat()}."
+                )
+            else:
+                new = session.run(
+                    resolve_by_new_request,
+                    actor=me,
+                    escalation_id=picked,
+                    new_facts=text,
+                )
+                outcome = (
+                    None
+                    if new is None
+                    else f"Escalation {picked} resolved: handoff {new.id} requested."
+                )
+            if outcome is not None:
+                session.flash(FLASH_KEY, [outcome])
+                st.rerun()
+        elif resolve:
+            st.error("Choose an escalation first.")
+
+    st.subheader("Cases with no workflow")
+    found = session.run(mismatches, actor=me, near_boundary_m=get_settings().near_boundary_m)
+    if found is not None:
+        if found:
+            st.warning(
+                f"{len(found)} case{'s' if len(found) != 1 else ''} led by a force other than "
+                "the rules name, with no handoff, escalation or exception."
+            )
+            st.dataframe(mismatches_table(found), hide_index=True, key="esc_mismatches")
+        else:
+            st.success(NO_MISMATCHES)
