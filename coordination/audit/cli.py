@@ -61,6 +61,13 @@ def register(sub: Any) -> None:
         metavar="WHO",
         help="who receives the file (repeatable; default: you)",
     )
+    export.add_argument(
+        "--reason",
+        dest="justification",
+        default="",
+        metavar="TEXT",
+        help="why it is exported (required: kept on the disclosure in the log)",
+    )
     export.set_defaults(handler=_cmd_export)
 
 
@@ -184,6 +191,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             session,
             actor=actor(args),
             recipients=getattr(args, "recipient", None),
+            justification=args.justification,
             **_filters(args),
         )
         # Written inside the session: when the file cannot be written, the disclosure is not

@@ -9,7 +9,7 @@ same story the page shows.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
@@ -111,6 +111,8 @@ def seed_past_meeting(
             owner=owners[n % 2] if n else rng.choice(owners),
             due_date=held_on + timedelta(days=due_in),
             case_id=about,
+            # Recorded at the meeting: its due dates were in the future then.
+            now=datetime.combine(held_on, time(17), tzinfo=UTC),
         )
     set_meeting_status(session, actor=city_supervisor, meeting_id=meeting.id, status="held")
     return meeting.id

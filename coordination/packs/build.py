@@ -244,6 +244,7 @@ def build_pack_content(
     lookup: Lookup | None = None,
     actor: str,
     recipients: Sequence[str] = (),
+    justification: str = "",
     agenda_size: int | None = None,
 ) -> PackContent:
     """Read one meeting into the content of its pack.
@@ -262,6 +263,8 @@ def build_pack_content(
         Who reads the pack (limited access withholds the cases kept from them).
     recipients
         To whom the pack goes; shown on its cover ("Prepared for"). Empty for a preview.
+    justification
+        Why it goes to them; shown on its cover ("Disclosed for"). Empty for a preview.
     agenda_size
         How many items the meeting reaches (default the ``agenda_size`` setting): those, and
         any decided later, are set out in full; the rest are listed as not reached.
@@ -431,6 +434,7 @@ def build_pack_content(
         removed=removed,
         actions=_actions(session, meeting, viewer),
         recipients=tuple(str(r) for r in recipients),
+        justification=justification,
         not_reached=not_reached,
     )
 

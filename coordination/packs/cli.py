@@ -26,6 +26,13 @@ def register(review_commands: Any) -> None:
         metavar="RECIPIENT",
         help="who receives it (repeatable; written to the audit log)",
     )
+    pack.add_argument(
+        "--reason",
+        dest="justification",
+        default="",
+        metavar="TEXT",
+        help="why it goes to them (required: kept on the disclosure and printed on the cover)",
+    )
     pack.set_defaults(handler=_cmd_pack)
 
 
@@ -39,6 +46,7 @@ def _cmd_pack(args: argparse.Namespace) -> int:
             meeting_id=args.meeting_id,
             fmt=args.fmt,
             recipients=list(args.recipients),
+            justification=args.justification,
         )
         # Written inside the transaction: if the file cannot be written, the disclosure the
         # export recorded is rolled back with it.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, get_args
 
-from coordination.core.wording import ADDRESS_STATE_LABELS
+from coordination.core.wording import ADDRESS_STATE_LABELS, meeting_status_label
 from coordination.core.wording import DECISION_LABELS as DECISION_LABELS
 
 Format = Literal["pdf", "xlsx", "md"]
@@ -217,6 +217,8 @@ class PackContent:
     actions: tuple[PackAction, ...]
     # To whom the pack is disclosed (the export's recipients; empty when only previewed).
     recipients: tuple[str, ...] = ()
+    # Why it is disclosed to them (DPA 2018 s.62: the log of a disclosure says why).
+    justification: str = ""
     # Items after the meeting's size (``agenda_size``), listed rather than set out in full.
     not_reached: tuple[PackNotReached, ...] = ()
 
@@ -224,6 +226,23 @@ class PackContent:
     def kind(self) -> str:
         """``"Minutes"`` once the meeting is held or closed, else ``"Meeting pack"``."""
         return "Minutes" if self.status in ("held", "closed") else "Meeting pack"
+
+    @property
+    def date_text(self) -> str:
+        """The meeting's day as the cover says it, e.g. ``"Monday 10 March 2025"``."""
+        d = self.meeting_date
+        return f"{d.strftime('%A')} {d.day} {d.strftime('%B %Y')}"
+
+    @property
+    def status_text(self) -> str:
+        """The meeting's status in words (``"Planned"``), not the stored code."""
+        return meeting_status_label(self.status)
+
+    @property
+    def small_print(self) -> str:
+        """The cover's last line: when it was produced and which version of the pack it is."""
+        produced = self.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+        return f"Produced {produced} · pack version {self.version}"
 
     @property
     def offender_ids(self) -> list[int]:

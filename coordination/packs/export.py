@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from coordination.core.validate import plain_text
 from coordination.errors import InputError, NotFoundError
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -85,6 +86,7 @@ def export_pack(
     meeting_id: int,
     fmt: Format,
     recipients: list[str],
+    justification: str,
     lookup: Lookup | None = None,
 ) -> bytes:
     """Render a meeting's pack (or minutes) and record the export as a disclosure.
@@ -102,6 +104,9 @@ def export_pack(
         ``pdf``, ``xlsx`` or ``md``.
     recipients
         To whom the pack goes (people, teams or addresses); at least one.
+    justification
+        Why it goes to them (e.g. "joint review 14 Dec: attendees"); required, stored on the
+        disclosure event and printed on the pack's cover.
     lookup
         As for :func:`build_pack_content`.
 
@@ -113,7 +118,7 @@ def export_pack(
     Raises
     ------
     InputError
-        No recipients, no actor, or an unknown format.
+        No recipients, no justification, no actor, or an unknown format.
     NotFoundError
         No such meeting.
     """
@@ -122,6 +127,9 @@ def export_pack(
     named = _recipients(recipients)
     if not named:
         raise InputError("A disclosure names its recipients: give at least one recipient")
+    why = " ".join(plain_text(justification or "", "the justification", multiline=True).split())
+    if not why:
+        raise InputError("A disclosure says why: give the justification for sending this pack")
     if not (actor or "").strip():
         raise InputError("Every change needs an actor: set CROSSFORCE_USER or sign in")
     meeting = session.get(Meeting, meeting_id)
@@ -136,7 +144,12 @@ def export_pack(
         entity_id=str(meeting_id),
     )
     content = build_pack_content(
-        session, meeting_id=meeting_id, lookup=lookup, actor=actor, recipients=named
+        session,
+        meeting_id=meeting_id,
+        lookup=lookup,
+        actor=actor,
+        recipients=named,
+        justification=why,
     )
     data = render_pack(content, fmt)
     record_event(
@@ -156,6 +169,7 @@ def export_pack(
             "bytes": len(data),
         },
         category="disclosure",
+        justification=why,
         recipients=named,
         offender_ids=content.offender_ids,
     )

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from coordination.core.clock import london_date
 from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
 from coordination.ledger.chain import record_event
@@ -64,7 +65,7 @@ def add_action(
     Raises
     ------
     InputError
-        Blank description or owner, a due date that is not a date.
+        Blank description or owner, a due date that is not a date or is before today.
     NotFoundError
         No such meeting or case.
     ConflictError
@@ -81,6 +82,11 @@ def add_action(
         raise InputError("An action needs an owner")
     if due_date is not None and (isinstance(due_date, datetime) or not isinstance(due_date, date)):
         raise InputError(f"The due date must be a date like 2025-03-31, not {due_date!r}")
+    if due_date is not None and due_date < london_date(now):
+        # An action due before it was agreed is a typing slip, and would start life overdue.
+        raise InputError(
+            f"The due date {due_date:%d %b %Y} is in the past: give today or a later day"
+        )
     meeting = _lock_meeting(session, meeting_id)
     _writable(meeting)
     if case_id is not None and session.get(Case, case_id) is None:
@@ -122,9 +128,15 @@ def set_action_status(
     actor: str,
     action_id: int,
     status: str,
+    note: str = "",
     now: datetime | None = None,
 ) -> ActionView:
     """Mark an action done, cancelled, or open again (also after its meeting has closed).
+
+    Parameters
+    ----------
+    note
+        What was done, or why it was cancelled; kept in the audit event.
 
     Returns
     -------
@@ -143,6 +155,7 @@ def set_action_status(
     actor = acting(actor)
     _require_action(session, actor=actor, action_id=action_id)
     now = aware_now(now)
+    note = " ".join(plain_text(note or "", "the note", multiline=True).split())
     if status not in ACTION_STATUSES:
         raise InputError(
             f"Unknown action status {status!r}: use one of {', '.join(ACTION_STATUSES)}"
@@ -167,7 +180,12 @@ def set_action_status(
         action="review_action.status",
         entity_type="review_action",
         entity_id=str(action_id),
-        details={"meeting_id": action.meeting_id, "from_status": before, "to_status": status},
+        details={
+            "meeting_id": action.meeting_id,
+            "from_status": before,
+            "to_status": status,
+            **({"note": note} if note else {}),
+        },
     )
     return _action_views(session, [action], actor=actor)[0]
 

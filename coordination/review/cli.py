@@ -11,6 +11,7 @@
         [--json]
     crossforce review action MEETING_ID --owner U [--due D] [--case ID] DESCRIPTION
     crossforce review actions [--owner U] [--json]
+    crossforce review actions close ID [--note TEXT] [--cancelled] [--json]
     crossforce review status MEETING_ID planned|held|closed
     crossforce review pack MEETING_ID --format pdf|xlsx|md --out FILE [--to RECIPIENT …]
 
@@ -130,10 +131,23 @@ def register(sub: Any) -> Any:
     action.add_argument("--json", action="store_true", help="print JSON")
     action.set_defaults(handler=_cmd_action)
 
-    actions = commands.add_parser("actions", help="open actions, soonest due first")
+    actions = commands.add_parser(
+        "actions", help="open actions, soonest due first; `actions close ID` marks one done"
+    )
     actions.add_argument("--owner", metavar="U")
     actions.add_argument("--json", action="store_true", help="print JSON")
     actions.set_defaults(handler=_cmd_actions)
+    action_commands = actions.add_subparsers(
+        dest="actions_command", required=False, parser_class=Parser
+    )
+    close = action_commands.add_parser("close", help="mark an action done (or cancelled)")
+    close.add_argument("action_id", type=record_id, metavar="ID")
+    close.add_argument("--note", default="", help="what was done (kept in the audit log)")
+    close.add_argument(
+        "--cancelled", action="store_true", help="cancelled rather than done (say why in --note)"
+    )
+    close.add_argument("--json", action="store_true", help="print JSON")
+    close.set_defaults(handler=_cmd_close_action)
 
     status = commands.add_parser("status", help="move a meeting on: planned → held → closed")
     status.add_argument("meeting_id", type=record_id, metavar="MEETING")
@@ -380,6 +394,21 @@ def _cmd_actions(args: argparse.Namespace) -> int:
             f"[action {a.id}] {a.owner}, due {a.due_date or '—'}: {a.description}{case} — "
             f"meeting {a.meeting_id} of {a.meeting_date.isoformat()}"
         )
+    return 0
+
+
+def _cmd_close_action(args: argparse.Namespace) -> int:
+    from coordination.review.actions import set_action_status
+
+    status = "cancelled" if args.cancelled else "done"
+    with open_session() as session:
+        action = set_action_status(
+            session, actor=actor(args), action_id=args.action_id, status=status, note=args.note
+        )
+    if args.json:
+        print_json(action)
+        return 0
+    say(f"Action {action.id} ({action.owner}: {action.description}) is {action.status}.")
     return 0
 
 

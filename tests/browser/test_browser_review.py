@@ -94,6 +94,9 @@ def test_joint_review_journey(review_app: tuple[str, str, dict[str, int]], tmp_p
         recipients = page.get_by_role("textbox", name="Recipients (one per line, required)")
         recipients.fill("Met Central East IOM team")
         recipients.press("Control+Enter")
+        why = page.get_by_role("textbox", name="Why they receive it (required)")
+        why.fill("Joint review: the Met's attendees")
+        why.press("Enter")
         button = page.get_by_role("button", name="Download PDF")
         expect(button).to_be_visible()
         with page.expect_download() as info:
@@ -136,3 +139,5 @@ def test_joint_review_journey(review_app: tuple[str, str, dict[str, int]], tmp_p
     assert disclosure is not None and disclosure.details is not None
     assert disclosure.details["format"] == "pdf"
     assert disclosure.details["recipients"] == ["Met Central East IOM team"]
+    assert disclosure.justification == "Joint review: the Met's attendees"
+    assert "Joint review: the Met's attendees" in reader.pages[0].extract_text()

@@ -28,14 +28,17 @@ from coordination.audit.reader import verify_chain
 from coordination.caseload.assignment import assign_case, assignment_history
 from coordination.caseload.officers import officer_loads
 from coordination.caseload.queries import caseload
+from coordination.core.clock import london_today
 from coordination.core.db import get_engine, session_scope
 from coordination.errors import AccessDeniedError, CrossforceError
 from coordination.handoffs import workflow as handoffs
 from coordination.models import AuditEvent, Handoff, User
+from coordination.review.meetings import list_meetings
 from coordination.security.permissions import permission
 from tests.factories import CITY, MET
 from tests.support import apptest
 from ui import navigation
+from ui.components.review import default_meeting
 
 # Who signs in: force, role and (Met) BCU. The demo's own accounts where it has them (City
 # officer, supervisor, analyst and admin; a Met officer of Central East), else the first user of
@@ -204,7 +207,11 @@ def test_joint_review_offers_planning_to_those_who_may_edit_meetings(who: str) -
     if permission(user.role, "meeting.view") == "refuse":
         assert not _has(at, "jr_meeting")
         return
-    assert at.selectbox(key="jr_meeting").value is None  # "Plan a new meeting…"
+    # A first visit opens the next planned meeting, else the latest; none: planning one.
+    with Session(get_engine()) as s:
+        expected = default_meeting(list_meetings(s, actor=user.username), london_today())
+    assert at.selectbox(key="jr_meeting").value == expected
+    at.selectbox(key="jr_meeting").set_value(None).run()  # "Plan a new meeting…"
     assert _has(at, "jr_create") is (permission(user.role, "meeting.edit") == "allow")
 
 
@@ -315,7 +322,7 @@ def test_a_met_bcu_manager_narrows_the_queues_to_their_bcu_and_searches() -> Non
     assert bcu.value is None and bcu.options[:2] == ["All BCUs", "Central East (CE)"]
     incoming = apptest.table(apptest.tab(at, "Incoming"), "handoff", "due")
     assert list(incoming.columns[:2]) == ["status", "handoff"]  # red/amber/green first
-    assert set(incoming["BCU"]) > {"CE"}  # every BCU before narrowing
+    assert set(incoming["to BCU"]) > {"Central East"}  # every BCU before narrowing
 
     at.selectbox(key="ho_bcu").set_value("CE").run()
     apptest.ok(at, errors=False)
@@ -329,7 +336,7 @@ def test_a_met_bcu_manager_narrows_the_queues_to_their_bcu_and_searches() -> Non
         ]
     assert expected
     shown = apptest.table(apptest.tab(at, "Incoming"), "handoff", "due")
-    assert list(shown["handoff"]) == expected and set(shown["BCU"]) == {"CE"}
+    assert list(shown["handoff"]) == expected and set(shown["to BCU"]) == {"Central East"}
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Incoming open"] == str(len(expected))
     picked = [int(o.split(" ", 1)[0].lstrip("#")) for o in at.selectbox(key="ho_pick").options]
@@ -466,6 +473,7 @@ def test_audit_actions_succeed_for_admins_and_are_refused_and_audited_for_others
             report = verify_chain(s, actor=user.username)
         (shown,) = [apptest.as_read(x.value) for x in at.success]
         assert report.ok and shown.split()[:2] == report.message.split()[:2]
+        apptest.widget(at, "audit_justification").input("Inspection sample").run()
         apptest.widget(at, "audit_export_go").click().run()
         apptest.ok(at)
         assert _has(at, "audit_download")

@@ -104,7 +104,8 @@ def test_audit_page(audit_env: Engine) -> None:
     at.text_input(key="audit_user").input("mo.met")
     at.text_input(key="audit_action").input("handoff.*").run()
     apptest.ok(at)
-    assert list(apptest.table(at, "justification")["recipients"]) == [CITY]
+    # A force among the recipients is named, not coded (the export keeps the code).
+    assert list(apptest.table(at, "justification")["recipients"]) == ["City of London Police"]
 
     # Verify the chain: the page says what the service says.
     at.button(key="audit_verify").click().run()
@@ -114,7 +115,13 @@ def test_audit_page(audit_env: Engine) -> None:
     assert report.ok
     assert apptest.successes(at) == [report.message]
 
-    # Export: the file matches the filters, is neutralised, and the export is in the log.
+    # Export: refused without a reason; then the file matches the filters, is neutralised,
+    # and the export is in the log with its reason.
+    at.button(key="audit_export_go").click().run()
+    assert [apptest.as_read(e.value) for e in at.error] == [
+        "A disclosure says why: give the justification for this export"
+    ]
+    at.text_input(key="audit_justification").input("Inspection sample").run()
     at.button(key="audit_export_go").click().run()
     apptest.ok(at)
     download = at.get("download_button")
@@ -126,6 +133,7 @@ def test_audit_page(audit_env: Engine) -> None:
         "disclosure",
         ["ada.admin"],
     )
+    assert event.justification == "Inspection sample"
     assert event.details is not None
     assert event.details["rows"] == 1
     assert event.details["filters"] == {"user": "mo.met", "offender_id": 7, "action": "handoff.*"}
@@ -141,10 +149,45 @@ def test_audit_page_refuses_a_manager_and_a_bad_offender_id(audit_env: Engine) -
 
     at = apptest.page("audit", user="ada.admin")
     at.text_input(key="audit_offender").input("seven").run()
-    assert [e.value for e in at.error] == ["Offender id seven is not a whole number."]
+    assert [apptest.as_read(e.value) for e in at.error] == [
+        "Offender id seven is not a whole number."
+    ]
 
 
 def test_audit_page_asks_to_sign_in(audit_env: Engine) -> None:
     at = apptest.page("audit")
     assert not at.exception
     assert [w.value for w in at.warning] == ["Sign in as an admin to read the audit log."]
+
+
+def test_audit_page_shows_details_in_words_and_the_json_on_request(audit_env: Engine) -> None:
+    with session_scope(audit_env) as session:
+        event_id = record_event(
+            session,
+            actor="mo.met",
+            action="case.update",
+            entity_type="case",
+            entity_id="12",
+            category="alteration",
+            offender_ids=[7],
+            details={
+                "case_id": 12,
+                "before": {"risk": "high", "programme": "iom_fixed"},
+                "after": {"risk": "very_high", "programme": "mappa"},
+                "to_force_code": MET,
+            },
+        ).id
+    at = apptest.page("audit", user="ada.admin")
+    apptest.ok(at)
+    table = apptest.table(at, "justification")
+    shown = table.set_index("id").loc[event_id, "details"]
+    assert "{" not in shown and '"' not in shown and "_" not in shown
+    assert shown.startswith("case: 12; before: (risk: High, programme: IOM Fixed);")
+    assert "after: (risk: Very high, programme: MAPPA)" in shown
+    assert "to force: Metropolitan Police Service" in shown
+
+    # The JSON as recorded, for the one event chosen.
+    at.selectbox(key="audit_details_event").select(event_id).run()
+    apptest.ok(at)
+    (recorded,) = [j for j in at.json if "before" in j.value]
+    assert '"very_high"' in recorded.value and MET not in shown

@@ -24,8 +24,10 @@ from coordination.core.db import get_engine
 from coordination.handoffs import workflow as handoffs
 from coordination.handoffs.network import network_overview
 from coordination.models import User, UserPublic
+from coordination.review.meetings import list_meetings
 from coordination.security.users import DEMO_PASSWORD, list_demo_accounts
 from tests.support import REPO, apptest
+from ui.components.review import default_meeting
 from ui.session import USER_KEY
 
 APP = str(REPO / "app.py")
@@ -157,8 +159,12 @@ def _shows_network(at: AppTest, user: UserPublic) -> None:
 
 
 def _shows_joint_review(at: AppTest, user: UserPublic) -> None:
-    assert at.selectbox(key="jr_meeting").value is None  # "Plan a new meeting…"
-    assert at.multiselect(key="jr_new_forces").value == [CITY, "E23000001"]
+    # A first visit opens the next planned meeting, else the latest; none: planning one.
+    with Session(get_engine()) as s:
+        expected = default_meeting(list_meetings(s, actor=user.username), london_today())
+    assert at.selectbox(key="jr_meeting").value == expected
+    if expected is None:
+        assert at.multiselect(key="jr_new_forces").value == [CITY, "E23000001"]
     assert any(f"Acting as {user.display_name}" in c.value for c in at.caption)
 
 

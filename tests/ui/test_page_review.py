@@ -204,13 +204,13 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     # An action with owner, due date and status; it shows by owner among the open actions.
     due = meeting.meeting_date + timedelta(days=7)
     at.text_input(key="jr_act_desc").input("Check the new address")
-    at.text_input(key="jr_act_owner").input("mo.met")
+    at.selectbox(key="jr_act_owner").set_value("Mo Met")
     at.date_input(key="jr_act_due").set_value(due)
     at.selectbox(key="jr_act_case").set_value(ids["high"])
     at.button(key="jr_add_action").click().run()
     apptest.ok(at)
     actions = apptest.table(at, *ACTIONS)
-    assert list(actions["owner"]) == ["mo.met"]
+    assert list(actions["owner"]) == ["Mo Met"]
     assert list(actions["status"]) == ["open"]
     assert list(actions["case"]) == [ids["high"]]
     assert actions["due"][0] == due
@@ -222,6 +222,8 @@ def test_joint_review_page(review_env: tuple[str, dict[str, int]]) -> None:
     assert not at.get("download_button")
     assert any("Name the recipients" in i.value for i in at.info)
     at.text_area(key="jr_recipients").input("Met Central East IOM team\nCity IOM").run()
+    assert not at.get("download_button"), "no download before the reason is given"
+    at.text_input(key="jr_justification").input("Joint review attendees").run()
     apptest.ok(at)
     buttons = {b.proto.label for b in at.get("download_button")}
     assert buttons == {"Download PDF", "Download XLSX", "Download Markdown"}
@@ -249,7 +251,11 @@ def test_pack_export_is_a_recorded_disclosure(review_env: tuple[str, dict[str, i
         )
         generate_agenda(s, actor="cara.city", meeting_id=meeting.id)
     data = pack_exporter(
-        actor="cara.city", meeting_id=meeting.id, fmt="md", recipients=["City IOM", "Met IOM"]
+        actor="cara.city",
+        meeting_id=meeting.id,
+        fmt="md",
+        recipients=["City IOM", "Met IOM"],
+        justification="joint review attendees",
     )()
     assert b"OFFICIAL-SENSITIVE" in data
     with Session(engine) as s:

@@ -285,7 +285,7 @@ def pack_filename(meeting: Any, fmt: str) -> str:
 
 
 def pack_exporter(
-    *, actor: str, meeting_id: int, fmt: str, recipients: Sequence[str]
+    *, actor: str, meeting_id: int, fmt: str, recipients: Sequence[str], justification: str
 ) -> Callable[[], bytes]:
     """Return a no-argument callable that exports the pack when the download is clicked.
 
@@ -304,6 +304,8 @@ def pack_exporter(
         ``pdf``, ``xlsx`` or ``md``.
     recipients
         To whom the pack goes (at least one; the service refuses none).
+    justification
+        Why it goes to them (required; the service refuses none).
     """
     named = list(recipients)
     # The settings are read now, on the page's thread, so the export uses the same database
@@ -319,6 +321,7 @@ def pack_exporter(
                     meeting_id=meeting_id,
                     fmt=fmt,  # type: ignore[arg-type]
                     recipients=named,
+                    justification=justification,
                 )
         except Exception:
             # No page to show it on (the click runs apart from the script): log and re-raise
@@ -421,10 +424,15 @@ def item_panel(item: Any, names: Mapping[str, str]) -> None:
     if item.decision is not None:
         decided = decision_text(item.decision, names)
         note_text = f". Note: {item.decision.note}" if item.decision.note else ""
-        st.success(md(f"Decision: {decided}{note_text} (by {item.decision.decided_by})"), icon="✅")
+        st.success(
+            md(f"Decision: {decided}{note_text} (by {item.decision.decided_by})"),
+            icon=":material/check_circle:",
+        )
 
 
-def pack_downloads(*, actor: str, meeting: Any, recipients: Sequence[str]) -> None:
+def pack_downloads(
+    *, actor: str, meeting: Any, recipients: Sequence[str], justification: str
+) -> None:
     """One download button per format; each click exports the pack, recorded as a disclosure."""
     st.caption(
         f"Each download is recorded as a disclosure to {md(', '.join(recipients))}. "
@@ -434,7 +442,13 @@ def pack_downloads(*, actor: str, meeting: Any, recipients: Sequence[str]) -> No
     for col_, (fmt, label, mime) in zip(cols, FORMATS, strict=True):
         col_.download_button(
             f"Download {label}",
-            data=pack_exporter(actor=actor, meeting_id=meeting.id, fmt=fmt, recipients=recipients),
+            data=pack_exporter(
+                actor=actor,
+                meeting_id=meeting.id,
+                fmt=fmt,
+                recipients=recipients,
+                justification=justification,
+            ),
             file_name=pack_filename(meeting, fmt),
             mime=mime,
             key=f"jr_pack_{fmt}",
@@ -467,3 +481,21 @@ __all__ = [
     "removed_table",
     "score_parts_text",
 ]
+
+
+def default_meeting(meetings: Sequence[Any], today: date) -> int | None:
+    """The meeting a first visit opens: the soonest still planned from today, else the latest.
+
+    Parameters
+    ----------
+    meetings
+        The meetings the user may see (``MeetingPublic``).
+    today
+        Today in London.
+    """
+    planned = [m for m in meetings if m.status == "planned" and m.meeting_date >= today]
+    if planned:
+        return int(min(planned, key=lambda m: (m.meeting_date, m.id)).id)
+    if not meetings:
+        return None
+    return int(max(meetings, key=lambda m: (m.meeting_date, m.id)).id)

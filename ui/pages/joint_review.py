@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from coordination.core import wording
 from coordination.core.clock import london_today
 from coordination.core.settings import get_settings
 from coordination.models import DECISION_KINDS
@@ -59,6 +60,9 @@ names: dict[str, str] = dict(FORCES)
 goto = st.session_state.pop("jr_goto", None)
 if goto is not None:
     st.session_state["jr_meeting"] = goto
+if "jr_meeting" not in st.session_state and meetings:
+    # On a first visit, the meeting people come for: the next one planned, else the latest.
+    st.session_state["jr_meeting"] = rv.default_meeting(meetings, today)
 if st.session_state.get("jr_meeting") not in by_id:
     st.session_state["jr_meeting"] = None
 
@@ -68,6 +72,8 @@ meeting_id = top[0].selectbox(
     [None, *by_id],
     key="jr_meeting",
     format_func=lambda i: "Plan a new meeting…" if i is None else rv.meeting_label(by_id[i]),
+    # No meeting chosen is itself a choice: planning one. Say so, not "Choose an option".
+    placeholder="Plan a new meeting…",
 )
 chosen = by_id.get(meeting_id) if meeting_id is not None else None
 # The City first, then the Met: the meeting stores its forces sorted by code.
@@ -382,7 +388,19 @@ if detail is not None:
         with st.form("jr_action_form"):
             cols = st.columns([3, 2, 2, 2])
             description = cols[0].text_input("Action", key="jr_act_desc")
-            owner = cols[1].text_input("Owner", key="jr_act_owner")
+            # The meeting's attendees first; someone not on the list may be typed (a partner
+            # agency's officer has no account here).
+            owners = list(
+                dict.fromkeys([*meeting.attendees, *([viewer.display_name] if viewer else [])])
+            )
+            owner = cols[1].selectbox(
+                "Owner",
+                owners,
+                index=None,
+                key="jr_act_owner",
+                accept_new_options=True,
+                placeholder="An attendee, or type a name",
+            )
             due = cols[2].date_input(
                 "Due", value=meeting.meeting_date + timedelta(days=14), key="jr_act_due"
             )
@@ -400,7 +418,7 @@ if detail is not None:
                 actor=actor,
                 meeting_id=meeting.id,
                 description=description,
-                owner=owner,
+                owner=owner or "",
                 due_date=due,
                 case_id=about,
             )
@@ -417,10 +435,16 @@ if detail is not None:
                 f"#{a} {actionable[a].owner}: {actionable[a].description} ({actionable[a].status})"
             ),
         )
-        status = cols[1].selectbox("New status", ["done", "cancelled", "open"], key="jr_act_status")
-        if cols[2].button("Update the action", key="jr_act_update") and actor:
+        status = cols[1].selectbox(
+            "New status",
+            ["done", "cancelled", "open"],
+            key="jr_act_status",
+            format_func=wording.action_status_label,
+        )
+        note = cols[2].text_input("Note (what was done, or why not)", key="jr_act_note")
+        if st.button("Update the action", key="jr_act_update") and actor:
             updated = session.run(
-                set_action_status, actor=actor, action_id=action_id, status=status
+                set_action_status, actor=actor, action_id=action_id, status=status, note=note
             )
             if updated is not None:
                 done(f"Action {updated.id} is now {updated.status}.")
@@ -437,12 +461,23 @@ if detail is not None:
             "records, when, and to whom.",
         )
     )
+    justification = st.text_input(
+        "Why they receive it (required)",
+        key="jr_justification",
+        placeholder="e.g. attendees of this joint review, for the meeting",
+        help="Kept on the disclosure in the audit log and printed on the pack's cover.",
+    ).strip()
     if not actor:
         st.caption("Only a user of one of the meeting's forces exports its pack.")
-    elif not recipients:
-        st.info("Name the recipients to export: every export is recorded as a disclosure.")
+    elif not recipients or not justification:
+        st.info(
+            "Name the recipients and say why they receive it to export: every export is "
+            "recorded as a disclosure."
+        )
     else:
-        rv.pack_downloads(actor=actor, meeting=meeting, recipients=recipients)
+        rv.pack_downloads(
+            actor=actor, meeting=meeting, recipients=recipients, justification=justification
+        )
 
 # --- every meeting and every open action -----------------------------------------------------
 

@@ -54,14 +54,15 @@ def render_markdown(content: PackContent) -> str:
         "",
         f"# Joint review meeting - {content.kind}: {md_escape(content.title)}",
         "",
-        f"- **Date:** {content.meeting_date.isoformat()}",
+        f"- **Date:** {content.date_text}",
         f"- **Forces:** {md_escape(', '.join(content.forces))}",
         f"- **Chair:** {md_escape(content.chair)}",
-        f"- **Status:** {md_escape(content.status)}",
+        f"- **Status:** {md_escape(content.status_text)}",
         f"- **Prepared for:** {md_escape('; '.join(content.recipients)) or 'not named (preview)'}",
-        f"- **Version:** pack version {content.version}",
+        f"- **Disclosed for:** {md_escape(content.justification) or 'not given (preview)'}",
         f"- **Attendees:** {md_escape(', '.join(content.attendees)) or 'none recorded'}",
-        f"- **Produced:** {content.generated_at.strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+        f"_{md_escape(content.small_print)}_",
     ]
     if content.demo_notice:
         out += ["", f"_{md_escape(content.demo_notice)}_"]

@@ -227,15 +227,14 @@ def _cover(pdf: _PackPDF, content: PackContent) -> None:
     pdf.heading(content.title, 15)
     pdf.ln(3)
     removed = f" ({len(content.removed)} removed)" if content.removed else ""
-    pdf.field("Date", content.meeting_date.isoformat(), size=10)
+    pdf.field("Date", content.date_text, size=10)
     pdf.field("Forces", ", ".join(content.forces), size=10)
     pdf.field("Chair", content.chair, size=10)
-    pdf.field("Status", content.status, size=10)
+    pdf.field("Status", content.status_text, size=10)
     pdf.field("Prepared for", "; ".join(content.recipients) or "Not named (preview)", size=10)
-    pdf.field("Version", f"pack version {content.version}", size=10)
+    pdf.field("Disclosed for", content.justification or "Not given (preview)", size=10)
     pdf.field("Items", f"{len(content.items)} on the agenda{removed}", size=10)
     pdf.field("Actions", f"{len(content.actions)}", size=10)
-    pdf.field("Produced", content.generated_at.strftime("%Y-%m-%d %H:%M UTC"), size=10)
     if content.demo_notice:
         pdf.ln(5)
         with pdf.local_context(fill_color=(255, 244, 214), draw_color=(200, 160, 60)):
@@ -252,6 +251,10 @@ def _cover(pdf: _PackPDF, content: PackContent) -> None:
         "decision.",
         8,
     )
+    # The version is for whoever compares two copies, not for the reader: small print, last.
+    pdf.ln(3)
+    with pdf.local_context(text_color=(90, 90, 90)):
+        pdf.para(content.small_print, 7)
 
 
 def _attendance_and_agenda(pdf: _PackPDF, content: PackContent) -> None:

@@ -88,6 +88,7 @@ def render_xlsx(content: PackContent) -> bytes:
         ("Chair", content.chair),
         ("Status", content.status),
         ("Prepared for", "; ".join(content.recipients) or "not named (preview)"),
+        ("Disclosed for", content.justification or "not given (preview)"),
         ("Meeting id", content.meeting_id),
         ("Pack version", content.version),
         ("Items", len(content.items)),

@@ -161,7 +161,7 @@ def test_only_admins_read_the_log(people: Engine) -> None:
 def test_export_is_neutralised_csv_and_recorded_as_a_disclosure(people: Engine) -> None:
     with session_scope(people) as s:
         before = search_events(s, actor="ada.admin", limit=None)
-        data = export_events(s, actor="ada.admin", user="mo.met")
+        data = export_events(s, actor="ada.admin", user="mo.met", justification="review")
     table = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     assert [r["action"] for r in table] == ["offender.view", "handoff.request"]  # oldest first
     assert table[0]["justification"] == "'=cmd|' /C calc'!A0"
@@ -187,7 +187,12 @@ def test_export_is_neutralised_csv_and_recorded_as_a_disclosure(people: Engine) 
 def test_export_by_offender_names_the_offender_and_recipients(people: Engine) -> None:
     with session_scope(people) as s:
         data = export_events(
-            s, actor="ada.admin", offender_id=8, since=date(2000, 1, 1), recipients=["ICO"]
+            s,
+            actor="ada.admin",
+            offender_id=8,
+            since=date(2000, 1, 1),
+            recipients=["ICO"],
+            justification="ICO inquiry",
         )
     assert len(list(csv.DictReader(io.StringIO(data.decode("utf-8"))))) == 2
     with Session(people) as s:
@@ -307,9 +312,12 @@ def test_cli_verify_exit_codes(cli_db: Engine, capsys: pytest.CaptureFixture[str
 
 def test_cli_export(cli_db: Engine, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     target = tmp_path / "audit.csv"
+    code, _, err = cli(capsys, "--as", "ada.admin", "audit", "export", str(target))
+    assert code == 2 and "give the justification" in err and not target.exists()
     code, out, _ = cli(
-        capsys, "--as", "ada.admin", "audit", "export", str(target), "--category", "disclosure"
-    )
+        capsys, "--as", "ada.admin", "audit", "export", str(target), "--category", "disclosure",
+        "--reason", "Inspection sample",
+    )  # fmt: skip
     assert code == 0
     assert out.strip() == f"Exported 1 audit events to {target} (recorded as a disclosure)."
     table = list(csv.DictReader(io.StringIO(target.read_text("utf-8"))))
@@ -319,6 +327,7 @@ def test_cli_export(cli_db: Engine, capsys: pytest.CaptureFixture[str], tmp_path
         (event,) = search_events(s, actor="ada.admin", action=EXPORT_ACTION)
     assert event.actor == "ada.admin" and event.details is not None
     assert event.details["filters"] == {"category": "disclosure"}
+    assert event.justification == "Inspection sample"
 
     code, _, err = cli(capsys, "--as", "mo.met", "audit", "export", str(tmp_path / "no.csv"))
     assert code == 2 and "Access refused" in err

@@ -49,6 +49,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 HYPERLINK = '=HYPERLINK("http://evil.example","click")'
 RECIPIENTS = ["met.iom@example.police.uk", "City IOM team"]
+JUSTIFICATION = "Joint City-Met review: the attendees"
 MEETING_DAY = date(2025, 3, 10)
 
 
@@ -212,6 +213,7 @@ def _export(built: Built, fmt: str, lookup: Lookup | None, **kwargs: object) -> 
             meeting_id=built.meeting_id,
             fmt=fmt,  # type: ignore[arg-type]
             recipients=RECIPIENTS,
+            justification=JUSTIFICATION,
             lookup=lookup,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -254,13 +256,19 @@ def test_pdf_pack_marks_every_page_and_carries_every_section(
     for expected in (
         "Meeting pack",
         "March review - City/Met",  # the en dash sanitised for the core fonts
-        "2025-03-10",
+        "Date Monday 10 March 2025",
         "City of London Police",
         "Metropolitan Police Service",
         "Ch Insp Ada Example",
-        "planned",
+        "Status Planned",
     ):
         assert expected in cover, expected
+    # Named by its title and day, never "Meeting 1 (version 3)"; the version is the small print,
+    # the last line of the cover.
+    assert f"Meeting {built.meeting_id}" not in cover and "(version" not in cover
+    assert "Version" not in cover
+    small_print = cover.index("pack version 1")
+    assert small_print > cover.index("never the decision")
     assert "Synthetic demo data" not in cover
     text = "\n".join(pages)
     assert "Ms Zoë Lukasz-O'Brien" in text  # Latin-1 kept, the rest replaced, never an error
@@ -292,7 +300,8 @@ def test_pdf_pack_marks_every_page_and_carries_every_section(
     assert f"1 year {expected.one_year_pct:.2f}%, 2 years {expected.two_year_pct:.2f}%" in first
     assert "previous sanctions 3" in first
     second = next(p for p in pages if "Item 2." in p)
-    assert "No OGRS3 score" in second and "previous_sanctions" in second
+    assert "No OGRS3 score" in second and "previous_sanctions" not in second
+    assert "is not recorded" in second or "are not recorded" in second
     third = next(p for p in pages if "Item 3." in p)
     assert "No residence has coordinates" in third or "No address recorded" in third
     last = pages[-1]
@@ -405,6 +414,18 @@ def _cells(line: str) -> list[str]:
     return re.split(r"(?<!\\)\|", line.strip())[1:-1]
 
 
+def test_markdown_cover_names_the_meeting_and_keeps_the_version_small(engine: Engine) -> None:
+    built = build_meeting(engine)
+    text = _export(built, "md", None).decode("utf-8")
+    cover = text[: text.index("## Agenda")]
+    assert "# Joint review meeting - Meeting pack: March review – City/Met" in cover
+    assert "- **Date:** Monday 10 March 2025" in cover
+    assert "- **Status:** Planned" in cover
+    assert "**Version:**" not in cover and f"Meeting {built.meeting_id}" not in cover
+    (small,) = [line for line in cover.splitlines() if "pack version" in line]
+    assert small.startswith("_Produced ") and small.endswith(" · pack version 1_")
+
+
 def test_markdown_pack_has_escaped_tables(engine: Engine, tiny_lookup: Lookup) -> None:
     built = build_meeting(engine)
     text = _export(built, "md", tiny_lookup).decode("utf-8")
@@ -482,7 +503,12 @@ def test_an_export_without_recipients_is_refused(engine: Engine, recipients: lis
     built = build_meeting(engine)
     with session_scope(built.engine) as session, pytest.raises(InputError, match="recipient"):
         export_pack(
-            session, actor="alice", meeting_id=built.meeting_id, fmt="pdf", recipients=recipients
+            session,
+            actor="alice",
+            meeting_id=built.meeting_id,
+            fmt="pdf",
+            recipients=recipients,
+            justification="joint review",
         )
     assert _disclosures(built.engine) == []
 
@@ -497,9 +523,17 @@ def test_bad_format_and_unknown_meeting_are_refused(engine: Engine) -> None:
                 meeting_id=built.meeting_id,
                 fmt="docx",  # type: ignore[arg-type]
                 recipients=RECIPIENTS,
+                justification=JUSTIFICATION,
             )
         with pytest.raises(NotFoundError):
-            export_pack(session, actor="alice", meeting_id=999_999, fmt="md", recipients=["x"])
+            export_pack(
+                session,
+                actor="alice",
+                meeting_id=999_999,
+                fmt="md",
+                recipients=["x"],
+                justification="x",
+            )
     assert _disclosures(built.engine) == []
 
 
@@ -537,7 +571,7 @@ def test_minutes_are_the_pack_with_decisions_and_actions(engine: Engine) -> None
             )
         )
     pages = _pages(_export(built, "pdf", None))
-    assert "Minutes" in pages[0] and "held" in pages[0]
+    assert "Minutes" in pages[0] and "Status Held" in pages[0]
     assert "Joint management" in pages[-1] and "Joint home visit" in pages[-1]
     with Session(built.engine) as session:
         content = build_pack_content(session, meeting_id=built.meeting_id, actor="system:test")

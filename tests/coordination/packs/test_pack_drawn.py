@@ -53,6 +53,7 @@ from geo.resolver import Resolver
 from tests.factories import add_agenda_item, add_case, add_meeting, make_tiny_layers
 
 RECIPIENTS = ["Met IOM team", "DS Bo Sample"]
+JUSTIFICATION = "Joint City-Met review: the attendees"
 ITEMS = 24
 DPI = 50
 # The current residence's dot (coordination.packs.render.pdf.CURRENT_DOT) and its tolerance.
@@ -140,6 +141,7 @@ def _export_pdf(engine: Engine, meeting_id: int, lookup: Lookup) -> bytes:
             meeting_id=meeting_id,
             fmt="pdf",
             recipients=RECIPIENTS,
+            justification=JUSTIFICATION,
             lookup=lookup,
         )
 
@@ -212,7 +214,7 @@ def test_the_pdf_pack_looks_right(engine: Engine, tiny_lookup: Lookup, tmp_path:
     for recipient in RECIPIENTS:
         assert recipient in texts[0]
     assert "pack version" in texts[0] and "April review - City/Met" in texts[0]
-    assert "2025-04-07" in texts[0] and "planned" in texts[0]
+    assert "Monday 7 April 2025" in texts[0] and "Planned" in texts[0]
 
     # Plain words, not the register's codes.
     everything = "\n".join(texts)
@@ -244,11 +246,21 @@ def test_recipients_reach_the_content_and_every_format(engine: Engine, tiny_look
     meeting_id = _many_items(engine)
     with session_scope(engine) as session:
         md = export_pack(
-            session, actor="alice", meeting_id=meeting_id, fmt="md", recipients=RECIPIENTS
+            session,
+            actor="alice",
+            meeting_id=meeting_id,
+            fmt="md",
+            recipients=RECIPIENTS,
+            justification=JUSTIFICATION,
         ).decode("utf-8")
         content = build_pack_content(session, meeting_id=meeting_id, actor="system:test")
         xlsx = export_pack(
-            session, actor="alice", meeting_id=meeting_id, fmt="xlsx", recipients=RECIPIENTS
+            session,
+            actor="alice",
+            meeting_id=meeting_id,
+            fmt="xlsx",
+            recipients=RECIPIENTS,
+            justification=JUSTIFICATION,
         )
     assert "**Prepared for:** Met IOM team; DS Bo Sample" in md
     assert content.recipients == ()  # a preview names nobody

@@ -66,7 +66,7 @@ def restricted(engine: Engine) -> Restricted:
             meeting_id=world.joint_meeting,
             description=SECRET_ACTION,
             owner="DS Owner",
-            due_date=date(2025, 4, 1),
+            due_date=date(2099, 4, 1),
             case_id=world.restricted,
         )
         return Restricted(
@@ -122,6 +122,7 @@ def _pack_text(r: Restricted, actor: str, fmt: str) -> str:
             meeting_id=r.meeting_id,
             fmt=fmt,  # type: ignore[arg-type]
             recipients=["City IOM team"],
+            justification="joint review",
         )
     if fmt == "md":
         return data.decode("utf-8")

@@ -46,6 +46,8 @@ from tests.factories import add_case
 KENT = "E23000032"
 DAY = date(2025, 3, 10)  # the meeting, a Monday
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+#: When actions that are overdue at NOW were agreed (an action cannot be due before that).
+AGREED = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 LONG_AGO = date(2020, 1, 1)
 LAST_MEETING = date(2025, 2, 10)
 
@@ -345,6 +347,11 @@ def test_review_due_rule_looks_to_the_next_meeting(engine: Engine) -> None:
         "Review due 2025-03-20, before the next meeting (2025-04-07); City of London Police "
         "leads, lives in Metropolitan Police Service"
     ]
+    # Already late on the day of the meeting (2025-03-10): said as overdue, with by how much.
+    assert texts(items, overdue) == [
+        "Review 12 days overdue (was due 2025-02-26); City of London Police leads, lives in "
+        "Metropolitan Police Service"
+    ]
     # A later planned meeting of the same forces brings the horizon in.
     meeting(engine, day=date(2025, 3, 24))
     assert set(codes(agenda(engine, m))) == {mid, overdue}
@@ -367,7 +374,7 @@ def test_open_action_rule_carries_actions_over(engine: Engine) -> None:
             owner="alice",
             due_date=date(2025, 3, 1),
             case_id=carried,
-            now=NOW,
+            now=AGREED,
         ).id
         b = add_action(
             s, actor="alice", meeting_id=earlier, description="x", owner="bob", due_date=None,
@@ -767,12 +774,12 @@ def test_actions_listing_and_status(engine: Engine) -> None:
         case_id = person(s)
         first = add_action(
             s, actor="alice", meeting_id=m, description=" Check  address ", owner="Bob",
-            due_date=date(2025, 3, 1), case_id=case_id, now=NOW,
+            due_date=date(2025, 3, 1), case_id=case_id, now=AGREED,
         )  # fmt: skip
         add_action(s, actor="alice", meeting_id=m, description="Undated", owner="bob",
                    due_date=None, now=NOW)  # fmt: skip
         add_action(s, actor="alice", meeting_id=kent, description="Kent", owner="carol",
-                   due_date=date(2025, 2, 1), now=NOW)  # fmt: skip
+                   due_date=date(2025, 2, 1), now=AGREED)  # fmt: skip
         assert first.description == "Check address"
         assert first.offender_name == "Testy McTestface"
         assert first.is_overdue(DAY) and not first.is_overdue(date(2025, 3, 1))
@@ -783,6 +790,12 @@ def test_actions_listing_and_status(engine: Engine) -> None:
         with pytest.raises(NotFoundError):
             add_action(s, actor="a", meeting_id=m, description="d", owner="o", due_date=None,
                        case_id=99999)  # fmt: skip
+        with pytest.raises(InputError, match="is in the past"):
+            add_action(s, actor="a", meeting_id=m, description="d", owner="o",
+                       due_date=date(2025, 3, 9), now=NOW)  # fmt: skip
+        today = add_action(s, actor="alice", meeting_id=m, description="Today", owner="bob",
+                           due_date=date(2025, 3, 10), now=NOW)  # fmt: skip
+        set_action_status(s, actor="bob", action_id=today.id, status="cancelled", now=NOW)
     with Session(engine) as s:
         assert [a.description for a in open_actions(s, actor="system:test")] == [
             "Kent",
@@ -805,8 +818,8 @@ def test_actions_listing_and_status(engine: Engine) -> None:
             set_action_status(s, actor="bob", action_id=first.id, status="finished")
         reopened = set_action_status(s, actor="bob", action_id=first.id, status="open", now=NOW)
         assert reopened.closed_at is None
-    assert len(events(engine, "review_action.create")) == 3
-    assert len(events(engine, "review_action.status")) == 2
+    assert len(events(engine, "review_action.create")) == 4
+    assert len(events(engine, "review_action.status")) == 3
 
 
 def test_list_meetings_latest_first_and_by_forces(engine: Engine) -> None:
@@ -881,10 +894,10 @@ def test_cli_agenda_decide_action_meetings(
     assert code == 2 and "already led by" in err and err.count("\n") == 1
 
     code, out, _ = cli(
-        "review", "action", str(data["meeting_id"]), "--owner", "alice", "--due", "2025-03-31",
+        "review", "action", str(data["meeting_id"]), "--owner", "alice", "--due", "2099-03-31",
         "--case", str(near), "Check the address",
     )  # fmt: skip
-    assert code == 0 and "for alice, due 2025-03-31: Check the address" in out
+    assert code == 0 and "for alice, due 2099-03-31: Check the address" in out
     code, _, err = cli("review", "action", str(data["meeting_id"]), "--owner", "a", "--due",
                        "31/03/2025", "x")  # fmt: skip
     assert code == 2 and "expected a date like" in err
@@ -894,6 +907,16 @@ def test_cli_agenda_decide_action_meetings(
     assert [m["id"] for m in json.loads(out)] == [data["meeting_id"]]
     code, out, _ = cli("review", "actions", "--json")
     assert [a["description"] for a in json.loads(out)] == ["Check the address"]
+    (action_id,) = [a["id"] for a in json.loads(out)]
+    code, out, _ = cli("review", "actions", "close", str(action_id), "--note", "Visited: there")
+    assert code == 0 and f"Action {action_id} (alice: Check the address) is done." in out
+    code, _, err = cli("review", "actions", "close", str(action_id))
+    assert code == 2 and "already done" in err and err.count("\n") == 1
+    code, out, _ = cli("review", "actions", "--json")
+    assert json.loads(out) == []
+    code, _, err = cli("review", "action", str(data["meeting_id"]), "--owner", "a", "--due",
+                       "2020-01-01", "x")  # fmt: skip
+    assert code == 2 and "is in the past" in err
     code, out, _ = cli("review", "show", str(data["meeting_id"]), "--json")
     shown = json.loads(out)
     assert shown["items"][0]["decision"]["kind"] == "transfer"
@@ -911,7 +934,11 @@ def test_cli_agenda_decide_action_meetings(
         "meeting.create",
         "review.decision",
         "review_action.create",
+        "review_action.status",
     ]
+    with Session(engine) as s:
+        closed = s.exec(select(AuditEvent).where(AuditEvent.action == "review_action.status")).one()
+    assert closed.details["note"] == "Visited: there"
 
 
 def test_cli_pack_calls_the_exporter(
@@ -928,6 +955,12 @@ def test_cli_pack_calls_the_exporter(
     code, out, err = cli(
         "review", "pack", str(m), "--format", "md", "--out", str(out_file), "--to", "met.ops"
     )
+    assert code == 2 and "give the justification" in err and not out_file.exists()
+    code, out, err = cli(
+        "review", "pack", str(m), "--format", "md", "--out", str(out_file), "--to", "met.ops",
+        "--reason", "Joint review: the Met's attendees",
+    )  # fmt: skip
     assert code == 0, err
+    assert "**Disclosed for:** Joint review: the Met's attendees" in out_file.read_text()
     assert out_file.read_bytes()
     assert "for met.ops" in out

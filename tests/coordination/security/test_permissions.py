@@ -257,7 +257,12 @@ SCENARIOS: list[tuple[str, str, Callable[[Session, str, World], Any], set[str]]]
         "export the City-Kent pack",
         "pack.export",
         lambda s, a, w: export_pack(
-            s, actor=a, meeting_id=w.city_meeting, fmt="md", recipients=["Kent IOM"]
+            s,
+            actor=a,
+            meeting_id=w.city_meeting,
+            fmt="md",
+            recipients=["Kent IOM"],
+            justification="joint review",
         ),
         CITY_CASE_WORKERS,
     ),
