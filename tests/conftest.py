@@ -8,7 +8,8 @@ same with the forces and the default responsibility rules seeded (``tests/suppor
 ``app_env`` points the process at it, and ``private_app_env`` at a private copy, for a test that
 writes. Reference data: ``reference_dir`` / ``national_layers`` / ``national_resolver`` (the
 national pack), ``directory``, ``london_default_layers`` / ``london_resolver``, ``tiny_layers``
-and ``tiny_pack``, ``testdata_postcodes`` (ground truth).
+and ``tiny_pack``, ``testdata_postcodes`` (ground truth). The command line: ``cli`` runs
+``crossforce`` on ``engine``'s database as ``cli.user``.
 
 Tests that need the national reference pack skip with a reason when ``CROSSFORCE_REFERENCE_DIR`` is
 unset; PostgreSQL tests skip when ``CROSSFORCE_TEST_DATABASE_URL`` is unset. Derived caches (the
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -282,4 +283,33 @@ def _audit_checkpoints_per_test(
     monkeypatch.setenv("CROSSFORCE_AUDIT_CHECKPOINT_DIR", str(tmp_path_factory.mktemp("audit")))
     reset_settings_cache()
     yield
+    reset_settings_cache()
+
+
+@pytest.fixture
+def cli(
+    engine: Engine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Callable[..., tuple[int, str, str]]]:
+    """Run ``crossforce`` in this process on ``engine``'s database as ``cli.user``.
+
+    The fixture's value is ``run(*argv) -> (exit code, stdout, stderr)``.
+    """
+    from coordination.cli.main import main
+    from coordination.core.settings import reset_settings_cache
+
+    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", database_url)
+    monkeypatch.setenv("CROSSFORCE_USER", "cli.user")
+    reset_settings_cache()
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    monkeypatch.delenv("CROSSFORCE_DATABASE_URL")
     reset_settings_cache()

@@ -7,7 +7,7 @@ handoff, an open escalation or an unexpired exception; ``mismatches`` lists thos
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -431,31 +431,6 @@ def test_the_demo_ends_with_no_mismatches(engine: Engine, app_database_url: str)
 
 
 # --- the command line ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(
-    engine: Engine,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Callable[..., tuple[int, str, str]]]:
-    from coordination.cli.main import main
-    from coordination.core.settings import reset_settings_cache
-
-    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", database_url)
-    monkeypatch.setenv("CROSSFORCE_USER", "cli.user")
-    reset_settings_cache()
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    monkeypatch.delenv("CROSSFORCE_DATABASE_URL")
-    reset_settings_cache()
 
 
 def test_cli_mismatches_and_escalations(

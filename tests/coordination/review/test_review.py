@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -834,31 +834,6 @@ def test_list_meetings_latest_first_and_by_forces(engine: Engine) -> None:
 
 
 # --- CLI ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(
-    engine: Engine,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Callable[..., tuple[int, str, str]]]:
-    from coordination.cli.main import main
-    from coordination.core.settings import reset_settings_cache
-
-    monkeypatch.setenv("CROSSFORCE_DATABASE_URL", database_url)
-    monkeypatch.setenv("CROSSFORCE_USER", "cli.user")
-    reset_settings_cache()
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    monkeypatch.delenv("CROSSFORCE_DATABASE_URL")
-    reset_settings_cache()
 
 
 def test_cli_agenda_decide_action_meetings(
