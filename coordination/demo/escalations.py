@@ -1,11 +1,11 @@
 """The demo's escalations: some rejected handoffs settled by their supervisors, some still open.
 
 Every rejection in the demo opened an escalation (the workflow does that). Here, after the
-year is played, the sending force's supervisors resolve two in three of them, in escalation id
-order so that no random draw of the rest of the demo changes: one by an agreed exception (the
-case stays with its lead force until a review date), the next by a new request with new facts;
-the third stays open, some past its due date. Only City and Met escalations are resolved (the
-demo has supervisors for those forces only).
+year is played, the sending force's supervisors resolve them, in escalation id order so that no
+random draw of the rest of the demo changes: alternately by an agreed exception (the case stays
+with its lead force until a review date) and by a new request with new facts. Of the last three
+weeks' rejections one in three stays open, some past its due date. Only City and Met
+escalations are resolved (the demo has supervisors for those forces only).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from coordination.handoffs.resolutions import resolve_by_new_request
 from coordination.models import Escalation
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
 
+#: Only rejections this recent may still be open at the end of the demo.
+_STILL_OPEN_DAYS = 21
 _EXCEPTION_REASONS = (
     "Agreed with the receiving force: the person is due to move back within the month",
     "Agreed: MAPPA arrangements stay with the current force until the next level review",
@@ -36,7 +38,7 @@ _NEW_FACTS = (
 def resolve_demo_escalations(
     session: Session, *, teams: dict[tuple[str, str | None], _Team], today: date
 ) -> dict[str, int]:
-    """Resolve two in three of the demo's open escalations; return how many, by resolution.
+    """Resolve the demo's escalations but a recent few; return how many, by resolution.
 
     Exceptions are agreed two days after the rejection and reviewed 60 to 120 days after
     ``today``, so none has expired; new requests are made in the demo's last few days.
@@ -48,7 +50,10 @@ def resolve_demo_escalations(
     now = utcnow()
     end_of_today = datetime.combine(today, time(17), tzinfo=UTC)
     for n, row in enumerate(list(rows)):
-        if row.force_code not in (CITY_OF_LONDON, METROPOLITAN) or n % 3 == 2:
+        recent = (today - row.opened_at.date()).days <= _STILL_OPEN_DAYS
+        if row.force_code not in (CITY_OF_LONDON, METROPOLITAN) or (recent and n % 3 == 2):
+            # A supervisors' queue holds the last few weeks' rejections, not a year's: older
+            # ones were settled long ago in any force that works its queue.
             done["open"] += 1
             continue
         supervisor = _supervisor(teams, row.force_code, None)
