@@ -280,3 +280,24 @@ def test_no_secrets_in_the_repository() -> None:
         if found:
             problems[str(relative)] = found
     assert problems == {}
+
+
+def test_streamlit_magic_is_off_and_no_page_needs_it() -> None:
+    """Magic re-parses pages on server threads (a CPython 3.11 ``ast`` race); nothing uses it.
+
+    With magic off, a bare expression on a page would silently show nothing: there is none.
+    """
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["magicEnabled"] is False
+    bare = []
+    for path in [REPO / "app.py", *sorted((REPO / "ui" / "pages").glob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Expr) or isinstance(node.value, ast.Call):
+                continue
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                continue  # a docstring: magic would not show it either
+            bare.append(f"{path.name}:{node.lineno}")
+    assert bare == []
