@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from coordination.core.wording import CLOSURE_LABELS
 from coordination.errors import InputError
 from coordination.models import CLOSURE_REASONS, RISKS, SEXES
 
@@ -29,13 +30,6 @@ RISK_LABELS: dict[str, str] = {
     "medium": "medium",
     "high": "high",
     "very_high": "very high",
-}
-CLOSURE_LABELS: dict[str, str] = {
-    "sentence_ended": "sentence or licence ended",
-    "deregistered": "deregistered",
-    "deceased": "deceased",
-    "moved_out": "moved out of the coordinated area",
-    "other": "other",
 }
 # Other words people use for the same closure reasons.
 _CLOSURE_SYNONYMS: dict[str, str] = {

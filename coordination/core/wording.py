@@ -18,6 +18,7 @@ __all__ = [
     "AREA_KIND_LABELS",
     "CASE_ACCESS_MODE_LABELS",
     "CASE_STATUS_LABELS",
+    "CLOSURE_LABELS",
     "DECISION_LABELS",
     "HANDOFF_STATE_LABELS",
     "MEETING_STATUS_LABELS",
@@ -124,6 +125,14 @@ OFFENCE_LABELS: dict[str, str] = {
     "other": "Other offence",
 }
 # The default responsibility rules (coordination/register/responsibility_rules.toml).
+#: Why a case was closed, as the closure form and the agenda say it.
+CLOSURE_LABELS: dict[str, str] = {
+    "sentence_ended": "sentence or licence ended",
+    "deregistered": "deregistered",
+    "deceased": "deceased",
+    "moved_out": "moved out of the coordinated area",
+    "other": "other",
+}
 RULE_LABELS: dict[str, str] = {
     "economic_crime": "Economic crime (the City's national lead)",
     "no_fixed_abode_or_unknown": "No fixed abode or unknown address",

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from coordination.core.clock import london_date
+from coordination.core.wording import CLOSURE_LABELS
 from coordination.handoffs.workflow import current_deadline, rag_status
 from coordination.models import (
     OPEN_HANDOFF_STATES,
     Address,
+    AgendaItem,
     Area,
     BoundarySet,
     Case,
+    CaseEvent,
     Escalation,
     Handoff,
     Meeting,
+    ResponsibilityException,
     ReviewAction,
 )
 from coordination.reference.boundaries import force_names
@@ -26,6 +31,7 @@ from coordination.review.common import (
     _REASON_ORDER,
     _RISK_TEXT,
     REASON_CODES,
+    _day,
     _days,
     _earlier,
     _metres,
@@ -327,6 +333,248 @@ def _rule_joint(
             _add(found, case_id, "review_due", text)
 
 
+def _since_moment(since: date) -> datetime:
+    """A UTC moment safely before the start of ``since`` in London (callers then compare days)."""
+    return datetime.combine(since - timedelta(days=1), time(), tzinfo=UTC)
+
+
+def _on_or_after(moment: datetime | None, since: date) -> bool:
+    if moment is None:
+        return False
+    if moment.tzinfo is None:
+        # SQLite hands stored UTC moments back naive.
+        moment = moment.replace(tzinfo=UTC)
+    return london_date(moment) >= since
+
+
+def _force_phrase(name: str) -> str:
+    """A force's name as said after "to": "the Metropolitan Police Service", "Kent Police"."""
+    takes_the = name.startswith(("City of", "Metropolitan", "British Transport")) or (
+        "Service" in name
+    )
+    return f"the {name}" if takes_the else name
+
+
+def _rule_rejected(
+    session: Session, forces: Sequence[str], names: dict[str, str], since: date, found: Reasons
+) -> None:
+    """``handoff_rejected``: a handoff between the meeting's forces rejected since ``since``.
+
+    A case already listed for its open escalation is not listed again: that reason says it.
+    """
+    rows = session.execute(
+        sa.select(
+            col(Handoff.id),
+            col(Handoff.case_id),
+            col(Handoff.to_force_code),
+            col(Handoff.closed_at),
+            col(Handoff.rejection_reason),
+        )
+        .join(Case, col(Case.id) == col(Handoff.case_id))
+        .where(
+            col(Handoff.state) == "rejected",
+            col(Handoff.from_force_code).in_(forces),
+            col(Handoff.to_force_code).in_(forces),
+            col(Handoff.closed_at) >= _since_moment(since),
+            col(Case.status) == "open",
+        )
+        # The latest rejection is the one worth saying: later rows overwrite earlier ones.
+        .order_by(col(Handoff.closed_at), col(Handoff.id))
+    ).all()
+    latest: dict[int, Any] = {}
+    for row in rows:
+        if _on_or_after(row.closed_at, since):
+            latest[int(row.case_id)] = row
+    for case_id, h in latest.items():
+        if any(r["code"] == "open_escalation" for r in found.get(case_id, [])):
+            continue
+        on = h.closed_at if h.closed_at.tzinfo else h.closed_at.replace(tzinfo=UTC)
+        why = f": {h.rejection_reason}" if h.rejection_reason else ""
+        to = _force_phrase(names.get(h.to_force_code, h.to_force_code))
+        text = f"Handoff {h.id} to {to} was rejected on {_day(london_date(on))}{why}"
+        _add(found, case_id, "handoff_rejected", text)
+
+
+def _rule_exceptions(
+    session: Session, forces: Sequence[str], next_date: date, today: date, found: Reasons
+) -> None:
+    """``exception_review``: an unended exception whose review falls before the next meeting.
+
+    One already past its review date is listed too (it has lapsed and needs deciding now).
+    """
+    rows = session.exec(
+        select(ResponsibilityException)
+        .join(Case, col(Case.id) == col(ResponsibilityException.case_id))
+        .where(
+            col(ResponsibilityException.ended_at).is_(None),
+            col(ResponsibilityException.review_on) < next_date,
+            col(ResponsibilityException.lead_force_code).in_(forces),
+            col(ResponsibilityException.responsible_force_code).in_(forces),
+            col(Case.status) == "open",
+        )
+        # The soonest review is the one worth saying: it is seen first and kept.
+        .order_by(col(ResponsibilityException.review_on), col(ResponsibilityException.id))
+    ).all()
+    for exc in rows:
+        if any(r["code"] == "exception_review" for r in found.get(exc.case_id, [])):
+            continue
+        created = exc.created_at if exc.created_at.tzinfo else exc.created_at.replace(tzinfo=UTC)
+        agreed = f"Exception agreed {_day(london_date(created))} (reason: {exc.reason})"
+        late = (today - exc.review_on).days
+        if late > 0:
+            text = f"{agreed} was due for review on {_day(exc.review_on)} ({_days(late)} overdue)"
+        else:
+            text = f"{agreed} is due for review on {_day(exc.review_on)}"
+        _add(found, exc.case_id, "exception_review", text)
+
+
+def _risk_words(value: Any) -> str:
+    text = _RISK_TEXT.get(str(value), str(value).replace("_", " "))
+    return text[:1].upper() + text[1:]
+
+
+def _case_events(
+    session: Session, forces: Sequence[str], since: date, kinds: Sequence[str], status: str
+) -> list[CaseEvent]:
+    """The events of these kinds recorded since ``since``, on cases led by the meeting's forces.
+
+    Recorded, not effective: a change back-dated to before the last meeting was still not known
+    to it.
+    """
+    rows = session.exec(
+        select(CaseEvent)
+        .join(Case, col(Case.id) == col(CaseEvent.case_id))
+        .where(
+            col(CaseEvent.kind).in_(kinds),
+            col(CaseEvent.at) >= _since_moment(since),
+            col(Case.status) == status,
+            col(Case.lead_force_code).in_(forces),
+        )
+        .order_by(col(CaseEvent.case_id), col(CaseEvent.id))
+    ).all()
+    return [e for e in rows if _on_or_after(e.at, since)]
+
+
+def _followed(
+    session: Session,
+    forces: Sequence[str],
+    earlier_ids: Sequence[int],
+    case_ids: set[int],
+    found: Reasons,
+) -> set[int]:
+    """Those of ``case_ids`` that are the meeting's business, not one force's alone.
+
+    Already on this agenda; living in a meeting force other than the lead; with a handoff
+    (any state) between the meeting's forces; or on an earlier agenda of the same forces.
+    """
+    keep = case_ids & set(found)
+    rest = case_ids - keep
+    if not rest:
+        return keep
+    keep |= set(
+        session.execute(
+            sa.select(col(Case.id))
+            .join(Address, col(Address.offender_id) == col(Case.offender_id))
+            .where(
+                col(Case.id).in_(rest),
+                col(Address.valid_to).is_(None),
+                col(Address.force_code).in_(forces),
+                col(Address.force_code) != col(Case.lead_force_code),
+            )
+        ).scalars()
+    )
+    keep |= set(
+        session.execute(
+            sa.select(col(Handoff.case_id)).where(
+                col(Handoff.case_id).in_(rest),
+                col(Handoff.from_force_code).in_(forces),
+                col(Handoff.to_force_code).in_(forces),
+            )
+        ).scalars()
+    )
+    if earlier_ids:
+        keep |= set(
+            session.execute(
+                sa.select(col(AgendaItem.case_id)).where(
+                    col(AgendaItem.case_id).in_(rest),
+                    col(AgendaItem.meeting_id).in_(list(earlier_ids)),
+                    col(AgendaItem.removed).is_(False),
+                )
+            ).scalars()
+        )
+    return keep
+
+
+def _rule_risk_changed(
+    session: Session,
+    forces: Sequence[str],
+    earlier_ids: Sequence[int],
+    since: date,
+    found: Reasons,
+) -> None:
+    """``risk_changed``: risk of serious harm or MAPPA level changed since ``since``.
+
+    Several changes are said as one, from the first old value to the last new one; a change
+    undone before the meeting says nothing.
+    """
+    changes: dict[int, dict[str, list[Any]]] = {}
+    for event in _case_events(session, forces, since, ("risk", "mappa"), "open"):
+        field = "risk" if event.kind == "risk" else "mappa_level"
+        pair = event.changes.get(field)
+        if not isinstance(pair, list) or len(pair) != 2:
+            continue
+        on = event.effective_on or london_date(event.at)
+        seen = changes.setdefault(event.case_id, {})
+        if field in seen:
+            seen[field][1:] = [pair[1], on]
+        else:
+            seen[field] = [pair[0], pair[1], on]
+    joint = _followed(session, forces, earlier_ids, set(changes), found)
+    for case_id, seen in changes.items():
+        if case_id not in joint:
+            continue
+        parts = []
+        if "risk" in seen and seen["risk"][0] != seen["risk"][1]:
+            old, new, on = seen["risk"]
+            parts.append(
+                f"Risk of serious harm changed from {_risk_words(old)} to {_risk_words(new)} "
+                f"on {_day(on)}"
+            )
+        if "mappa_level" in seen and seen["mappa_level"][0] != seen["mappa_level"][1]:
+            old, new, on = seen["mappa_level"]
+            if old is None:
+                parts.append(f"MAPPA level set to {new} on {_day(on)}")
+            else:
+                parts.append(f"MAPPA level changed from {old} to {new} on {_day(on)}")
+        if parts:
+            _add(found, case_id, "risk_changed", "; ".join(parts))
+
+
+def _rule_closed(
+    session: Session,
+    forces: Sequence[str],
+    earlier_ids: Sequence[int],
+    since: date,
+    found: Reasons,
+) -> None:
+    """``case_closed``: a case closed since ``since``, for the record.
+
+    Every other rule leaves closed cases out, so this is the only reason such a case has; the
+    next meeting's ``since`` is later than the closure, so it is listed once.
+    """
+    events = _case_events(session, forces, since, ("close",), "closed")
+    joint = _followed(session, forces, earlier_ids, {e.case_id for e in events}, found)
+    for event in events:
+        if event.case_id not in joint:
+            continue
+        # Events come oldest first: the latest closure overwrites any earlier one.
+        found.pop(event.case_id, None)
+        on = event.effective_on or london_date(event.at)
+        why = event.reason or CLOSURE_LABELS.get(str(event.changes.get("closure_reason")), "")
+        text = f"Case closed {_day(on)}" + (f": {why}" if why else "")
+        found[event.case_id] = [{"code": "case_closed", "text": text}]
+
+
 def _earlier_meetings(session: Session, meeting: Meeting) -> dict[int, Meeting]:
     return {
         int(m.id or 0): m for m in _same_forces(session, meeting.forces) if _earlier(m, meeting)
@@ -391,10 +639,15 @@ def _select(
     found: Reasons = {}
     _rule_handoffs(session, forces, names, today, found)
     _rule_escalations(session, forces, names, today, found)
+    _rule_rejected(session, forces, names, since, found)
+    _rule_exceptions(session, forces, next_date, today, found)
     _rule_crossed(session, forces, names, since, found)
     _rule_near_boundary(session, forces, names, near_m, found)
     _rule_joint(session, forces, names, next_date, today, found)
+    earlier_ids = list(_earlier_meetings(session, meeting))
+    _rule_risk_changed(session, forces, earlier_ids, since, found)
     _rule_open_actions(session, meeting, found)
+    _rule_closed(session, forces, earlier_ids, since, found)
     for reasons in found.values():
         reasons.sort(key=lambda r: _REASON_ORDER.get(r["code"], len(REASON_CODES)))
     return found

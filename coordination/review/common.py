@@ -36,12 +36,16 @@ ACTION_STATUSES: tuple[str, ...] = ("open", "done", "cancelled")
 REASON_CODES: tuple[str, ...] = (
     "handoff_overdue",
     "open_escalation",
+    "handoff_rejected",
     "handoff_pending",
+    "exception_review",
     "crossed_boundary",
     "near_boundary",
     "high_risk_joint",
+    "risk_changed",
     "review_due",
     "open_action",
+    "case_closed",
     "manual",
 )
 _REASON_ORDER = {code: i for i, code in enumerate(REASON_CODES)}
@@ -161,6 +165,11 @@ def _offender_name(offender: Any) -> str:
 
 def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
+
+
+def _day(value: date) -> str:
+    """A day as people write it in a sentence, e.g. ``2 Dec 2026``."""
+    return f"{value.day} {value.strftime('%b %Y')}"
 
 
 def _metres(value: float) -> str:

@@ -20,12 +20,16 @@ from coordination.review.common import REASON_CODES
 REASON_HEADINGS: dict[str, str] = {
     "handoff_overdue": "Handoffs past their deadline",
     "open_escalation": "Rejected handoffs, escalated",
+    "handoff_rejected": "Handoffs rejected since the last meeting",
     "handoff_pending": "Handoffs in progress",
+    "exception_review": "Exceptions due for review",
     "crossed_boundary": "Moved across the force boundary",
     "near_boundary": "Living near the force boundary",
     "high_risk_joint": "High risk or MAPPA, jointly managed",
+    "risk_changed": "Risk or MAPPA level changed",
     "review_due": "Reviews due",
     "open_action": "Open actions from earlier meetings",
+    "case_closed": "Closed since the last meeting",
     "manual": "Added by hand",
 }
 NO_REASON = "other"
