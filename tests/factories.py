@@ -18,9 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from coordination.caseload.officers import _user_row
-from coordination.core.clock import london_date
+from coordination.core.clock import london_date, utcnow
 from coordination.core.db import session_scope
 from coordination.handoffs import workflow as handoffs
+from coordination.handoffs.address_check import record_address_check
 from coordination.models import (
     Address,
     AgendaItem,
@@ -34,6 +35,7 @@ from coordination.models import (
 from coordination.register.pnc import pnc_check_letter
 from coordination.review.agenda import add_item
 from coordination.review.meetings import create_meeting
+from coordination.review.views import AgendaItemView
 from coordination.security import access
 from coordination.security.users import create_user
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
@@ -215,11 +217,27 @@ def add_handoff(
 PATHS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "proposed": (False, ()),
     "requested": (True, ()),
-    "accepted": (True, ("accept",)),
-    "completed": (True, ("accept", "complete")),
+    "accepted": (True, ("accept", "check")),
+    "completed": (True, ("accept", "check", "complete")),
     "rejected": (True, ("reject",)),
     "withdrawn": (True, ("withdraw",)),
 }
+
+
+def confirm_address(
+    session: Session, handoff_id: int, *, actor: str = "bob", now: datetime | None = None
+) -> HandoffPublic:
+    """Record a confirmed address check (a visit on the day) so the handoff may complete."""
+    now = now or utcnow()
+    return record_address_check(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        checked_on=london_date(now),
+        method="visit",
+        outcome="confirmed",
+        now=now,
+    )
 
 
 def handoff_in_state(engine: Engine, state: str, *, to: str = METROPOLITAN) -> HandoffPublic:
@@ -238,6 +256,9 @@ def handoff_in_state(engine: Engine, state: str, *, to: str = METROPOLITAN) -> H
         )
     for action in actions:
         with session_scope(engine) as session:
+            if action == "check":
+                handoff = confirm_address(session, handoff.id, actor="bob", now=T0)
+                continue
             handoff = handoffs.transition(
                 session,
                 actor="bob",
@@ -515,3 +536,81 @@ def make_tiny_layers(name: str = "tiny", *, approximate: bool = False) -> Bounda
         approximate=approximate,
         coverage_note="two squares only",
     )
+
+
+# --- people on a joint review agenda (tests/coordination/review) ---------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    """One residence: from a day, in a force, so far from a boundary (None: not known)."""
+
+    since: date
+    force: str
+    metres: float | None = 900.0
+    easting: float | None = None
+    northing: float | None = None
+    flagged: bool | None = None
+
+
+def person(
+    session: Session,
+    *,
+    lead: str = CITY_OF_LONDON,
+    homes: tuple[Home, ...] = (),
+    risk: str = "medium",
+    programme: str = "iom_fixed",
+    mappa_level: int | None = None,
+    review: date | None = None,
+    status: str = "open",
+    sex: str = "male",
+    born: date = date(1990, 1, 1),
+    ogrs3: tuple[int, int, date] | None = None,
+) -> int:
+    """Insert a synthetic offender with one case and an address history; return the case id.
+
+    ``ogrs3`` is ``(previous_sanctions, age_at_first_sanction, conviction_date)``.
+    """
+    case_id = add_case(session, lead=lead)
+    case = session.get(Case, case_id)
+    assert case is not None
+    case.risk = risk  # type: ignore[assignment]
+    case.programme = programme  # type: ignore[assignment]
+    case.mappa_level = mappa_level
+    case.mappa_category = 1 if mappa_level else None
+    case.next_review_due = review
+    case.status = status  # type: ignore[assignment]
+    if ogrs3 is not None:
+        case.previous_sanctions, case.age_at_first_sanction, case.conviction_date = ogrs3
+    offender = session.get(Offender, case.offender_id)
+    assert offender is not None
+    offender.sex = sex  # type: ignore[assignment]
+    offender.date_of_birth = born
+    for i, home in enumerate(homes):
+        following = homes[i + 1].since if i + 1 < len(homes) else None
+        near = home.metres is not None and home.metres <= 100
+        session.add(
+            Address(
+                offender_id=case.offender_id,
+                state="residence",
+                postcode="E1 6AN",
+                easting=home.easting,
+                northing=home.northing,
+                valid_from=home.since,
+                valid_to=following,
+                force_code=home.force,
+                distance_to_boundary_m=home.metres,
+                near_boundary=near if home.flagged is None else home.flagged,
+                created_by="pytest",
+            )
+        )
+    session.flush()
+    return case_id
+
+
+def codes(items: list[AgendaItemView]) -> dict[int, tuple[str, ...]]:
+    return {item.case_id: item.reason_codes for item in items}
+
+
+def texts(items: list[AgendaItemView], case_id: int) -> list[str]:
+    return [r["text"] for item in items if item.case_id == case_id for r in item.reasons]

@@ -24,9 +24,11 @@ from coordination.caseload.queries import caseload, get_case
 from coordination.caseload.weights import load_case_weights, seed_case_weights, set_case_weight
 from coordination.cases import updates as case_updates
 from coordination.cases import views as case_views
+from coordination.core.clock import london_today
 from coordination.core.db import session_scope
 from coordination.handoffs import escalations, network, resolutions
 from coordination.handoffs import workflow as handoffs
+from coordination.handoffs.address_check import record_address_check
 from coordination.models import AgendaItem, AuditEvent, Case, Escalation, Handoff, ReviewAction
 from coordination.packs.build import build_pack_content
 from coordination.packs.export import export_pack
@@ -55,6 +57,7 @@ MODULES = (
     "register.offenders",
     "register.moves",
     "handoffs.workflow",
+    "handoffs.address_check",
     "caseload.weights",
     "caseload.officers",
     "caseload.assignment",
@@ -237,6 +240,18 @@ SERVICES: dict[str, tuple[Call, str | None]] = {
     ),
     "handoffs.workflow.transition": (
         lambda s, w: handoffs.transition(s, actor=MET_USER, handoff_id=w.handoff, action="accept"),
+        "alteration",
+    ),
+    "handoffs.address_check.record_address_check": (
+        # The handoff was accepted just above: the Met records its confirmed check.
+        lambda s, w: record_address_check(
+            s,
+            actor=MET_USER,
+            handoff_id=w.handoff,
+            checked_on=london_today(),
+            method="visit",
+            outcome="confirmed",
+        ),
         "alteration",
     ),
     "handoffs.workflow.get_handoff": (

@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from coordination.caseload.assignment import assign_case
 from coordination.caseload.weights import CaseWeights, load_case_weights, seed_case_weights
-from coordination.core.clock import london_today
+from coordination.core.clock import london_date, london_today
 from coordination.core.serial import jsonable
 from coordination.demo.escalations import resolve_demo_escalations
 from coordination.demo.meeting import seed_past_meeting
@@ -50,6 +50,7 @@ from coordination.demo.people import _ogrs3_inputs
 from coordination.demo.plan import _HandoffPlan, _OffenderPlan, _Place, _Planner, _Pools
 from coordination.errors import InputError
 from coordination.handoffs import workflow as handoffs
+from coordination.handoffs.address_check import record_address_check
 from coordination.ledger.chain import record_event
 from coordination.register import rules
 from coordination.register.inputs import CaseCreate, OffenderCreate, Residence, validated
@@ -417,12 +418,15 @@ def _answer(
     Returns whether it completed, so that the case changed lead force.
     """
     if ho.accepted_at is not None:
-        handoffs.transition(
+        # The receiving side's confirmed address check is its acceptance (and lets it complete).
+        record_address_check(
             session,
             actor=receiver,
             handoff_id=handoff_id,
-            action="accept",
-            note=f"Address checked and confirmed{note_suffix}",
+            checked_on=london_date(ho.accepted_at),
+            method=_CHECK_METHODS[handoff_id % len(_CHECK_METHODS)],
+            outcome="confirmed",
+            note=note_suffix.strip(" ()"),
             now=ho.accepted_at,
         )
     if ho.outcome == "rejected":
@@ -512,6 +516,8 @@ def _allocate(
     return 1
 
 
+# How demo addresses were checked, taken in turn by handoff id (no draw: the seed's sequence holds).
+_CHECK_METHODS = ("visit", "phone", "partner")
 _REJECTIONS = (
     "Address not verified: no trace of the person at the address",
     "Receiving BCU disputes the residence: the person is staying there temporarily",

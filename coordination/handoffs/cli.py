@@ -99,8 +99,75 @@ def register(sub: Any) -> None:
         parser.add_argument("--json", action="store_true", help="print JSON")
         parser.set_defaults(handler=_cmd_action, handoff_action=action)
 
+    _register_check(actions)
     _register_network(sub)
     _register_escalations(sub)
+
+
+def _register_check(actions: Any) -> None:
+    from coordination.models.handoffs import ADDRESS_CHECK_METHODS, ADDRESS_CHECK_OUTCOMES
+
+    check = actions.add_parser(
+        "check",
+        help="record the receiving force's address check (confirmed accepts and lets it "
+        "complete; not confirmed or not there sends it back to the sender as a rejection)",
+    )
+    check.add_argument("id", type=record_id, help="handoff id")
+    check.add_argument(
+        "--on", dest="checked_on", required=True, metavar="DATE", help="day of the check"
+    )
+    check.add_argument("--method", required=True, choices=ADDRESS_CHECK_METHODS)
+    check.add_argument("--outcome", required=True, choices=ADDRESS_CHECK_OUTCOMES)
+    check.add_argument("--note", default="", help="a note for the log (and the rejection)")
+    check.add_argument(
+        "--version",
+        type=record_id,
+        dest="expected_version",
+        metavar="N",
+        help="refuse if the handoff is no longer at version N",
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.set_defaults(handler=_cmd_check)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from coordination.handoffs.address_check import (
+        METHOD_LABELS,
+        OUTCOME_LABELS,
+        record_address_check,
+    )
+    from coordination.handoffs.workflow import get_handoff
+
+    checked_on = optional_date(args.checked_on, "--on")
+    if checked_on is None:
+        raise InputError("--on needs a date, e.g. 2025-03-10")
+    who = actor(args)
+    with open_session() as session:
+        before = get_handoff(session, args.id, actor=who)
+        after = record_address_check(
+            session,
+            actor=who,
+            handoff_id=args.id,
+            checked_on=checked_on,
+            method=args.method,
+            outcome=args.outcome,
+            note=args.note,
+            expected_version=args.expected_version,
+        )
+    if args.json:
+        say(after.model_dump_json(indent=2))
+        return 0
+    say(
+        f"Handoff {after.id}: address check: {OUTCOME_LABELS[args.outcome]} "
+        f"({METHOD_LABELS[args.method]} on {checked_on}) by {who}."
+    )
+    if after.state != before.state:
+        say(f"Handoff {after.id}: {before.state} → {after.state}.")
+    if after.state == "rejected":
+        say("Back to the sender with the reason, and escalated: a supervisor resolves it.")
+    elif after.state == "accepted":
+        say("It may now complete (crossforce handoffs complete ID).")
+    return 0
 
 
 def _register_escalations(sub: Any) -> None:
@@ -318,6 +385,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if h.requested_at:
         say(f"  Requested  {h.requested_at:%Y-%m-%d %H:%M} UTC")
         say(f"  Address check due {h.address_check_due}; completion due {h.completion_due}")
+    if h.address_check_outcome:
+        say(
+            f"  Checked    {h.address_checked_on}: {h.address_check_outcome.replace('_', ' ')} "
+            f"({h.address_check_method}, {h.address_checked_by})"
+        )
     if h.rejection_reason:
         say(f"  Rejected   {h.rejection_reason}")
     say(f"  Status     {_status(view)}")

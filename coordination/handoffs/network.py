@@ -10,7 +10,8 @@ edge carries, for the handoffs requested in the period:
 ``pending``
     still open (proposed, requested or accepted);
 ``overdue``
-    open and past their completion due date;
+    open and past a deadline: the address check (requested, no check recorded) or the
+    completion;
 ``median_days_to_acceptance``
     median days from request to acceptance over those accepted (absent when none was);
 ``acceptance_rate``
@@ -72,6 +73,20 @@ class HandoffRecord(NamedTuple):
     to_bcu: str | None = None
     accepted_at: datetime | None = None
     completion_due: date | None = None
+    address_check_due: date | None = None
+    address_checked_on: date | None = None
+
+
+def _overdue(r: HandoffRecord, today: date) -> bool:
+    """Whether an open handoff is past either deadline (a lapsed address check counts)."""
+    if r.completion_due is not None and r.completion_due < today:
+        return True
+    return (
+        r.state == "requested"
+        and r.address_checked_on is None
+        and r.address_check_due is not None
+        and r.address_check_due < today
+    )
 
 
 def bcu_node(force_code: str, bcu_code: str) -> str:
@@ -133,7 +148,7 @@ def build_network_from_records(
         for r in group:
             if r.state in OPEN_HANDOFF_STATES:
                 pending += 1
-                if r.completion_due is not None and r.completion_due < today:
+                if _overdue(r, today):
                     overdue += 1
             if r.state in _DECIDED_STATES:
                 decided += 1
@@ -194,6 +209,8 @@ def fetch_handoff_records(
         col(Handoff.to_bcu_code),
         col(Handoff.accepted_at),
         col(Handoff.completion_due),
+        col(Handoff.address_check_due),
+        col(Handoff.address_checked_on),
     ).where(when >= lo, when < hi)
     # Core on the session's connection, columns in HandoffRecord's order: no ORM objects, no
     # per-row dictionaries (this is most of the build time at 50,000 handoffs).

@@ -32,6 +32,11 @@ from sqlmodel import Session, col, select
 
 from coordination.core.wording import role_label
 from coordination.errors import InputError, NotFoundError
+from coordination.handoffs.address_check import (
+    CHECKABLE_STATES,
+    NOT_CONFIRMED_REASON,
+    has_confirmed_check,
+)
 from coordination.handoffs.workflow import (
     ACTIONS,
     TRANSITIONS,
@@ -105,19 +110,24 @@ class Permitted:
     """Every action on one handoff or case, each with its verdict, in workflow order."""
 
     verdicts: tuple[Verdict, ...]
+    #: Recording the address check (a handoff only; not a workflow action, so kept apart).
+    check: Verdict | None = None
 
     @property
     def allowed(self) -> tuple[str, ...]:
-        """The actions the user may take, in order."""
+        """The workflow actions the user may take, in order (``may("check")`` for the check)."""
         return tuple(v.action for v in self.verdicts if v.allowed)
 
     @property
     def refused(self) -> dict[str, str]:
-        """Action -> why it is refused, for the others."""
-        return {v.action: v.reason for v in self.verdicts if not v.allowed}
+        """Action -> why it is refused, for the others (the check included)."""
+        extra = (self.check,) if self.check is not None else ()
+        return {v.action: v.reason for v in (*self.verdicts, *extra) if not v.allowed}
 
     def may(self, action: str) -> bool:
-        """Whether the user may take ``action``."""
+        """Whether the user may take ``action`` (``"check"``: record the address check)."""
+        if action == "check":
+            return self.check is not None and self.check.allowed
         return action in self.allowed
 
     def reason(self, action: str) -> str:
@@ -159,10 +169,32 @@ def _handoff_verdict(
             return _no(action, "access", f"Only {side} can {action} handoff {hid}")
     if handoff.state not in TRANSITIONS[action][0]:
         return _no(action, "state", str(_refusal(int(hid or 0), handoff.state, action)))
+    if action == "complete" and not has_confirmed_check(handoff):
+        return _no(action, "state", f"Cannot complete handoff {hid}: {NOT_CONFIRMED_REASON}")
     if case.status != "open" and action != "withdraw":
         return _no(
             action, "state", f"Case {case.id} is {case.status}: handoff {hid} can only be withdrawn"
         )
+    return _ok(action)
+
+
+def _check_verdict(
+    session: Session, p: Principal, handoff: Handoff | HandoffPublic, case: Case
+) -> Verdict:
+    """The checks of ``record_address_check``, in its order, answered instead of raised."""
+    action, hid = "check", handoff.id
+    if not p.is_system:
+        if permission(p.role, "handoff.act") != "allow":
+            return _no(action, "access", f"{_roles(p.role).capitalize()} do not act on handoffs")
+        if not can_see_case(session, p, handoff.case_id):
+            return _no(action, "access", f"You may not see case {handoff.case_id}")
+        force, side = deciding_force(handoff, "accept")
+        if not acts_for(session, p, force, handoff.case_id):
+            return _no(action, "access", f"Only {side} can record the address check of {hid}")
+    if handoff.state not in CHECKABLE_STATES:
+        return _no(action, "state", f"Handoff {hid} is {handoff.state}: it is not checked now")
+    if case.status != "open":
+        return _no(action, "state", f"Case {case.id} is {case.status}: its handoff is not checked")
     return _ok(action)
 
 
@@ -183,7 +215,9 @@ def permitted_handoff_actions(
     Returns
     -------
     dict[int, Permitted]
-        Handoff id -> verdicts on ``request``, ``accept``, ``reject``, ``complete``, ``withdraw``.
+        Handoff id -> verdicts on ``request``, ``accept``, ``reject``, ``complete``, ``withdraw``
+        (``complete`` refused until the address check is confirmed), and on recording the
+        address check (``Permitted.check``).
     """
     p = principal(session, actor)
     ids = sorted({int(h) for h in handoff_ids})
@@ -191,7 +225,10 @@ def permitted_handoff_actions(
         return {}
     rows = session.exec(select(Handoff, Case).join(Case).where(col(Handoff.id).in_(ids))).all()
     return {
-        int(h.id or 0): Permitted(tuple(_handoff_verdict(session, p, h, c, a) for a in ACTIONS))
+        int(h.id or 0): Permitted(
+            tuple(_handoff_verdict(session, p, h, c, a) for a in ACTIONS),
+            _check_verdict(session, p, h, c),
+        )
         for h, c in rows
     }
 

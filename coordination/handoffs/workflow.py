@@ -41,6 +41,7 @@ from coordination.core.locking import flush_or_conflict, load_for_update
 from coordination.core.sql import chunks
 from coordination.core.validate import acting, aware_now, plain_text
 from coordination.errors import ConflictError, InputError, NotFoundError
+from coordination.handoffs.address_rule import refuse_unchecked
 from coordination.handoffs.escalations import follow_handoff
 from coordination.ledger.chain import record_event
 from coordination.models import (
@@ -631,9 +632,9 @@ def transition(
         label=f"Handoff {handoff_id}",
         expected_version=expected_version,
     )
-    sources, _ = TRANSITIONS[action]
-    if handoff.state not in sources:
+    if handoff.state not in TRANSITIONS[action][0]:
         raise _refusal(handoff_id, handoff.state, action)
+    refuse_unchecked(handoff, action)
     if case.status != "open" and action != "withdraw":
         raise ConflictError(
             f"Case {case.id} is {case.status}: handoff {handoff_id} can only be withdrawn"

@@ -21,6 +21,9 @@ HANDOFF_STATES: tuple[str, ...] = (
     "withdrawn",
 )
 OPEN_HANDOFF_STATES: tuple[str, ...] = ("proposed", "requested", "accepted")
+#: How the receiving force checked the new address, and what it found.
+ADDRESS_CHECK_METHODS: tuple[str, ...] = ("visit", "phone", "partner")
+ADDRESS_CHECK_OUTCOMES: tuple[str, ...] = ("confirmed", "not_confirmed", "not_there")
 _HANDOFF_VERSION = sa.Column("version", sa.Integer, nullable=False)
 
 
@@ -83,6 +86,11 @@ class Handoff(HandoffBase, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     rejection_reason: str | None = None
     escalated: bool = False
+    # The receiving force's address check (null until recorded; rows from before 0010 stay null).
+    address_checked_on: date | None = None
+    address_check_method: str | None = None
+    address_check_outcome: str | None = None
+    address_checked_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -105,6 +113,10 @@ class HandoffPublic(HandoffBase):
     closed_at: datetime | None
     rejection_reason: str | None
     escalated: bool
+    address_checked_on: date | None = None
+    address_check_method: str | None = None
+    address_check_outcome: str | None = None
+    address_checked_by: str | None = None
     created_at: datetime
     created_by: str
     updated_at: datetime

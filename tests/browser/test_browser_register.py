@@ -144,8 +144,15 @@ def test_move_to_hackney_hands_the_case_to_the_met(demo_app: tuple[str, str]) ->
         page.get_by_text("Show closed handoffs too").click()
         expect(page.get_by_role("switch", name="Show closed handoffs too")).to_be_checked()
         expect(picker).to_have_value(accepted)
-        # Once accepted, completing is the first action offered (and withdrawing is not: that
-        # is the sending force's).
+        # Accepted, it completes only once the address check is recorded as confirmed: the
+        # receiving side records it (today, a home visit, confirmed by default).
+        expect(page.get_by_text("Record the address check")).to_be_visible()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SCREENSHOT.with_name("handoff_address_check.png")), full_page=True)
+        page.get_by_role("button", name="Record the check").click()
+        expect(page.get_by_text(re.compile(r"Address check recorded: handoff \d+"))).to_be_visible()
+        # Now completing is the first action offered (and withdrawing is not: that is the
+        # sending force's).
         expect(page.get_by_role("combobox", name="Action")).to_have_value("complete")
         page.get_by_role("button", name="Apply").click()
         expect(page.get_by_text(re.compile(r"Handoff \d+ is now completed"))).to_be_visible()

@@ -280,6 +280,15 @@ def test_handoffs_page_queues_and_actions(demo_env: str) -> None:
     at.session_state[USER_KEY] = met_user
     at.selectbox(key="ho_force").set_value(MET).run()
     at.selectbox(key="ho_pick").set_value(requested.id).run()
+    # Accepted without an address check: completing waits for it, so the check form is offered.
+    assert not [b for b in at.selectbox if b.key == "ho_action"]
+    at.selectbox(key="ho_check_method").set_value("phone")
+    at.selectbox(key="ho_check_outcome").set_value("confirmed")
+    at.text_input(key="ho_check_note").set_value("spoke to the landlord")
+    apptest.button(at, "Record the check").click().run()
+    apptest.ok(at, errors=False)
+    assert any("Address check recorded" in s.value for s in at.success), at.success
+    at.selectbox(key="ho_pick").set_value(requested.id).run()
     # The receiving force answers; withdrawing is the sending force's (not offered here).
     assert at.selectbox(key="ho_action").options == ["complete"]
     at.selectbox(key="ho_action").set_value("complete")

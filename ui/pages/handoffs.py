@@ -1,8 +1,10 @@
 """Handoffs: a force's incoming and outgoing queues, with deadlines and red/amber/green status.
 
 The queues can be narrowed to one Met BCU (at the sending end, the receiving end, or either) and
-searched by name, PNC ID or case number. Accept, reject (a reason is required; a rejection
-escalates), complete or withdraw a handoff, with a note. The form offers only the handoffs and
+searched by name, PNC ID or case number. The receiving side records the address check (when,
+how, what it found: confirmed accepts, not confirmed or not there sends it back as a rejection);
+accept, reject (a reason is required; a rejection escalates), complete (only once the address
+check is confirmed) or withdraw a handoff, with a note. The form offers only the handoffs and
 the actions the signed-in user may take, as coordination.handoffs.permissions answers with the
 workflow's own rules: the sending force requests and withdraws, the receiving force accepts,
 rejects and completes. When somebody else changed the handoff first, the action is refused with
@@ -20,6 +22,11 @@ from coordination.core.clock import london_today
 from coordination.core.settings import get_settings
 from coordination.handoffs import escalations
 from coordination.handoffs import workflow as handoffs
+from coordination.handoffs.address_check import (
+    METHOD_LABELS,
+    OUTCOME_LABELS,
+    record_address_check,
+)
 from coordination.handoffs.permissions import permitted_handoff_actions
 from coordination.handoffs.resolutions import resolve_by_new_request
 from coordination.register.mismatches import Mismatch, mismatches
@@ -215,12 +222,13 @@ verdicts = (
     else {}
 )
 # In the queues' order: incoming first, most urgent first.
-offered = {h: verdicts[h].allowed for h in listed_views if h in verdicts and verdicts[h].allowed}
-actionable = {h: listed_views[h] for h in offered}
+offered = {h: verdicts[h].allowed for h in listed_views if h in verdicts}
+# The receiving side also picks a handoff to record its address check, even before it may act.
+actionable = {h: listed_views[h] for h in offered if offered[h] or verdicts[h].may("check")}
 if not actionable:
     st.caption(
         "None of the handoffs listed is waiting for you: the sending force requests and "
-        "withdraws, the receiving force accepts, rejects and completes."
+        "withdraws, the receiving force checks the address, accepts, rejects and completes."
     )
 else:
     kept = st.session_state.get(KEPT_KEY)
@@ -243,12 +251,67 @@ else:
     if view is not None and actor:
         seen = session.seen_version("handoff", view.id, view.handoff.version)
         st.markdown(f"**Reason:** {md(view.handoff.reason)}")
-        with st.form("handoff_action"):
-            action = st.selectbox("Action", list(offered[view.id]), key="ho_action")
-            refused = verdicts[view.id].refused
-            st.caption(md("Not offered: " + "; ".join(f"{a}: {why}" for a, why in refused.items())))
-            note = st.text_area("Note (required to reject)", key="ho_note")
-            submitted = st.form_submit_button("Apply")
+        h = view.handoff
+        if h.address_check_outcome:
+            st.markdown(
+                f"**Address check:** {OUTCOME_LABELS.get(h.address_check_outcome, '')} by "
+                f"{METHOD_LABELS.get(h.address_check_method or '', '')} on "
+                f"{h.address_checked_on} ({md(h.address_checked_by or '')})"
+            )
+        if verdicts[view.id].may("check"):
+            with st.form("handoff_check"):
+                st.markdown("**Record the address check**")
+                cols = st.columns(3)
+                checked_on = cols[0].date_input(
+                    "Checked on", value=london_today(), max_value=london_today(), key="ho_check_on"
+                )
+                check_method = cols[1].selectbox(
+                    "How",
+                    list(METHOD_LABELS),
+                    format_func=METHOD_LABELS.__getitem__,
+                    key="ho_check_method",
+                )
+                check_outcome = cols[2].selectbox(
+                    "Outcome",
+                    list(OUTCOME_LABELS),
+                    format_func=OUTCOME_LABELS.__getitem__,
+                    key="ho_check_outcome",
+                )
+                check_note = st.text_input("Note", key="ho_check_note")
+                st.caption(
+                    "Confirmed accepts a requested handoff and lets it complete; not confirmed "
+                    "or not there sends it back to the sender with the reason (escalated)."
+                )
+                checked = st.form_submit_button("Record the check")
+            if checked:
+                done = session.run(
+                    record_address_check,
+                    actor=actor,
+                    handoff_id=view.id,
+                    checked_on=checked_on,
+                    method=check_method,
+                    outcome=check_outcome,
+                    note=check_note,
+                    expected_version=seen,
+                )
+                if done is not None:
+                    session.forget_version("handoff", view.id)
+                    session.flash(
+                        FLASH_KEY,
+                        [f"Address check recorded: handoff {done.id} is now {done.state}."],
+                    )
+                    st.rerun()
+        submitted = False
+        if offered[view.id]:
+            with st.form("handoff_action"):
+                action = st.selectbox("Action", list(offered[view.id]), key="ho_action")
+                refused = verdicts[view.id].refused
+                st.caption(
+                    md("Not offered: " + "; ".join(f"{a}: {why}" for a, why in refused.items()))
+                )
+                st.caption("Completing needs a confirmed address check, recorded above.")
+                note = st.text_area("Note (required to reject)", key="ho_note")
+                submitted = st.form_submit_button("Apply")
         if submitted:
             done = session.run(
                 handoffs.transition,

@@ -44,7 +44,7 @@ from coordination.register.pnc import pnc_check_letter
 from coordination.security.users import create_user
 from coordination.setup.initialise import initialise
 from geo.forces import METROPOLITAN
-from tests.factories import SYSTEM, World
+from tests.factories import SYSTEM, World, confirm_address
 from tests.support.database import copy_sqlite
 
 pytestmark = pytest.mark.slow
@@ -418,6 +418,8 @@ def test_racing_processes_on_one_handoff(
     if action == "complete":
         with session_scope(engine) as s:
             transition(s, actor="met.om", handoff_id=w.handoff, action="accept")
+        with session_scope(engine) as s:
+            confirm_address(s, w.handoff, actor="met.om")
     with Session(engine) as s:
         seen = get_handoff(s, w.handoff, actor=SYSTEM)
     dispose_engines()

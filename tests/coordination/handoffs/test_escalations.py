@@ -37,7 +37,15 @@ from coordination.register import mismatches
 from coordination.review.decisions import record_decision
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.factories import T0, World, add_agenda_item, add_case, add_meeting, handoff_in_state
+from tests.factories import (
+    T0,
+    World,
+    add_agenda_item,
+    add_case,
+    add_meeting,
+    confirm_address,
+    handoff_in_state,
+)
 from tests.support.database import migrated_engine
 
 SYSTEM = "system:test"
@@ -351,6 +359,7 @@ class EscalationMachine(RuleBasedStateMachine):
         if open_handoff is None or open_handoff.state != "accepted":
             return
         with session_scope(self.engine) as s:
+            confirm_address(s, int(open_handoff.id or 0), actor=SYSTEM)
             handoffs.transition(
                 s, actor=SYSTEM, handoff_id=int(open_handoff.id or 0), action="complete"
             )

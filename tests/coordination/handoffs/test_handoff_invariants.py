@@ -29,7 +29,7 @@ from coordination.errors import ConflictError, InputError
 from coordination.handoffs.workflow import TRANSITIONS, create_handoff, transition
 from coordination.models import OPEN_HANDOFF_STATES, Case, Force, Handoff
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
-from tests.factories import add_case
+from tests.factories import add_case, confirm_address
 from tests.support.database import migrated_engine
 
 FORCES = (CITY_OF_LONDON, METROPOLITAN, "E23000032", "E23000036")  # + Kent, Surrey
@@ -100,6 +100,8 @@ class HandoffMachine(RuleBasedStateMachine):
         should_work = self.states[handoff_id] in sources and not needs_note
         try:
             with session_scope(self.engine) as session:
+                if action == "complete" and self.states[handoff_id] == "accepted":
+                    confirm_address(session, handoff_id, actor="machine")
                 after = transition(
                     session,
                     actor="machine",

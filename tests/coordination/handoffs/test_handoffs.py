@@ -39,7 +39,7 @@ from coordination.models import (
     User,
 )
 from geo.forces import CITY_OF_LONDON, METROPOLITAN
-from tests.factories import KENT, T0, handoff_in_state, new_case
+from tests.factories import KENT, T0, confirm_address, handoff_in_state, new_case
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -315,6 +315,8 @@ def test_completion_moves_the_lead_and_ends_the_assignment(engine: Engine) -> No
         )
     with session_scope(engine) as session:
         transition(session, actor="met.om", handoff_id=handoff.id, action="accept", now=T0)
+    with session_scope(engine) as session:
+        confirm_address(session, handoff.id, actor="met.om", now=T0)
     assert lead_of(engine, handoff.case_id) == CITY_OF_LONDON  # the sender leads until completion
     later = datetime(2025, 3, 20, 16, 0, tzinfo=UTC)
     with session_scope(engine) as session:
@@ -395,12 +397,15 @@ def test_audit_events_per_transition(engine: Engine) -> None:
     with session_scope(engine) as session:
         transition(session, actor="bob", handoff_id=handoff.id, action="accept", note="checked")
     with session_scope(engine) as session:
+        confirm_address(session, handoff.id, actor="bob")
+    with session_scope(engine) as session:
         transition(session, actor="bob", handoff_id=handoff.id, action="complete", note="done")
     events = events_of(engine, handoff.id)
     assert [(e.action, e.actor) for e in events] == [
         ("handoff.create", "alice"),
         ("handoff.request", "alice"),
         ("handoff.accept", "bob"),
+        ("handoff.address_check", "bob"),
         ("handoff.complete", "bob"),
     ]
     steps = (
@@ -408,10 +413,10 @@ def test_audit_events_per_transition(engine: Engine) -> None:
         [(e.details or {}).get("to_state") for e in events],
     )
     assert steps == (
-        [None, "proposed", "requested", "accepted"],
-        ["proposed", "requested", "accepted", "completed"],
+        [None, "proposed", "requested", None, "accepted"],
+        ["proposed", "requested", "accepted", None, "completed"],
     )
-    assert [(e.details or {}).get("note") for e in events[2:]] == ["checked", "done"]
+    assert [(e.details or {}).get("note") for e in events[2:]] == ["checked", None, "done"]
     assert all(e.at.tzinfo is not None for e in events)
     with Session(engine) as session:
         assert [e.action for e in handoff_history(session, handoff.id, actor="system:test")] == [
@@ -546,6 +551,14 @@ def test_cli_list_and_actions(engine: Engine, cli: Callable[..., tuple[int, str,
     assert code == 0 and "requested → accepted by cli.user" in out
     code, out, err = cli("handoffs", "withdraw", str(handoff.id), "--version", "1")
     assert code == 2 and "was changed by cli.user" in err
+    code, out, err = cli("--as", "met.om", "handoffs", "complete", str(handoff.id))
+    assert code == 2 and "the address check is not recorded as confirmed" in err
+    today = datetime.now(UTC).date().isoformat()
+    code, out, _ = cli(
+        "--as", "met.om", "handoffs", "check", str(handoff.id), "--on", today,
+        "--method", "visit", "--outcome", "confirmed",
+    )  # fmt: skip
+    assert code == 0 and "address check: confirmed (home visit" in out
     code, out, _ = cli("--as", "met.om", "handoffs", "complete", str(handoff.id))
     assert code == 0 and "now led by Metropolitan Police Service" in out
     assert lead_of(engine, handoff.case_id) == METROPOLITAN

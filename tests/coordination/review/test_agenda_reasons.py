@@ -23,7 +23,7 @@ from coordination.review.sections import REASON_HEADINGS
 from coordination.review.views import AgendaItemView
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.coordination.review.test_review import Home, codes, person, texts
+from tests.factories import Home, codes, person, texts
 
 SYSTEM = "system:test"
 LONG_AGO = date(2020, 1, 1)

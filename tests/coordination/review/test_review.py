@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
@@ -27,7 +26,7 @@ from coordination.handoffs.workflow import (
     open_handoff_for_case,
     transition,
 )
-from coordination.models import Address, AuditEvent, Case, Handoff, Offender
+from coordination.models import Address, AuditEvent, Case, Handoff
 from coordination.review.actions import add_action, open_actions, set_action_status
 from coordination.review.agenda import add_item, generate_agenda, move_item, remove_item
 from coordination.review.decisions import record_decision
@@ -41,7 +40,7 @@ from coordination.review.scoring import PriorityWeights, priority_score
 from coordination.review.views import AgendaItemView
 from geo.forces import CITY_OF_LONDON as CITY
 from geo.forces import METROPOLITAN as MET
-from tests.factories import add_case
+from tests.factories import Home, codes, person, texts
 
 KENT = "E23000032"
 DAY = date(2025, 3, 10)  # the meeting, a Monday
@@ -53,73 +52,6 @@ LAST_MEETING = date(2025, 2, 10)
 
 
 # --- building worlds ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Home:
-    """One residence: from a day, in a force, so far from a boundary (None: not known)."""
-
-    since: date
-    force: str
-    metres: float | None = 900.0
-    easting: float | None = None
-    northing: float | None = None
-    flagged: bool | None = None
-
-
-def person(
-    session: Session,
-    *,
-    lead: str = CITY,
-    homes: tuple[Home, ...] = (),
-    risk: str = "medium",
-    programme: str = "iom_fixed",
-    mappa_level: int | None = None,
-    review: date | None = None,
-    status: str = "open",
-    sex: str = "male",
-    born: date = date(1990, 1, 1),
-    ogrs3: tuple[int, int, date] | None = None,
-) -> int:
-    """Insert a synthetic offender with one case and an address history; return the case id.
-
-    ``ogrs3`` is ``(previous_sanctions, age_at_first_sanction, conviction_date)``.
-    """
-    case_id = add_case(session, lead=lead)
-    case = session.get(Case, case_id)
-    assert case is not None
-    case.risk = risk  # type: ignore[assignment]
-    case.programme = programme  # type: ignore[assignment]
-    case.mappa_level = mappa_level
-    case.mappa_category = 1 if mappa_level else None
-    case.next_review_due = review
-    case.status = status  # type: ignore[assignment]
-    if ogrs3 is not None:
-        case.previous_sanctions, case.age_at_first_sanction, case.conviction_date = ogrs3
-    offender = session.get(Offender, case.offender_id)
-    assert offender is not None
-    offender.sex = sex  # type: ignore[assignment]
-    offender.date_of_birth = born
-    for i, home in enumerate(homes):
-        following = homes[i + 1].since if i + 1 < len(homes) else None
-        near = home.metres is not None and home.metres <= 100
-        session.add(
-            Address(
-                offender_id=case.offender_id,
-                state="residence",
-                postcode="E1 6AN",
-                easting=home.easting,
-                northing=home.northing,
-                valid_from=home.since,
-                valid_to=following,
-                force_code=home.force,
-                distance_to_boundary_m=home.metres,
-                near_boundary=near if home.flagged is None else home.flagged,
-                created_by="pytest",
-            )
-        )
-    session.flush()
-    return case_id
 
 
 def meeting(
@@ -151,14 +83,6 @@ def agenda(engine: Engine, meeting_id: int, **kwargs: object) -> list[AgendaItem
             now=NOW,
             **kwargs,  # type: ignore[arg-type]
         )
-
-
-def codes(items: list[AgendaItemView]) -> dict[int, tuple[str, ...]]:
-    return {item.case_id: item.reason_codes for item in items}
-
-
-def texts(items: list[AgendaItemView], case_id: int) -> list[str]:
-    return [r["text"] for item in items if item.case_id == case_id for r in item.reasons]
 
 
 def handoff(session: Session, case_id: int, to: str, *, on: datetime, request: bool = True) -> int:
