@@ -22,7 +22,9 @@ from coordination.core.console import (
     say,
 )
 from coordination.core.serial import jsonable
+from coordination.core.wording import programme_label
 from coordination.errors import InputError
+from geo.forces import force_name
 
 _CLOSURE_HELP = (
     "sentence_ended (sentence or licence ended), deregistered, deceased, moved_out (of the "
@@ -293,10 +295,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         if c.mappa_category is not None
         else ""
     )
-    from geo.forces import force_name
-
     lead = force_name(c.lead_force_code).name
-    say(f"Case {c.id} ({c.status}): {c.programme}{mappa}, led by {lead}")
+    say(f"Case {c.id} ({c.status}): {programme_label(c.programme)}{mappa}, led by {lead}")
     assessed = f" (assessed {c.risk_assessed_on.isoformat()})" if c.risk_assessed_on else ""
     say(f"Risk of serious harm: {c.risk.replace('_', ' ')}{assessed}")
     review = c.next_review_due.isoformat() if c.next_review_due else "not set"
